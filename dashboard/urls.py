@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from snapshots.views import auth
+
+
+def healthz(request):
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="snapshots:list", permanent=False)),
+    path("auth/login/", auth.login_view, name="login"),
+    path("auth/logout/", auth.logout_view, name="logout"),
+    path("auth/project/", auth.switch_project_view, name="switch-project"),
+    path("snapshots/", include("snapshots.urls")),
+    path("django-admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

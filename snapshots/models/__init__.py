@@ -1,0 +1,15 @@
+from snapshots.models.audit import AppendOnlyError, AuditEvent, StatusChange
+from snapshots.models.operation import CloudState, Operation, WorkerLock
+from snapshots.models.snapshot import Project, Snapshot, Volume
+
+__all__ = [
+    "AppendOnlyError",
+    "AuditEvent",
+    "CloudState",
+    "Operation",
+    "Project",
+    "Snapshot",
+    "StatusChange",
+    "Volume",
+    "WorkerLock",
+]

@@ -1,0 +1,118 @@
+"""Sign in, sign out and the project switcher."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from snapshots.choices import Outcome
+from snapshots.cloud import errors
+from snapshots.forms.auth import LoginForm
+from snapshots.services import audit
+from snapshots.services import auth as auth_service
+from snapshots.views.common import client_addr
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return settings.LOGIN_REDIRECT_URL
+
+
+def login_view(request):
+    if request.user.is_authenticated and request.scope is not None:
+        return redirect(_next_url(request))
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        addr = client_addr(request)
+        try:
+            if settings.DASHBOARD_AUTH == "keystone":
+                result = auth_service.keystone_sign_in(
+                    username=data["username"],
+                    password=data["password"],
+                    domain=data.get("domain") or settings.KEYSTONE_DEFAULT_DOMAIN,
+                    client_addr=addr,
+                )
+                login(request, result.user, backend=MODEL_BACKEND)
+                request.session["cloud"] = result.session_data
+            else:
+                auth_service.check_throttle(data["username"], addr)
+                user = authenticate(request, username=data["username"], password=data["password"])
+                if user is None:
+                    auth_service.note_failure(data["username"], addr)
+                    audit.record(
+                        scope=None,
+                        actor_name=data["username"],
+                        action="sign_in",
+                        outcome=Outcome.DENIED,
+                        message="wrong user name or password",
+                        client_addr=addr,
+                    )
+                    raise errors.BadCredentials("Wrong user name or password")
+                auth_service.clear_failures(data["username"], addr)
+                login(request, user)
+            return redirect(_next_url(request))
+        except auth_service.Throttled as exc:
+            form.add_error(None, str(exc))
+            status = 429
+        except errors.BadCredentials:
+            form.add_error(None, "Wrong user name, password or domain.")
+            status = 401
+        except auth_service.NoProject as exc:
+            form.add_error(None, str(exc))
+            status = 403
+        except errors.CloudError as exc:
+            form.add_error(None, f"Cannot sign in right now: {exc.user_message()}")
+            status = 503
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "registration/login.html",
+        {"form": form, "next": request.GET.get("next", ""), "auth_mode": settings.DASHBOARD_AUTH},
+        status=status,
+    )
+
+
+@require_POST
+def logout_view(request):
+    if request.user.is_authenticated:
+        audit.record(
+            scope=request.scope,
+            action="sign_out",
+            outcome=Outcome.SUCCESS,
+            client_addr=client_addr(request),
+        )
+    if settings.DASHBOARD_AUTH == "keystone":
+        auth_service.keystone_sign_out(request.session.get("cloud"))
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("login")
+
+
+@require_POST
+def switch_project_view(request):
+    if settings.DASHBOARD_AUTH != "keystone" or not request.session.get("cloud"):
+        return redirect("snapshots:list")
+    try:
+        request.session["cloud"] = auth_service.switch_project(
+            request.session["cloud"], request.POST.get("project_id", "")
+        )
+        request.session.cycle_key()
+        messages.success(
+            request, f"Now working in project {request.session['cloud']['project_name']}."
+        )
+    except errors.CloudError as exc:
+        messages.error(request, exc.user_message())
+    return redirect("snapshots:list")
