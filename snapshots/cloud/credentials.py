@@ -93,3 +93,8 @@ def local_project() -> tuple[str, str]:
             except CloudError:
                 return "", ""
     return _local_project
+
+
+def reset_local_project() -> None:
+    global _local_project
+    _local_project = None
