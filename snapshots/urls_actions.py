@@ -1,0 +1,3 @@
+"""Creating, changing and deleting snapshots, and the admin repairs."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The audit log, status history and overview."""
+
+urlpatterns: list = []
