@@ -1,0 +1,171 @@
+"""Start and drive a simulator subprocess from tests and benchmarks."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import requests
+
+_RUNNING: list[Simulator] = []
+
+
+class Simulator:
+    """A running simulator subprocess."""
+
+    def __init__(self, proc: subprocess.Popen, url: str) -> None:
+        self.proc = proc
+        self.url = url
+        self.identity_url = url + "/identity/v3"
+        self.volume_url = url + "/volume/v3"
+        self.http = requests.Session()
+        self._info: dict | None = None
+
+    # -- control API -------------------------------------------------------------------------
+    def _call(self, method: str, path: str, json: Any = None) -> Any:
+        resp = self.http.request(method, self.url + path, json=json, timeout=60)
+        if resp.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {resp.status_code} {resp.text}")
+        return resp.json() if resp.content else None
+
+    def info(self) -> dict:
+        return self._call("GET", "/_sim/info")
+
+    def _ids(self) -> dict:
+        if self._info is None:
+            self._info = self.info()
+        return self._info
+
+    def project_id(self, name: str) -> str:
+        return self._ids()["projects"][name]
+
+    def user_id(self, name: str) -> str:
+        return self._ids()["users"][name]
+
+    def volume_endpoint(self, project: str) -> str:
+        """The catalog URL of Cinder for a project (name or id)."""
+        pid = self._ids()["projects"].get(project, project)
+        return f"{self.volume_url}/{pid}"
+
+    def reset(self) -> None:
+        self._call("POST", "/_sim/reset")
+
+    def faults(self, **kw: Any) -> None:
+        self._call("POST", "/_sim/faults", kw)
+
+    def get_faults(self) -> dict:
+        return self._call("GET", "/_sim/faults")
+
+    def clear_faults(self) -> None:
+        self._call("POST", "/_sim/faults/clear")
+
+    def stats(self) -> dict:
+        return self._call("GET", "/_sim/stats")
+
+    def reset_stats(self) -> None:
+        self._call("POST", "/_sim/stats/reset")
+
+    def advance(self, seconds: float) -> None:
+        self._call("POST", "/_sim/clock", {"advance": seconds})
+
+    def create_volume(self, project: str, **kw: Any) -> dict:
+        return self._call("POST", "/_sim/volumes", {"project": project, **kw})
+
+    def create_snapshot(self, project: str, **kw: Any) -> dict:
+        return self._call("POST", "/_sim/snapshots", {"project": project, **kw})
+
+    def set_quota(self, project: str, **kw: Any) -> dict:
+        return self._call("POST", "/_sim/quota", {"project": project, **kw})
+
+    def token(
+        self,
+        username: str = "demo",
+        project: str | None = "alpha",
+        password: str = "secret",  # noqa: S107 (the demo password)
+    ) -> str:
+        """A Keystone token for the user (project-scoped unless project is None)."""
+        auth: dict = {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": username, "domain": {"id": "default"}, "password": password}
+                },
+            }
+        }
+        if project is not None:
+            auth["scope"] = {"project": {"name": project, "domain": {"id": "default"}}}
+        resp = self.http.post(self.identity_url + "/auth/tokens", json={"auth": auth}, timeout=30)
+        resp.raise_for_status()
+        return resp.headers["X-Subject-Token"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.http.close()
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _stop_all() -> None:
+    for sim in list(_RUNNING):
+        sim.stop()
+
+
+atexit.register(_stop_all)
+
+
+def start_simulator(*args: str, seed: str | None = "demo", timeout: float = 20) -> Simulator:
+    """Run ``python -m cloudsim`` on a free port and wait until it listens."""
+    cmd = [sys.executable, "-m", "cloudsim", "--host", "127.0.0.1", "--port", "0"]
+    if seed is not None:
+        cmd += ["--seed", seed]
+    cmd += list(args)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=root,
+        env=env,
+    )
+    found: list[str] = []
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if not found and line.startswith("cloudsim listening on "):
+                found.append(line.split(" on ", 1)[1].strip())
+        # keep draining so the child never blocks on a full pipe
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not found:
+        if proc.poll() is not None:
+            raise RuntimeError(f"cloudsim exited with code {proc.returncode}: {' '.join(cmd)}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise TimeoutError(f"cloudsim did not start within {timeout} s")
+        time.sleep(0.02)
+    sim = Simulator(proc, found[0])
+    _RUNNING.append(sim)
+    return sim
