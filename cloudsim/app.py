@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +142,7 @@ class Simulator:
         self.cinder = Cinder(self)
         self.map = build_map()
         self.stats: Counter[str] = Counter()
+        self.recent: deque[dict] = deque(maxlen=500)
         self.stats_lock = threading.Lock()
         self.faults: dict[str, Any] = {}
         self.rng = random.Random("cloudsim-faults")
@@ -191,6 +192,7 @@ class Simulator:
             self.reset_faults()
         with self.stats_lock:
             self.stats.clear()
+            self.recent.clear()
 
     def sim_create_volume(self, body: dict) -> dict:
         store = self.store
@@ -352,7 +354,11 @@ class Simulator:
             if path == "/_sim/stats/reset" and method == "POST":
                 with self.stats_lock:
                     self.stats.clear()
+                    self.recent.clear()
                 return json_response(200, {"total": 0, "by_route": {}})
+            if path == "/_sim/requests" and method == "GET":
+                with self.stats_lock:
+                    return json_response(200, {"requests": list(self.recent)})
             if path == "/_sim/reset" and method == "POST":
                 self.reset()
                 return json_response(200, {"reset": True})
@@ -429,8 +435,9 @@ class Simulator:
             return json_response(err.status, err.body())
         except HTTPException as exc:
             return exc.get_response(req.environ)
+        route = f"{req.method} {template_of(rule)}"
         with self.stats_lock:
-            self.stats[f"{req.method} {template_of(rule)}"] += 1
+            self.stats[route] += 1
         faults = self.faults
         if faults.get("latency_ms"):
             time.sleep(faults["latency_ms"] / 1000.0)
@@ -448,6 +455,17 @@ class Simulator:
         except SimError as exc:
             resp = json_response(exc.status, exc.body(), exc.headers)
         resp.headers["X-OpenStack-Request-Id"] = request_id
+        with self.stats_lock:
+            self.recent.append(
+                {
+                    "method": req.method,
+                    "path": req.full_path.rstrip("?"),
+                    "route": route,
+                    "microversion": req.headers.get("OpenStack-API-Version"),
+                    "status": resp.status_code,
+                    "request_id": request_id,
+                }
+            )
         if service == "volume":
             resp.headers["X-Compute-Request-Id"] = request_id
         return resp

@@ -67,6 +67,10 @@ class Simulator:
     def stats(self) -> dict:
         return self._call("GET", "/_sim/stats")
 
+    def requests(self) -> list[dict]:
+        """The most recent requests (method, path, route, microversion, status), oldest first."""
+        return self._call("GET", "/_sim/requests")["requests"]
+
     def reset_stats(self) -> None:
         self._call("POST", "/_sim/stats/reset")
 
