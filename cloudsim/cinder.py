@@ -1119,7 +1119,8 @@ class Cinder:
             where.append(clause)
             args.extend(margs)
         order = ", ".join(f"{e} {d.upper()}" for _c, e, d in sorts)
-        sql = f"SELECT * FROM volumes WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?"
+        cond = " AND ".join(where) or "1"
+        sql = f"SELECT * FROM volumes WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
         rows = self.store.q(sql, (*args, limit, offset))
         body: dict = {
             "volumes": [self.volume_view(r, ctx, "detail" if detail else "summary") for r in rows]

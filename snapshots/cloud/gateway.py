@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 # The SDK sends at most this microversion for snapshot calls (Snapshot._max_microversion).
 SNAPSHOT_MICROVERSION = sdk_snapshot.Snapshot._max_microversion or "3.0"
 COUNT_MICROVERSION = "3.45"
-# Keys Cinder's list API sorts by for snapshots (plus name from 3.30).
-SORT_KEYS = ("created_at", "updated_at", "display_name", "name", "status", "size", "id")
+# Some of the keys Cinder sorts snapshots by (any column; `name` from 3.30; not `size`).
+SORT_KEYS = ("created_at", "updated_at", "display_name", "name", "status", "volume_size", "id")
 
 _DISCOVERY_CACHE: dict[str, Any] = {}
 
