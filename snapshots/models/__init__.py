@@ -1,5 +1,6 @@
 from snapshots.models.audit import AppendOnlyError, AuditEvent, StatusChange
 from snapshots.models.operation import CloudState, Operation, WorkerLock
+from snapshots.models.preference import TablePreference
 from snapshots.models.snapshot import Project, Snapshot, Volume
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Project",
     "Snapshot",
     "StatusChange",
+    "TablePreference",
     "Volume",
     "WorkerLock",
 ]
