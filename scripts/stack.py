@@ -56,17 +56,21 @@ class Stack:
         return proc
 
     def start_simulator(self) -> None:
-        host, port = self.args.host, self.args.sim_port
-        cmd = [PY, "-m", "cloudsim", "--host", host, "--port", str(port), "--seed", "demo"]
-        cmd += ["--password", self.args.demo_password]
-        if self.args.sim_state:
-            cmd += ["--state", self.args.sim_state]
-        proc = self.spawn("cloudsim", cmd, stdout=subprocess.PIPE, text=True)
-        line = proc.stdout.readline() if proc.stdout else ""
-        if "listening on" not in line:
-            raise SystemExit(f"the cloud simulator did not start: {line.strip()}")
-        url = line.strip().rsplit(" ", 1)[-1]
-        log(f"cloud simulator (demo cloud) on {url}")
+        if self.args.sim_url:
+            url = self.args.sim_url.rstrip("/")
+            log(f"using the cloud simulator on {url}")
+        else:
+            host, port = self.args.host, self.args.sim_port
+            cmd = [PY, "-m", "cloudsim", "--host", host, "--port", str(port), "--seed", "demo"]
+            cmd += ["--password", self.args.demo_password]
+            if self.args.sim_state:
+                cmd += ["--state", self.args.sim_state]
+            proc = self.spawn("cloudsim", cmd, stdout=subprocess.PIPE, text=True)
+            line = proc.stdout.readline() if proc.stdout else ""
+            if "listening on" not in line:
+                raise SystemExit(f"the cloud simulator did not start: {line.strip()}")
+            url = line.strip().rsplit(" ", 1)[-1]
+            log(f"cloud simulator (demo cloud) on {url}")
         identity = f"{url}/identity/v3"
         clouds = self.var / "clouds.yaml"
         clouds.write_text(CLOUDS_YAML.format(identity=identity, password=self.args.demo_password))
@@ -181,6 +185,7 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--sim-port", type=int, default=int(os.environ.get("SIM_PORT", 8776)))
+    parser.add_argument("--sim-url", default="", help="a simulator that already runs there")
     parser.add_argument("--sim-state", default=os.environ.get("SIM_STATE", ""))
     parser.add_argument("--demo-password", default=os.environ.get("DEMO_PASSWORD", "secret"))
     parser.add_argument(
