@@ -43,6 +43,9 @@ class Operation(models.Model):
     action = models.CharField(max_length=64)
     target_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set once the action has run: a repeated submit shows this result instead of acting again.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.action} {self.key}"
