@@ -1,0 +1,21 @@
+# One image for the web server, the worker, beat and the demo simulator.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DASHBOARD_VAR_DIR=/app/var
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+# Static files are collected at build time and served by whitenoise.
+RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --noinput -v 0 \
+    && useradd --system --home /app app \
+    && mkdir -p /app/var && chown -R app /app/var
+
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "dashboard.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]

@@ -1,0 +1,179 @@
+"""The deployment files: docker-compose.yml, the Dockerfile, .env.example and production settings.
+
+There is no Docker engine on the machines that run these tests, so the compose file is checked by
+reading it: the services exist, have health checks and start in order, and every command they run
+exists in this project.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_services_with_health_checks(compose):
+    services = compose["services"]
+    assert set(services) >= {"web", "worker", "beat", "redis", "postgres", "cloudsim", "migrate"}
+    for name in ("web", "worker", "redis", "postgres", "cloudsim"):
+        assert "healthcheck" in services[name], name
+    assert "version" not in compose  # obsolete key
+    assert services["cloudsim"]["profiles"] == ["demo"]
+    for name in ("web", "worker", "beat"):
+        deps = services[name]["depends_on"]
+        assert deps["postgres"]["condition"] == "service_healthy"
+        assert deps["redis"]["condition"] == "service_healthy"
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+    assert services["web"]["ports"][0].endswith(":8000")
+
+
+def test_compose_points_the_app_at_redis_and_postgres(compose):
+    env = compose["services"]["web"]["environment"]
+    assert env["DATABASE_URL"].startswith("postgres://")
+    assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379")
+    assert env["DEBUG"] == "0"
+    assert "SECRET_KEY:?" in env["SECRET_KEY"]  # compose refuses to start without one
+
+
+def test_there_is_exactly_one_beat(compose):
+    beats = [
+        name
+        for name, svc in compose["services"].items()
+        if "beat" in svc.get("command", []) or "-B" in svc.get("command", [])
+    ]
+    assert beats == ["beat"]
+
+
+def _module_of(command: list[str]) -> str:
+    if command[0] == "gunicorn":
+        return command[1].split(":")[0]
+    if command[:2] == ["python", "-m"]:
+        return command[2]
+    if command[0] == "celery":
+        return command[command.index("-A") + 1]
+    return ""
+
+
+def test_every_command_the_services_run_exists(compose):
+    from django.core.management import get_commands
+
+    for name, svc in compose["services"].items():
+        command = svc.get("command")
+        if not command:
+            continue
+        if command[:2] == ["python", "manage.py"]:
+            assert command[2] in get_commands(), name
+            continue
+        module = _module_of(command)
+        assert module, f"{name}: unknown command {command}"
+        imported = importlib.import_module(module)
+        if command[0] == "celery":
+            assert hasattr(imported, "celery_app"), name
+            assert command[command.index("-A") + 2] in {"worker", "beat"}
+        if command[0] == "gunicorn":
+            assert hasattr(imported, "application"), name
+    for name in ("redis", "postgres"):
+        assert compose["services"][name]["image"]
+
+
+def test_health_checks_target_real_endpoints(compose):
+    web = " ".join(compose["services"]["web"]["healthcheck"]["test"])
+    assert "/healthz" in web
+    sim = " ".join(compose["services"]["cloudsim"]["healthcheck"]["test"])
+    assert "/_sim/info" in sim
+
+
+def test_dockerfile_installs_the_pinned_requirements_and_runs_unprivileged():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -r requirements.txt" in text
+    assert "collectstatic" in text
+    assert re.search(r"^USER app$", text, re.M)
+    assert "FROM python:3.11" in text
+
+
+def test_env_example_documents_every_setting_read_from_the_environment():
+    tree = ast.parse((ROOT / "dashboard" / "settings.py").read_text())
+    read = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and (
+                (isinstance(node.func.value, ast.Name) and node.func.value.id == "env")
+                or isinstance(node.func.value, ast.Call)  # environ.Env().str(...)
+            )
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and node.args[0].value.isupper()
+        ):
+            read.add(node.args[0].value)
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read, "settings.py reads the environment"
+    assert read - documented == set()
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 60 + "production-like-secret-key-for-the-check",
+        "DASHBOARD_REQUIRE_SECRET_KEY": "1",
+        "ALLOWED_HOSTS": "dashboard.example.org",
+        "SECURE_SSL_REDIRECT": "1",
+        "DASHBOARD_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "DEBUG": "0",
+        "DASHBOARD_REQUIRE_SECRET_KEY": "1",
+        "DASHBOARD_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_openstacksdk_is_imported_in_one_module_only():
+    importers = []
+    for path in ROOT.glob("**/*.py"):
+        parts = path.relative_to(ROOT).parts
+        if parts[0] in {".venv", "node_modules", "tests"} or "tests" in parts:
+            continue
+        text = path.read_text()
+        if re.search(r"^\s*(import openstack|from openstack)\b", text, re.M):
+            importers.append(str(path.relative_to(ROOT)))
+    assert importers == ["snapshots/cloud/gateway.py"]
