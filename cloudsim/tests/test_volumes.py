@@ -1,0 +1,97 @@
+"""Volumes (list, show, create, delete) and limits."""
+
+from __future__ import annotations
+
+import pytest
+from openstack import exceptions
+
+
+def test_volume_lists(sim, raw, conn):
+    summary = raw.get("/volumes").json()["volumes"]
+    assert summary
+    assert set(summary[0]) == {"id", "name", "links"}
+    detail = raw.get("/volumes/detail").json()["volumes"]
+    assert {v["id"] for v in detail} == {v["id"] for v in summary}
+    alpha = sim.project_id("alpha")
+    assert {v["os-vol-tenant-attr:tenant_id"] for v in detail} == {alpha}
+    statuses = {v["status"] for v in detail}
+    assert {"available", "in-use", "error"} <= statuses
+    in_use = next(v for v in detail if v["status"] == "in-use")
+    assert in_use["attachments"][0]["server_id"]
+    sdk = {v.id: v for v in conn.block_storage.volumes()}
+    assert set(sdk) == {v["id"] for v in detail}
+    one = conn.block_storage.get_volume(in_use["id"])
+    assert one.size == in_use["size"]
+    assert one.project_id == alpha
+    avail = [v.id for v in conn.block_storage.volumes(status="available")]
+    assert avail
+    assert all(sdk[v].status == "available" for v in avail)
+
+
+def test_volume_paging(raw):
+    everything = [v["id"] for v in raw.get("/volumes/detail").json()["volumes"]]
+    seen, query, url = [], {"limit": 2}, "/volumes/detail"
+    while True:
+        page = raw.get(url, params=query).json()
+        seen += [v["id"] for v in page["volumes"]]
+        if "volumes_links" not in page:
+            break
+        url, query = page["volumes_links"][0]["href"], None
+    assert seen == everything
+
+
+def test_volume_create_and_delete(sim, conn, raw):
+    vol = conn.block_storage.create_volume(size=3, name="new-vol", metadata={"a": "b"})
+    assert vol.status == "creating"
+    sim.advance(3.5)
+    vol = conn.block_storage.get_volume(vol.id)
+    assert (vol.status, vol.size, vol.name) == ("available", 3, "new-vol")
+    snap = conn.block_storage.create_snapshot(volume_id=vol.id)
+    r = raw.delete(f"/volumes/{vol.id}")
+    assert r.status_code == 400
+    sim.advance(3.5)
+    r = raw.delete(f"/volumes/{vol.id}", params={"cascade": "true"})
+    assert r.status_code == 202
+    assert conn.block_storage.get_snapshot(snap.id).status == "deleting"
+    sim.advance(2.5)
+    with pytest.raises(exceptions.NotFoundException):
+        conn.block_storage.get_volume(vol.id)
+    with pytest.raises(exceptions.NotFoundException):
+        conn.block_storage.get_snapshot(snap.id)
+
+
+def test_in_use_volume_cannot_be_deleted(sim, raw):
+    vol = sim.create_volume("alpha", status="in-use", size=1)
+    assert raw.delete(f"/volumes/{vol['id']}").status_code == 400
+
+
+def test_volume_from_snapshot(sim, raw):
+    snap = sim.create_snapshot("alpha", status="available")
+    r = raw.post("/volumes", json={"volume": {"snapshot_id": snap["id"], "name": "restored"}})
+    assert r.status_code == 202
+    assert r.json()["volume"]["size"] == snap["size"]
+    busy = sim.create_snapshot("alpha", status="creating")
+    r = raw.post("/volumes", json={"volume": {"snapshot_id": busy["id"]}})
+    assert r.status_code == 400
+
+
+def test_volume_create_validation(raw):
+    assert raw.post("/volumes", json={"volume": {"size": 0}}).status_code == 400
+    assert raw.post("/volumes", json={"volume": {"size": 1, "bogus": 1}}).status_code == 400
+    assert raw.post("/volumes", json={"volume": {}}).status_code == 400
+
+
+def test_limits(sim, raw, conn):
+    before = raw.get("/limits").json()["limits"]["absolute"]
+    for key in (
+        "maxTotalSnapshots",
+        "totalSnapshotsUsed",
+        "maxTotalVolumeGigabytes",
+        "totalGigabytesUsed",
+    ):
+        assert key in before
+    vol = sim.create_volume("alpha", size=7)
+    conn.block_storage.create_snapshot(volume_id=vol["id"])
+    after = conn.block_storage.get_limits().absolute
+    assert after.total_snapshots_used == before["totalSnapshotsUsed"] + 1
+    assert after.total_gigabytes_used == before["totalGigabytesUsed"] + 14
