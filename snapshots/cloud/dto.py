@@ -36,6 +36,8 @@ class VolumeData:
     bootable: bool = False
     attachments: int = 0
     created_at: datetime | None = None
+    # The snapshot this volume was created from ("" when none): the delete warning uses it.
+    source_snapshot_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,7 @@ def _volume(obj: Any) -> VolumeData:
         bootable=bool(bootable),
         attachments=len(obj.attachments or []),
         created_at=_parse_time(obj.created_at),
+        source_snapshot_id=obj.snapshot_id or "",
     )
 
 

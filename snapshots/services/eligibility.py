@@ -1,0 +1,75 @@
+"""Which volumes Cinder will snapshot, and why not (section 8 of cinder-snapshots-api.md).
+
+Cinder takes a snapshot of an `available` volume, and of an `in-use` one when `force` is sent
+(below microversion 3.66) or always (3.66 and later). Every other status is refused with a 400.
+The create form and the volumes page show the answer before anyone clicks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from snapshots.cloud.dto import VolumeData
+
+SNAPSHOTTABLE = ("available", "in-use")
+REASONS = {
+    "error": "The volume is in error; Cinder cannot snapshot it.",
+    "maintenance": "The volume is under maintenance.",
+    "creating": "The volume is still being created.",
+    "deleting": "The volume is being deleted.",
+    "attaching": "The volume is being attached; try again when it is in use.",
+    "detaching": "The volume is being detached; try again when it is available.",
+    "reserved": "The volume is reserved for an attachment; try again in a moment.",
+    "extending": "The volume is being extended.",
+    "retyping": "The volume is changing type.",
+    "backing-up": "A backup of the volume is running.",
+    "uploading": "The volume is being uploaded to an image.",
+    "downloading": "An image is being written to the volume.",
+    "awaiting-transfer": "The volume is waiting to be transferred to another project.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeChoice:
+    """One volume as the create form and the volumes page show it."""
+
+    id: str
+    name: str
+    size: int
+    status: str
+    eligible: bool
+    needs_force: bool
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+def assess(volume: VolumeData, *, in_use_needs_force: bool) -> VolumeChoice:
+    status = volume.status
+    eligible = status in SNAPSHOTTABLE
+    needs_force = status == "in-use" and in_use_needs_force
+    if eligible:
+        reason = (
+            "Attached to a server: tick “Force” to snapshot it while in use." if needs_force else ""
+        )
+    elif status.startswith("replica_"):
+        reason = "The volume is a replica; Cinder cannot snapshot it."
+    elif status.startswith("error"):
+        reason = f"The volume is in {status}; Cinder cannot snapshot it."
+    else:
+        reason = REASONS.get(
+            status,
+            f"The volume is {status or 'in an unknown state'}; only available or "
+            "in-use volumes can be snapshotted.",
+        )
+    return VolumeChoice(
+        id=volume.id,
+        name=volume.name,
+        size=volume.size,
+        status=status,
+        eligible=eligible,
+        needs_force=needs_force,
+        reason=reason,
+    )

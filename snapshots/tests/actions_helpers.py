@@ -1,0 +1,125 @@
+"""Helpers for the action tests: real sign-ins, a mirror filled from the simulator, sim lookups.
+
+Nothing is mocked: scopes come from real Keystone tokens of the simulator, gateways talk to it over
+HTTP, and the mirror is filled the way the sync worker fills it (mirror.apply of every snapshot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from snapshots.choices import ChangeSource
+from snapshots.cloud.credentials import keystone, service_gateway
+from snapshots.cloud.gateway import Gateway
+from snapshots.middleware import scope_from_session
+from snapshots.models import Snapshot
+from snapshots.permissions import Scope
+from snapshots.services import mirror
+
+
+@dataclass
+class Actor:
+    scope: Scope
+    gateway: Gateway
+
+
+def actor(cloud, user: str = "demo", project: str = "alpha") -> Actor:
+    """The scope and the gateway a signed-in `user` working in `project` gets."""
+    ks = keystone()
+    unscoped = ks.password(user, "secret", "Default")
+    projects = ks.projects(unscoped.token)
+    scoped = ks.scope(unscoped.token, cloud.project_id(project))
+    scope = scope_from_session(
+        {
+            "user_id": scoped.user_id,
+            "user_name": scoped.user_name,
+            "project_id": scoped.project_id,
+            "project_name": scoped.project_name,
+            "roles": list(scoped.roles),
+            "projects": [[p.id, p.name] for p in projects],
+        }
+    )
+    gateway = Gateway.for_token(
+        token=scoped.token, endpoint=scoped.cinder_endpoint, project_id=scoped.project_id
+    )
+    return Actor(scope=scope, gateway=gateway)
+
+
+def fill_mirror() -> int:
+    """Copy every snapshot of the simulator into the mirror, as a sync would."""
+    count = 0
+    for page in service_gateway().iter_snapshot_pages(all_projects=True):
+        for data in page.items:
+            mirror.apply(data, source=ChangeSource.SYNC)
+            count += 1
+    return count
+
+
+def pick(project_id: str, status: str) -> Snapshot:
+    """A live mirrored snapshot of `project_id` in `status` (the demo cloud has every status)."""
+    row = (
+        Snapshot.objects.live()
+        .filter(project_id=project_id, status=status, group_snapshot_id="")
+        .order_by("id")
+        .first()
+    )
+    assert row is not None, f"no {status} snapshot in {project_id}"
+    return row
+
+
+def sim_snapshot(cloud, snapshot_id: str, project: str = "alpha") -> dict | None:
+    """What the simulator holds for a snapshot, read with an admin token (None when gone)."""
+    token = cloud.token("admin", project)
+    resp = requests.get(
+        f"{cloud.volume_endpoint(project)}/snapshots/{snapshot_id}",
+        headers={"X-Auth-Token": token, "OpenStack-API-Version": "volume 3.65"},
+        timeout=30,
+    )
+    if resp.status_code == 404:
+        return None
+    resp.raise_for_status()
+    return resp.json()["snapshot"]
+
+
+def volumes_of(cloud, project: str = "alpha") -> dict[str, dict]:
+    """The project's volumes by name, read straight from the simulator's Cinder API."""
+    token = cloud.token("admin", project)
+    resp = requests.get(
+        f"{cloud.volume_endpoint(project)}/volumes/detail",
+        headers={"X-Auth-Token": token, "OpenStack-API-Version": "volume 3.65"},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    return {v["name"]: v for v in resp.json()["volumes"]}
+
+
+def create_volume_from(cloud, snapshot_id: str, project: str = "alpha", name: str = "") -> dict:
+    """A volume made from a snapshot through Cinder's own API (the dashboard never does this)."""
+    token = cloud.token("admin", project)
+    resp = requests.post(
+        f"{cloud.volume_endpoint(project)}/volumes",
+        json={"volume": {"snapshot_id": snapshot_id, "name": name or "from-snapshot"}},
+        headers={"X-Auth-Token": token, "OpenStack-API-Version": "volume 3.65"},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    return resp.json()["volume"]
+
+
+def cinder_calls(cloud) -> int:
+    """Requests the simulator's Cinder answered since the last reset_stats()."""
+    routes = cloud.stats()["by_route"]
+    return sum(n for route, n in routes.items() if "/volume/" in route)
+
+
+@pytest.fixture
+def mirrored(cloud, db):
+    """A fresh demo cloud, its snapshots in the mirror, and no fault or request count left over."""
+    fill_mirror()
+    cloud.clear_faults()
+    cloud.reset_stats()
+    yield cloud
+    cloud.clear_faults()
