@@ -115,8 +115,8 @@ def cinder_calls(cloud) -> int:
     return sum(n for route, n in routes.items() if "/volume/" in route)
 
 
-@pytest.fixture
-def mirrored(cloud, db):
+@pytest.fixture(name="mirrored")
+def mirrored_fixture(cloud, db):
     """A fresh demo cloud, its snapshots in the mirror, and no fault or request count left over."""
     fill_mirror()
     cloud.clear_faults()

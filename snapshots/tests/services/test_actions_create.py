@@ -13,7 +13,7 @@ from snapshots.services.snapshots import TRACK_TASK, create_snapshot
 from snapshots.tests.actions_helpers import (
     actor,
     cinder_calls,
-    mirrored,  # noqa: F401 (fixture)
+    mirrored_fixture,  # noqa: F401 (the fixture)
     sim_snapshot,
     volumes_of,
 )
