@@ -201,6 +201,8 @@ TRACK_INTERVAL = env.float("TRACK_INTERVAL", default=3.0)
 STUCK_AFTER = timedelta(minutes=env.float("STUCK_AFTER_MINUTES", default=30.0))
 SYNC_PAGE_SIZE = env.int("SYNC_PAGE_SIZE", default=1000)
 LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
+# `manage.py prune_history` removes status changes and audit events older than this (days).
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 CELERY_BEAT_SCHEDULE = {
     "sync-snapshots": {"task": "snapshots.tasks.sync", "schedule": SYNC_INTERVAL},
