@@ -42,6 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--snapshot-quota", type=int, default=100000, help="snapshots per project (-1 = unlimited)"
     )
+    p.add_argument(
+        "--like-filters",
+        action="store_true",
+        help='list "name~" and "description~" in the snapshot filters non-admins may use',
+    )
     p.add_argument("--log-requests", action="store_true", help="log every request on stderr")
     p.add_argument(
         "--gigabytes-quota",
@@ -65,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         snapshot_quota=args.snapshot_quota,
         gigabytes_quota=args.gigabytes_quota,
+        like_filters=args.like_filters,
     )
     if not args.log_requests:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -44,6 +44,7 @@ class Config:
     token_ttl: float = 3600.0
     latency_ms: int = 0
     snapshot_quota: int = 100000
+    like_filters: bool = False
     gigabytes_quota: int = -1
 
 
@@ -77,7 +78,9 @@ CINDER_ROUTES = [
     ("/volumes/detail", "list_volumes_detail", ["GET"]),
     ("/volumes/<volume_id>", "show_volume", ["GET"]),
     ("/volumes/<volume_id>", "delete_volume", ["DELETE"]),
+    ("/volumes/<volume_id>/action", "volume_action", ["POST"]),
     ("/limits", "limits", ["GET"]),
+    ("/resource_filters", "resource_filters", ["GET"]),
 ]
 
 

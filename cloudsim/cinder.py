@@ -63,6 +63,29 @@ DEFAULT_SNAPSHOT_FILTERS = (
     "availability_zone",
     "consumes_quota",
 )
+RESOURCE_FILTERS = {
+    "volume": [
+        "name",
+        "status",
+        "metadata",
+        "bootable",
+        "migration_status",
+        "availability_zone",
+        "group_id",
+        "size",
+        "created_at",
+        "updated_at",
+        "consumes_quota",
+    ],
+    "backup": ["name", "status", "volume_id"],
+    "snapshot": list(DEFAULT_SNAPSHOT_FILTERS),
+    "group": ["name"],
+    "group_snapshot": ["name", "status", "group_id"],
+    "attachment": ["volume_id", "status", "instance_id", "attach_status"],
+    "message": ["resource_uuid", "resource_type", "event_id", "request_id", "message_level"],
+    "pool": ["name", "volume_type"],
+    "volume_type": ["is_public", "extra_specs"],
+}
 DEFAULT_VOLUME_FILTERS = (
     "name",
     "status",
@@ -295,6 +318,12 @@ class Cinder:
     @property
     def store(self) -> Store:
         return self.sim.store
+
+    def snapshot_filters(self) -> list[str]:
+        filters = list(DEFAULT_SNAPSHOT_FILTERS)
+        if self.sim.config.like_filters:
+            filters += ["name~", "description~"]
+        return filters
 
     # -- policy ------------------------------------------------------------------------------
     def authorize(self, ctx: Ctx, level: str, action: str, target_project: str) -> None:
@@ -543,7 +572,8 @@ class Cinder:
             all_tenants = str(all_tenants_raw).strip().lower() in TRUTHY
         if ctx.at_least(3, 31):
             if not ctx.is_admin:
-                invalid = [k for k in params if k not in DEFAULT_SNAPSHOT_FILTERS]
+                configured = self.snapshot_filters()
+                invalid = [k for k in params if k not in configured]
                 if invalid:
                     raise bad_request(
                         f"Invalid filters {', '.join(invalid)} are found in query options."
@@ -1289,3 +1319,88 @@ class Cinder:
                 },
             }
         }
+
+    def resource_filters(self, ctx: Ctx) -> tuple[int, dict]:
+        if not ctx.at_least(3, 33):
+            raise not_found("The resource could not be found.")
+        config = dict(RESOURCE_FILTERS)
+        config["snapshot"] = self.snapshot_filters()
+        wanted = ctx.req.args.get("resource")
+        items = [
+            {"resource": name, "filters": filters}
+            for name, filters in config.items()
+            if wanted is None or name == wanted
+        ]
+        return 200, {"resource_filters": items}
+
+    # -- volume actions ----------------------------------------------------------------------
+    def volume_action(self, ctx: Ctx, vid: str) -> tuple[int, None]:
+        body = self._json_body(ctx)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise bad_request("Malformed request body")
+        ((name, args),) = body.items()
+        if name == "revert" and ctx.at_least(3, 40):
+            return self._revert(ctx, vid, args)
+        if name == "os-reset_status":
+            return self._volume_reset_status(ctx, vid, args)
+        raise bad_request(f"There is no such action: {name}")
+
+    def _revert(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
+        if not isinstance(args, dict) or not is_uuid(args.get("snapshot_id")):
+            raise invalid_input("revert", "'snapshot_id' is a required property")
+        check_keys("revert", args, ("snapshot_id",))
+        vol = self.get_volume_row(ctx, vid)
+        self.authorize(ctx, "member", "volume:revert_to_snapshot", vol["project_id"])
+        snap = self.get_snapshot_row(ctx, args["snapshot_id"])
+        latest = self.store.q1(
+            "SELECT id FROM snapshots WHERE volume_id = ? ORDER BY created_at DESC, id DESC "
+            "LIMIT 1",
+            (vid,),
+        )
+        if snap["volume_id"] != vid or latest is None or latest["id"] != snap["id"]:
+            raise bad_request(
+                f"Invalid snapshot: Snapshot {snap['id']} is not the latest one of volume {vid}."
+            )
+        if snap["volume_size"] != vol["size"]:
+            raise bad_request(
+                "Invalid volume: Volume size must be equal to the snapshot size to revert."
+            )
+        if vol["status"] != "available" or snap["status"] != "available":
+            raise SimError(
+                409,
+                f"Invalid volume: Volume {vid} status must be available, snapshot "
+                f"{snap['id']} status must be available to revert.",
+            )
+        now = self.store.now()
+        due = now + self.sim.config.create_delay
+        self.store.x(
+            "UPDATE volumes SET status = 'reverting', updated_at = ?, due_at = ?, "
+            "due_status = 'available' WHERE id = ?",
+            (now, due, vid),
+        )
+        self.store.x(
+            "UPDATE snapshots SET status = 'restoring', updated_at = ?, due_at = ?, "
+            "due_status = 'available' WHERE id = ?",
+            (now, due, snap["id"]),
+        )
+        return 202, None
+
+    def _volume_reset_status(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
+        if not isinstance(args, dict) or not isinstance(args.get("status"), str):
+            raise invalid_input("os-reset_status", "'status' is a required property")
+        vol = self.get_volume_row(ctx, vid)
+        self.authorize(
+            ctx, "admin", "volume_extension:volume_admin_actions:reset_status", vol["project_id"]
+        )
+        status = args["status"].lower()
+        if status == "in-use" and not vol["attached_to"]:
+            raise bad_request(
+                "Invalid volume: Cannot reset the status to in-use: the volume does not have "
+                "any attachments."
+            )
+        self.store.x(
+            "UPDATE volumes SET status = ?, updated_at = ?, due_at = NULL, due_status = NULL "
+            "WHERE id = ?",
+            (status, self.store.now(), vid),
+        )
+        return 202, None

@@ -109,3 +109,19 @@ def test_latency_option():
         assert time.perf_counter() - t0 >= 0.2
         sim.reset()
         assert sim.get_faults()["latency_ms"] == 200
+
+
+def test_like_filters_option():
+    with start_simulator("--like-filters") as sim:
+        tok = token(sim).headers["X-Subject-Token"]
+        base = f"{sim.url}/volume/v3/{sim.project_id('alpha')}"
+        h = {"X-Auth-Token": tok, "OpenStack-API-Version": "volume 3.34"}
+        r = requests.get(base + "/snapshots", headers=h, params={"name~": "db"}, timeout=10)
+        assert r.status_code == 200
+        names = [s["name"] for s in r.json()["snapshots"]]
+        assert names
+        assert all("db" in n for n in names)
+        r = requests.get(
+            base + "/resource_filters", headers=h, params={"resource": "snapshot"}, timeout=10
+        )
+        assert "name~" in r.json()["resource_filters"][0]["filters"]

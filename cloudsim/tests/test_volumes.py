@@ -95,3 +95,59 @@ def test_limits(sim, raw, conn):
     after = conn.block_storage.get_limits().absolute
     assert after.total_snapshots_used == before["totalSnapshotsUsed"] + 1
     assert after.total_gigabytes_used == before["totalGigabytesUsed"] + 14
+
+
+def test_revert_to_latest_snapshot(sim, conn, raw):
+    vol = sim.create_volume("alpha", size=4)
+    old = sim.create_snapshot("alpha", volume_id=vol["id"], created_at="2024-01-01T00:00:00")
+    new = sim.create_snapshot("alpha", volume_id=vol["id"], created_at="2024-02-01T00:00:00")
+    path = f"/volumes/{vol['id']}/action"
+    assert raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.39").status_code == 400
+    assert raw.post(path, json={"revert": {"snapshot_id": old["id"]}}, mv="3.40").status_code == 400
+    r = raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.40")
+    assert r.status_code == 202
+    assert conn.block_storage.get_volume(vol["id"]).status == "reverting"
+    assert conn.block_storage.get_snapshot(new["id"]).status == "restoring"
+    r = raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.40")
+    assert r.status_code == 409
+    assert r.json()["conflictingRequest"]["code"] == 409
+    sim.advance(4)
+    assert conn.block_storage.get_volume(vol["id"]).status == "available"
+    assert conn.block_storage.get_snapshot(new["id"]).status == "available"
+    bigger = sim.create_volume("alpha", size=8)
+    small = sim.create_snapshot("alpha", volume_id=bigger["id"], size=4)
+    r = raw.post(
+        f"/volumes/{bigger['id']}/action", json={"revert": {"snapshot_id": small["id"]}}, mv="3.40"
+    )
+    assert r.status_code == 400
+
+
+def test_volume_reset_status_is_admin_only(sim, raw, raw_admin):
+    vol = sim.create_volume("alpha", size=1)
+    body = {"os-reset_status": {"status": "error"}}
+    assert raw.post(f"/volumes/{vol['id']}/action", json=body).status_code == 403
+    assert raw_admin.post(f"/volumes/{vol['id']}/action", json=body).status_code == 202
+    assert raw.get(f"/volumes/{vol['id']}").json()["volume"]["status"] == "error"
+    body = {"os-reset_status": {"status": "in-use"}}
+    assert raw_admin.post(f"/volumes/{vol['id']}/action", json=body).status_code == 400
+
+
+def test_resource_filters(raw):
+    assert raw.get("/resource_filters", mv="3.32").status_code == 404
+    r = raw.get("/resource_filters", params={"resource": "snapshot"}, mv="3.33")
+    assert r.json() == {
+        "resource_filters": [
+            {
+                "resource": "snapshot",
+                "filters": [
+                    "name",
+                    "status",
+                    "volume_id",
+                    "metadata",
+                    "availability_zone",
+                    "consumes_quota",
+                ],
+            }
+        ]
+    }
+    assert len(raw.get("/resource_filters", mv="3.33").json()["resource_filters"]) > 5
