@@ -1,0 +1,267 @@
+"""The snapshot table: every column declared, a short default set, sortable everywhere.
+
+Cells are built with `format_html`, which escapes every value: snapshot names, descriptions and
+metadata are user data and must render as text. Exports do not use these cells (exports.py
+writes plain values).
+"""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.template import Context
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.timesince import timesince
+
+from snapshots.choices import Status, badge
+from snapshots.models import Snapshot
+
+TABLE_NAME = "snapshots"
+ROW_ACTIONS_TEMPLATE = "snapshots/partials/row_actions.html"
+# Always shown; the chooser cannot hide them (the row must stay identifiable and actionable).
+FIXED_COLUMNS = ("name", "status", "actions")
+# Offered by the column chooser, in display order.
+OPTIONAL_COLUMNS = (
+    "id",
+    "size",
+    "volume",
+    "project",
+    "user",
+    "created",
+    "updated",
+    "progress",
+    "metadata",
+    "consumes_quota",
+    "age",
+)
+DEFAULT_COLUMNS = ("id", "size", "volume", "project", "created")
+# Only people who see several projects get the project column.
+MULTI_PROJECT_COLUMNS = frozenset({"project"})
+METADATA_SHOWN = 3
+DASH = "\u2014"
+
+
+def short_id(value: str) -> str:
+    return value[:8]
+
+
+def _time(value, *, suffix: str = " ago"):
+    """Relative time shown, the exact time on hover and in `datetime` for assistive tech."""
+    if value is None:
+        return DASH
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{}{}</time>',
+        value.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        timesince(value),
+        suffix,
+    )
+
+
+def status_cell(snapshot: Snapshot):
+    """Badge, stuck flag and (for transitional rows) a progress bar. Shared with the detail page."""
+    label = Status(snapshot.status).label if snapshot.status in Status.values else snapshot.status
+    html = format_html(
+        '<span class="badge text-bg-{} status-badge">{}</span>', badge(snapshot.status), label
+    )
+    if snapshot.is_stuck:
+        html += format_html(
+            ' <span class="badge text-bg-dark" title="In this status since {}">stuck</span>',
+            timezone.localtime(snapshot.status_since).strftime("%Y-%m-%d %H:%M"),
+        )
+    if snapshot.is_transitional:
+        progress = snapshot.progress or 0
+        html += format_html(
+            '<div class="progress snapshot-progress mt-1" role="progressbar" '
+            'aria-label="{} progress" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100">'
+            '<div class="progress-bar progress-bar-striped progress-bar-animated" '
+            'style="width: {}%"></div></div>',
+            label,
+            progress,
+            progress,
+        )
+    return html
+
+
+class RowActionsColumn(tables.Column):
+    """Renders the actions engineer's row template with this row's snapshot as `snapshot`."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            empty_values=(),
+            orderable=False,
+            exclude_from_export=True,
+            verbose_name="Actions",
+            attrs={"th": {"class": "text-end"}, "td": {"class": "text-end text-nowrap"}},
+            **kwargs,
+        )
+
+    def render(self, record, table):
+        context = getattr(table, "context", None) or Context()
+        with context.update({"snapshot": record}):
+            return get_template(ROW_ACTIONS_TEMPLATE).render(context.flatten())
+
+
+class SnapshotTable(tables.Table):
+    name = tables.Column(
+        verbose_name="Name", order_by=("name", "id"), attrs={"td": {"class": "snapshot-name"}}
+    )
+    id = tables.Column(verbose_name="ID", order_by=("id",), attrs={"td": {"class": "text-nowrap"}})
+    status = tables.Column(verbose_name="Status", order_by=("status", "id"))
+    size = tables.Column(
+        verbose_name="Size", order_by=("size", "id"), attrs={"td": {"class": "text-nowrap"}}
+    )
+    volume = tables.Column(
+        verbose_name="Volume",
+        accessor="volume_name",
+        order_by=("volume_name", "volume_id", "id"),
+        empty_values=(),
+        attrs={"td": {"class": "snapshot-name"}},
+    )
+    project = tables.Column(
+        verbose_name="Project",
+        accessor="project_name",
+        order_by=("project_name", "project_id", "id"),
+        empty_values=(),
+    )
+    user = tables.Column(verbose_name="User", accessor="user_id", order_by=("user_id", "id"))
+    created = tables.Column(
+        verbose_name="Created", accessor="created_at", order_by=("created_at", "id")
+    )
+    updated = tables.Column(
+        verbose_name="Updated", accessor="updated_at", order_by=("updated_at", "id")
+    )
+    progress = tables.Column(verbose_name="Progress", order_by=("progress", "id"))
+    metadata = tables.Column(verbose_name="Metadata", order_by=("metadata", "id"))
+    consumes_quota = tables.Column(
+        verbose_name="Consumes quota", order_by=("consumes_quota", "id"), empty_values=()
+    )
+    # Age grows as created_at shrinks: ascending age is descending creation time.
+    age = tables.Column(
+        verbose_name="Age", accessor="created_at", order_by=("-created_at", "-id"), empty_values=()
+    )
+    actions = RowActionsColumn()
+
+    class Meta:
+        model = Snapshot
+        fields = ()
+        sequence = ("name", "id", "status", *OPTIONAL_COLUMNS[1:], "actions")
+        order_by = ("-created",)
+        per_page = 25
+        template_name = "snapshots/partials/table.html"
+        empty_text = "No snapshots match."
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "snapshot-table"}
+        row_attrs = {
+            "id": lambda record: f"row-{record.pk}",
+            "data-version": lambda record: record.version,
+            "class": lambda record, table: " ".join(
+                name
+                for name, wanted in (
+                    ("row-transitional", record.is_transitional),
+                    ("row-updated", table.live_update),
+                )
+                if wanted
+            ),
+        }
+
+    def __init__(
+        self,
+        *args,
+        columns: tuple[str, ...] | list[str] | None = None,
+        project_names: dict[str, str] | None = None,
+        several_projects: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.live_update = False  # rows rendered for a live swap flash once
+        self.project_names = project_names or {}
+        self.offered = tuple(
+            name
+            for name in OPTIONAL_COLUMNS
+            if several_projects or name not in MULTI_PROJECT_COLUMNS
+        )
+        chosen = set(columns) if columns else set(DEFAULT_COLUMNS)
+        self.chosen = tuple(name for name in self.offered if name in chosen)
+        for name in OPTIONAL_COLUMNS:
+            if name not in self.chosen:
+                self.columns.hide(name)
+
+    # -- cells ---------------------------------------------------------------------------------
+    def render_name(self, record):
+        url = reverse("snapshots:detail", args=[record.pk])
+        if record.name:
+            return format_html('<a href="{}">{}</a>', url, record.name)
+        return format_html(
+            '<a href="{}"><span class="fst-italic">unnamed</span>'
+            '<span class="visually-hidden"> snapshot {}</span></a>',
+            url,
+            short_id(record.pk),
+        )
+
+    def render_id(self, record):
+        return format_html(
+            '<code class="mono" title="{}">{}</code> '
+            '<button type="button" class="btn btn-link btn-sm p-0 align-baseline copy-id" '
+            'data-copy="{}" aria-label="Copy ID {}" title="Copy ID">'
+            '<i class="bi bi-clipboard" aria-hidden="true"></i></button>',
+            record.pk,
+            short_id(record.pk),
+            record.pk,
+            record.pk,
+        )
+
+    def render_status(self, record):
+        return status_cell(record)
+
+    def render_size(self, value):
+        return f"{value} GiB"
+
+    def render_volume(self, record):
+        label = record.volume_name or short_id(record.volume_id)
+        url = reverse("snapshots:list") + "?" + urlencode({"volume": record.volume_id})
+        return format_html(
+            '<a href="{}" title="Snapshots of volume {}">{}</a>', url, record.volume_id, label
+        )
+
+    def render_project(self, record):
+        name = self.project_names.get(record.project_id) or record.project_name
+        return format_html(
+            '<span title="{}">{}</span>', record.project_id, name or record.project_id
+        )
+
+    def render_user(self, value):
+        return format_html('<span class="mono" title="{}">{}</span>', value, short_id(value))
+
+    def render_created(self, value):
+        return _time(value)
+
+    def render_updated(self, value):
+        return _time(value)
+
+    def render_progress(self, value):
+        return f"{value}%"
+
+    def render_metadata(self, value):
+        if not value:
+            return DASH
+        items = sorted(value.items())
+        html = format_html_join(
+            " ",
+            '<span class="badge text-bg-light border metadata-item">{}={}</span>',
+            items[:METADATA_SHOWN],
+        )
+        if len(items) > METADATA_SHOWN:
+            html += format_html(
+                ' <span class="text-body-secondary">+{} more</span>', len(items) - METADATA_SHOWN
+            )
+        return html
+
+    def render_consumes_quota(self, value):
+        return {True: "Yes", False: "No"}.get(value, DASH)
+
+    def render_age(self, value):
+        return _time(value, suffix="")
