@@ -6,4 +6,5 @@ from snapshots.urls_browse import urlpatterns as browse_urls
 
 app_name = "snapshots"
 
-urlpatterns = [*browse_urls, *action_urls, *audit_urls]
+# Fixed words (create/, volumes/, stuck/, ...) before the browse area's catch-all `<snapshot_id>/`.
+urlpatterns = [*action_urls, *audit_urls, *browse_urls]

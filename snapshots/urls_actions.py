@@ -1,3 +1,20 @@
 """Creating, changing and deleting snapshots, and the admin repairs."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from snapshots.views import actions, admin_actions, stuck, volumes
+
+urlpatterns = [
+    path("create/", actions.create, name="create"),
+    path("volumes/", volumes.volume_list, name="volumes"),
+    path("stuck/", stuck.stuck_list, name="stuck"),
+    path("bulk/delete/", actions.bulk_delete, name="bulk-delete"),
+    path("bulk/force-delete/", admin_actions.bulk_force_delete, name="bulk-force-delete"),
+    path("bulk/reset-status/", admin_actions.bulk_reset_status, name="bulk-reset-status"),
+    path("<str:snapshot_id>/edit/", actions.edit, name="edit"),
+    path("<str:snapshot_id>/metadata/", actions.metadata, name="metadata"),
+    path("<str:snapshot_id>/delete/", actions.delete, name="delete"),
+    path("<str:snapshot_id>/force-delete/", admin_actions.force_delete, name="force-delete"),
+    path("<str:snapshot_id>/reset-status/", admin_actions.reset_status, name="reset-status"),
+    path("<str:snapshot_id>/set-status/", admin_actions.set_status, name="set-status"),
+]

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from snapshots.cloud import errors
 from snapshots.cloud.dto import VolumeData
+from snapshots.cloud.gateway import Gateway
+from snapshots.models import Volume
+from snapshots.permissions import Scope
 
 SNAPSHOTTABLE = ("available", "in-use")
 REASONS = {
@@ -72,4 +76,38 @@ def assess(volume: VolumeData, *, in_use_needs_force: bool) -> VolumeChoice:
         eligible=eligible,
         needs_force=needs_force,
         reason=reason,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectVolumes:
+    """The volumes of the user's project, as Cinder lists them or, when it cannot, the mirror."""
+
+    choices: list[VolumeChoice]
+    needs_force: bool
+    live: bool
+    problem: str = ""
+
+
+def project_volumes(*, scope: Scope, gateway: Gateway) -> ProjectVolumes:
+    """Ask Cinder (through the user's own token: exactly what they may snapshot); fall back to
+    the Volume mirror when the cloud is unavailable."""
+    try:
+        volumes = gateway.list_volumes()
+        needs_force = gateway.in_use_needs_force()
+        live, problem = True, ""
+    except errors.NotAuthenticated:
+        raise
+    except errors.CloudError as exc:
+        volumes = [
+            VolumeData(id=v.id, name=v.name, size=v.size, status=v.status, project_id=v.project_id)
+            for v in Volume.objects.filter(project_id=scope.project_id, deleted_at__isnull=True)
+        ]
+        needs_force, live, problem = True, False, exc.user_message()
+    volumes.sort(key=lambda v: (v.name.lower(), v.id))
+    return ProjectVolumes(
+        choices=[assess(v, in_use_needs_force=needs_force) for v in volumes],
+        needs_force=needs_force,
+        live=live,
+        problem=problem,
     )

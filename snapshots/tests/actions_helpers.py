@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from django.test import Client
 
 from snapshots.choices import ChangeSource
 from snapshots.cloud.credentials import keystone, service_gateway
@@ -123,3 +124,16 @@ def mirrored_fixture(cloud, db):
     cloud.reset_stats()
     yield cloud
     cloud.clear_faults()
+
+
+def signed_in(cloud, user: str = "demo", project: str | None = None) -> Client:
+    """A fresh test client signed in through the real login form (one per person in a test)."""
+    client = Client()
+    response = client.post(
+        "/auth/login/", {"username": user, "password": "secret", "domain": "Default"}
+    )
+    assert response.status_code == 302, response.content[:300]
+    if project:
+        response = client.post("/auth/project/", {"project_id": cloud.project_id(project)})
+        assert response.status_code == 302
+    return client

@@ -1,0 +1,313 @@
+"""Member actions: create, edit, metadata and delete (single and bulk).
+
+Each view checks the permission for the page, renders a form whose POST goes to one service
+function, and turns the outcome into a message: Cinder's refusal in its own words with nothing
+changed locally, an outage with the form kept filled in.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from snapshots.cloud import credentials, errors
+from snapshots.forms.snapshots import (
+    ConfirmForm,
+    MetadataForm,
+    SnapshotCreateForm,
+    SnapshotEditForm,
+    metadata_formset,
+)
+from snapshots.permissions import Action, can, require
+from snapshots.selectors import get_snapshot, visible_snapshots
+from snapshots.services import dependents, idempotency
+from snapshots.services import snapshots as actions
+from snapshots.services.eligibility import project_volumes
+from snapshots.views.action_support import (
+    MAX_BULK,
+    detail_url,
+    list_url,
+    next_url,
+    selected_ids,
+    show_cloud_error,
+)
+from snapshots.views.common import client_addr
+
+
+# --- create -----------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request):
+    scope = request.scope
+    require(scope, Action.CREATE, scope.project_id if scope else None)
+    gateway = credentials.user_gateway(request)
+    volumes = project_volumes(scope=scope, gateway=gateway)
+    initial = {"volume": request.GET.get("volume", "")}
+    data = request.POST if request.method == "POST" else None
+    form = SnapshotCreateForm(
+        data, initial=initial, volumes=volumes.choices, needs_force=volumes.needs_force
+    )
+    rows = metadata_formset(data, on_create=True)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid() and rows.is_valid():
+            chosen = form.chosen()
+            try:
+                row = actions.create_snapshot(
+                    scope=scope,
+                    gateway=gateway,
+                    volume_id=form.cleaned_data["volume"],
+                    name=form.cleaned_data["name"],
+                    description=form.cleaned_data["description"],
+                    metadata=rows.wanted(),
+                    force=bool(form.cleaned_data.get("force")),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    client_addr=client_addr(request),
+                    volume_name=chosen.name if chosen else None,
+                )
+            except (idempotency.InProgress, idempotency.KeyReused) as exc:
+                messages.warning(request, str(exc))
+                return redirect(list_url())
+            except errors.NotAuthenticated:
+                raise
+            except errors.CloudError as exc:
+                status = show_cloud_error(request, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Snapshot “{row.name or row.id}” is being created; it turns available "
+                    "on its own.",
+                )
+                return redirect(list_url(highlight=row.id))
+        else:
+            status = 400
+    return render(
+        request,
+        "snapshots/create.html",
+        {"form": form, "rows": rows, "volumes": volumes, "chosen": form.chosen()},
+        status=status,
+    )
+
+
+# --- edit -------------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request, snapshot_id: str):
+    snapshot = get_snapshot(request.scope, snapshot_id)
+    require(request.scope, Action.EDIT, snapshot.project_id)
+    initial = {"name": snapshot.name, "description": snapshot.description}
+    form = SnapshotEditForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 400
+        elif not form.has_changed() or set(form.changed_data) == {"idempotency_key"}:
+            messages.info(request, "Nothing to change.")
+            return redirect(detail_url(snapshot.id))
+        else:
+            try:
+                actions.update_snapshot(
+                    scope=request.scope,
+                    gateway=credentials.user_gateway(request),
+                    snapshot_id=snapshot.id,
+                    name=form.cleaned_data["name"],
+                    description=form.cleaned_data["description"],
+                    client_addr=client_addr(request),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except (idempotency.InProgress, idempotency.KeyReused) as exc:
+                messages.warning(request, str(exc))
+                return redirect(detail_url(snapshot.id))
+            except actions.ActionRefused as exc:
+                messages.error(request, str(exc))
+                status = 409
+            except errors.NotAuthenticated:
+                raise
+            except errors.CloudError as exc:
+                status = show_cloud_error(request, exc)
+            else:
+                messages.success(request, "Snapshot saved.")
+                return redirect(detail_url(snapshot.id))
+    return render(
+        request,
+        "snapshots/edit.html",
+        {"form": form, "snapshot": snapshot, "detail_url": detail_url(snapshot.id)},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def metadata(request, snapshot_id: str):
+    snapshot = get_snapshot(request.scope, snapshot_id)
+    require(request.scope, Action.EDIT, snapshot.project_id)
+    data = request.POST if request.method == "POST" else None
+    form = MetadataForm(data)
+    rows = metadata_formset(data, initial=snapshot.metadata, on_create=False, extra=1)
+    status = 200
+    if request.method == "POST":
+        if not (form.is_valid() and rows.is_valid()):
+            status = 400
+        else:
+            to_set, to_remove = rows.changes()
+            if not to_set and not to_remove:
+                messages.info(request, "Nothing to change.")
+                return redirect(detail_url(snapshot.id))
+            try:
+                actions.update_snapshot_metadata(
+                    scope=request.scope,
+                    gateway=credentials.user_gateway(request),
+                    snapshot_id=snapshot.id,
+                    set_items=to_set,
+                    remove_keys=to_remove,
+                    client_addr=client_addr(request),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except (idempotency.InProgress, idempotency.KeyReused) as exc:
+                messages.warning(request, str(exc))
+                return redirect(detail_url(snapshot.id))
+            except actions.ActionRefused as exc:
+                messages.error(request, str(exc))
+                status = 409
+            except errors.NotAuthenticated:
+                raise
+            except errors.CloudError as exc:
+                status = show_cloud_error(request, exc, nothing_changed=False)
+            else:
+                parts = []
+                if to_set:
+                    parts.append(f"set {', '.join(sorted(to_set))}")
+                if to_remove:
+                    parts.append(f"removed {', '.join(sorted(to_remove))}")
+                messages.success(request, f"Metadata saved: {'; '.join(parts)}.")
+                return redirect(detail_url(snapshot.id))
+    return render(
+        request,
+        "snapshots/metadata.html",
+        {
+            "form": form,
+            "rows": rows,
+            "snapshot": snapshot,
+            "detail_url": detail_url(snapshot.id),
+        },
+        status=status,
+    )
+
+
+# --- delete -----------------------------------------------------------------------------------
+def dependents_context(request, snapshots: list, *, all_projects: bool = False) -> dict:
+    """Each snapshot with the volumes made from it (asked of Cinder), and whether Cinder could
+    tell at all: the confirmation says "cannot tell" rather than "none" when it could not."""
+    found = None
+    if snapshots:
+        found = dependents.volumes_from(
+            credentials.user_gateway(request), [s.id for s in snapshots], all_projects=all_projects
+        )
+    items = [(s, (found or {}).get(s.id, [])) for s in snapshots]
+    return {
+        "items": items,
+        "children_known": found is not None or not snapshots,
+        "children_total": sum(len(v) for _, v in items),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request, snapshot_id: str):
+    snapshot = get_snapshot(request.scope, snapshot_id)
+    require(request.scope, Action.DELETE, snapshot.project_id)
+    form = ConfirmForm(request.POST or None)
+    reason = actions.why_not_deletable(snapshot)
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            return HttpResponseBadRequest("The form was incomplete; reload the page.")
+        try:
+            actions.delete_snapshot(
+                scope=request.scope,
+                gateway=credentials.user_gateway(request),
+                snapshot_id=snapshot.id,
+                client_addr=client_addr(request),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except (idempotency.InProgress, idempotency.KeyReused) as exc:
+            messages.warning(request, str(exc))
+            return redirect(list_url())
+        except actions.ActionRefused as exc:
+            messages.error(request, f"Not deleted: {exc}")
+            status = 409
+        except errors.NotAuthenticated:
+            raise
+        except errors.CloudError as exc:
+            status = show_cloud_error(request, exc)
+        else:
+            messages.success(
+                request,
+                f"Deletion of “{snapshot.name or snapshot.id}” has been scheduled; it disappears "
+                "from the list once Cinder has removed it.",
+            )
+            return redirect(next_url(request, list_url()))
+    context = {
+        "form": form,
+        "snapshots": [snapshot],
+        "refused": [] if not reason else [(snapshot, reason)],
+        "action_url": request.path,
+        "bulk": False,
+        "cancel_url": detail_url(snapshot.id),
+        "next": next_url(request, ""),
+        **dependents_context(request, [] if reason else [snapshot]),
+    }
+    return render(request, "snapshots/delete_confirm.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bulk_delete(request):
+    require(request.scope, Action.DELETE)
+    ids = selected_ids(request)
+    if len(ids) > MAX_BULK:
+        messages.error(request, f"Select at most {MAX_BULK} snapshots at a time.")
+        return redirect(next_url(request, list_url()))
+    chosen = list(visible_snapshots(request.scope).filter(pk__in=ids))
+    if not chosen:
+        messages.info(request, "Select the snapshots to delete first.")
+        return redirect(next_url(request, list_url()))
+    deletable, refused = [], []
+    for snap in chosen:
+        if not can(request.scope, Action.DELETE, snap.project_id):
+            refused.append((snap, "Your role does not allow deleting it."))
+        elif reason := actions.why_not_deletable(snap):
+            refused.append((snap, reason))
+        else:
+            deletable.append(snap)
+    confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
+    form = ConfirmForm(request.POST if confirmed else None)
+    if confirmed and form.is_valid():
+        try:
+            result = actions.delete_snapshots(
+                scope=request.scope,
+                gateway=credentials.user_gateway(request),
+                snapshot_ids=[s.id for s in deletable],
+                client_addr=client_addr(request),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except (idempotency.InProgress, idempotency.KeyReused) as exc:
+            messages.warning(request, str(exc))
+        else:
+            level = messages.SUCCESS if not result.not_done else messages.WARNING
+            messages.add_message(request, level, result.summary())
+        return redirect(next_url(request, list_url()))
+    context = {
+        "form": form,
+        "snapshots": chosen,
+        "refused": refused,
+        "action_url": request.path,
+        "bulk": True,
+        "cancel_url": next_url(request, list_url()),
+        "next": next_url(request, ""),
+        **dependents_context(request, deletable),
+    }
+    return render(request, "snapshots/delete_confirm.html", context)
