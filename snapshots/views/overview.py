@@ -1,0 +1,73 @@
+"""The overview: charts and "right now" lists over everything the user may read.
+
+The numbers come from selectors/charts.py (a fixed number of aggregate queries); the page embeds
+them with `json_script` and static/js/charts.js draws them with the vendored Chart.js.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from snapshots.permissions import Action, require
+from snapshots.selectors import charts
+from snapshots.tables_audit import human_duration
+
+
+class OverviewForm(forms.Form):
+    """The two knobs of the page, both optional query parameters."""
+
+    older_than = forms.IntegerField(
+        label="Older than (days)",
+        min_value=1,
+        max_value=3650,
+        required=False,
+        initial=charts.DEFAULT_OLDER_THAN,
+    )
+    days = forms.IntegerField(
+        label="Per-day charts over (days)",
+        min_value=1,
+        max_value=366,
+        required=False,
+        initial=charts.DEFAULT_DAYS,
+    )
+
+
+@require_safe
+@login_required
+def overview(request):
+    require(request.scope, Action.VIEW)
+    form = OverviewForm(request.GET or None)
+    older_than, days = charts.DEFAULT_OLDER_THAN, charts.DEFAULT_DAYS
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            older_than = form.cleaned_data["older_than"] or older_than
+            days = form.cleaned_data["days"] or days
+        else:
+            status = 400
+    data = charts.overview(request.scope, days=days, older_than_days=older_than)
+    return render(
+        request,
+        "audit/overview.html",
+        {
+            "form": form,
+            "data": data,
+            "charts": data.charts(),
+            "sees_all": request.scope.readable_projects is None,
+            "total_snapshots": sum(data.by_status.series[0].data),
+            "average": _duration(data.durations.average_seconds),
+            "longest": _duration(data.durations.longest_seconds),
+            "days_note": f"The last {days} days, deleted snapshots included.",
+            "old_title": f"Older than {older_than} days",
+        },
+        status=status,
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    return human_duration(timedelta(seconds=seconds)) if seconds is not None else ""
