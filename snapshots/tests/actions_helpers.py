@@ -137,3 +137,11 @@ def signed_in(cloud, user: str = "demo", project: str | None = None) -> Client:
         response = client.post("/auth/project/", {"project_id": cloud.project_id(project)})
         assert response.status_code == 302
     return client
+
+
+def make_snapshot(cloud, project: str, status: str, **kw) -> Snapshot:
+    """A snapshot made "outside the dashboard" in the simulator, then mirrored as a sync would."""
+    made = cloud.create_snapshot(project, status=status, **kw)
+    sid = made.get("id") or made["snapshot"]["id"]
+    row, _ = mirror.apply(service_gateway().get_snapshot(sid), source=ChangeSource.SYNC)
+    return row
