@@ -141,10 +141,14 @@ def snapshots_by_project(scope: Scope) -> tuple[ChartData, ChartData]:
         .order_by("-n", "project_id")
     )
     top, rest = rows[:TOP_PROJECTS], rows[TOP_PROJECTS:]
-    mirror_names = dict(
-        Project.objects.filter(id__in=[r["project_id"] for r in top]).values_list("id", "name")
+    names = {ref.id: ref.name for ref in scope.projects}  # the token's list, then the mirror
+    top_ids = [r["project_id"] for r in top]
+    names.update(
+        (pk, name)
+        for pk, name in Project.objects.filter(id__in=top_ids).values_list("id", "name")
+        if name
     )
-    labels = [mirror_names.get(r["project_id"]) or r["name"] or r["project_id"] for r in top]
+    labels = [names.get(r["project_id"]) or r["name"] or r["project_id"] for r in top]
     counts = [r["n"] for r in top]
     sizes = [r["gib"] or 0 for r in top]
     if rest:
