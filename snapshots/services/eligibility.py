@@ -7,6 +7,7 @@ The create form and the volumes page show the answer before anyone clicks.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from snapshots.cloud import errors
@@ -111,3 +112,20 @@ def project_volumes(*, scope: Scope, gateway: Gateway) -> ProjectVolumes:
         live=live,
         problem=problem,
     )
+
+
+def keep_posted_volume(volumes: ProjectVolumes, volume_id: str) -> ProjectVolumes:
+    """While Cinder is unreachable the mirror may lack the volume the person chose: keep their
+    choice (Cinder decides when it answers again) instead of calling it invalid."""
+    if not volume_id or any(v.id == volume_id for v in volumes.choices):
+        return volumes
+    unknown = VolumeChoice(
+        id=volume_id,
+        name="",
+        size=0,
+        status="",
+        eligible=True,
+        needs_force=False,
+        reason="Not in the dashboard's mirror; Cinder decides when it answers again.",
+    )
+    return dataclasses.replace(volumes, choices=[*volumes.choices, unknown])

@@ -25,7 +25,7 @@ from snapshots.permissions import Action, can, require
 from snapshots.selectors import get_snapshot, visible_snapshots
 from snapshots.services import dependents, idempotency
 from snapshots.services import snapshots as actions
-from snapshots.services.eligibility import project_volumes
+from snapshots.services.eligibility import keep_posted_volume, project_volumes
 from snapshots.views.action_support import (
     MAX_BULK,
     detail_url,
@@ -47,6 +47,8 @@ def create(request):
     volumes = project_volumes(scope=scope, gateway=gateway)
     initial = {"volume": request.GET.get("volume", "")}
     data = request.POST if request.method == "POST" else None
+    if data is not None and not volumes.live:
+        volumes = keep_posted_volume(volumes, data.get("volume", ""))
     form = SnapshotCreateForm(
         data, initial=initial, volumes=volumes.choices, needs_force=volumes.needs_force
     )
