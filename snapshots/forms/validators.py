@@ -62,7 +62,7 @@ def validate_metadata_key(value: str, *, on_create: bool) -> None:
     validate_length(value)
     if not pattern.match(value):
         allowed = KEY_CHARS_HELP + (" and /" if on_create else "")
-        extra = "" if on_create or "/" not in value else ' ("/" is only accepted on create)'
+        extra = "" if on_create or "/" not in value else " (a slash is accepted only on create)"
         raise ValidationError(
             "Keys may contain only %(allowed)s%(extra)s.",
             code="bad_key",
