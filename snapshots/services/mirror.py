@@ -1,21 +1,34 @@
-"""Making the mirror agree with Cinder, one snapshot at a time.
+"""Making the mirror agree with Cinder.
 
-Sync and track (services/sync.py) and the user actions (services/snapshots.py) all go through
-`apply()` and `mark_gone()`, so a status change is recorded once, with its source, whoever saw it.
+Sync and track (services/sync.py) and the user actions (services/snapshots.py) all go through this
+module, so a status change is recorded once, with its source, whoever saw it:
+
+- `apply()` / `mark_gone()`: one snapshot (the actions, track's rare single reads);
+- `apply_page()` / `mark_vanished()`: a page of Cinder's list at a time, in bulk (sync);
+- `apply_volume_page()` / `mark_vanished_volumes()`: the volume mirror (sync);
+- `flag_stuck_rows()`: the stuck flag, by time alone (sync and track).
+
+Every write that changes what a page shows bumps the row's `version`, which the live table polls.
+
+Observations carry the time they were made (`now`: when the request to Cinder was sent). With
+`if_newer=True` (the workers) an observation older than the row's last one is ignored, so a sync
+page read before a user's delete cannot put the snapshot back to `available` for a moment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from snapshots.choices import STUCK_CANDIDATES, TRANSITIONAL
-from snapshots.cloud.dto import SnapshotData
-from snapshots.models import Snapshot, StatusChange
+from snapshots.cloud.dto import SnapshotData, VolumeData
+from snapshots.models import Snapshot, StatusChange, Volume
 
 # Fields copied from Cinder's answer as they are.
 CINDER_FIELDS = (
@@ -33,22 +46,59 @@ CINDER_FIELDS = (
     "created_at",
     "updated_at",
 )
+VOLUME_FIELDS = (
+    "project_id",
+    "name",
+    "size",
+    "status",
+    "availability_zone",
+    "volume_type",
+    "bootable",
+    "attachments",
+    "created_at",
+)
 FIRST_CHECK = 2.0  # seconds before the first re-check of a transitional snapshot
+MAX_CHECK = 300.0  # the back-off stops growing here (5 minutes)
+GONE = "deleted"  # to_status of the StatusChange written when a snapshot leaves Cinder
+BATCH = 500  # rows per bulk statement
+
+
+def chunks(ids, size: int = BATCH) -> Iterator[list]:
+    """`ids` cut in lists of `size`: IN clauses stay under every database's parameter limit."""
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def cinder_values(data: SnapshotData) -> dict:
     return {name: getattr(data, name) for name in CINDER_FIELDS}
 
 
+def differs(row: Snapshot, data: SnapshotData) -> bool:
+    """Whether Cinder's answer says anything the row does not (a cheap test before `apply`)."""
+    return row.deleted_at is not None or any(
+        getattr(row, name) != getattr(data, name) for name in CINDER_FIELDS
+    )
+
+
 def schedule(row: Snapshot, now: datetime, *, status_changed: bool) -> None:
-    """Set when the worker looks at this snapshot next (None: never, it is settled)."""
+    """Set when the worker looks at this snapshot next (None: never, it is settled).
+
+    A new transitional status is checked after FIRST_CHECK seconds; an unchanged one keeps its
+    plan (track stretches it with `next_interval`).
+    """
     if row.status in TRANSITIONAL and row.deleted_at is None:
-        interval = FIRST_CHECK if status_changed or not row.check_interval else row.check_interval
-        row.check_interval = interval
-        row.next_check_at = now + timedelta(seconds=interval)
+        if status_changed or not row.check_interval or row.next_check_at is None:
+            row.check_interval = FIRST_CHECK
+            row.next_check_at = now + timedelta(seconds=FIRST_CHECK)
     else:
         row.check_interval = 0
         row.next_check_at = None
+
+
+def next_interval(interval: float) -> float:
+    """Checked and unchanged: wait twice as long next time (2 s, 4 s, ... capped at 5 min)."""
+    return min(MAX_CHECK, max(FIRST_CHECK, (interval or FIRST_CHECK / 2) * 2))
 
 
 def flag_stuck(row: Snapshot, now: datetime) -> None:
@@ -62,6 +112,76 @@ def flag_stuck(row: Snapshot, now: datetime) -> None:
         row.stuck_since = None
 
 
+def _first_status_since(data: SnapshotData, now: datetime) -> datetime:
+    """When a snapshot first seen by sync entered its status: Cinder's last change, at the latest
+    now. A snapshot found `creating` with a day-old timestamp is stuck at once, not 30 min later."""
+    since = data.updated_at or data.created_at or now
+    return min(since, now)
+
+
+def _change(row: Snapshot, old: str, now: datetime, source: str) -> StatusChange:
+    return StatusChange(
+        snapshot=row,
+        project_id=row.project_id,
+        from_status=old,
+        to_status=row.status,
+        progress=row.progress,
+        observed_at=now,
+        source=source,
+    )
+
+
+def _is_stale(row: Snapshot, now: datetime) -> bool:
+    """Someone saw (or removed) this snapshot after `now`: the older observation loses."""
+    return row.last_seen > now or (row.deleted_at is not None and row.deleted_at > now)
+
+
+def _names(project_id: str, volume_id: str) -> tuple[str, str]:
+    """The project's and volume's names as the mirror knows them (for a row first seen alone)."""
+    from snapshots.models import Project
+
+    project = Project.objects.filter(pk=project_id).values_list("name", flat=True).first()
+    volume = Volume.objects.filter(pk=volume_id).values_list("name", flat=True).first()
+    return project or "", volume or ""
+
+
+def _update_row(
+    row: Snapshot,
+    values: dict,
+    *,
+    now: datetime,
+    source: str,
+    extra: dict,
+    changes: list[StatusChange],
+) -> set[str]:
+    """Copy `values` (Cinder's) and `extra` (names) onto `row`; return the fields that changed.
+
+    Appends the StatusChange to `changes` when the status moved (or the snapshot came back)."""
+    old_status = GONE if row.deleted_at is not None else row.status
+    changed = {name for name, value in values.items() if getattr(row, name) != value}
+    changed |= {name for name, value in extra.items() if getattr(row, name) != value}
+    for name in changed:
+        setattr(row, name, values[name] if name in values else extra[name])
+    if row.deleted_at is not None:
+        row.deleted_at = None
+        changed.add("deleted_at")
+    status_changed = row.status != old_status
+    if status_changed:
+        row.status_since = now
+        changed.add("status_since")
+        changes.append(_change(row, old_status, now, source))
+    before = (row.next_check_at, row.check_interval, row.stuck_since)
+    schedule(row, now, status_changed=status_changed)
+    flag_stuck(row, now)
+    if (row.next_check_at, row.check_interval) != before[:2]:
+        changed |= {"next_check_at", "check_interval"}
+    if row.stuck_since != before[2]:
+        changed.add("stuck_since")
+    row.last_seen = now
+    return changed
+
+
+# --- one snapshot --------------------------------------------------------------------------
 @transaction.atomic
 def apply(
     data: SnapshotData,
@@ -69,79 +189,63 @@ def apply(
     source: str,
     now: datetime | None = None,
     volume_name: str | None = None,
+    if_newer: bool = False,
 ) -> tuple[Snapshot, bool]:
-    """Store Cinder's view of one snapshot. Returns (row, whether anything changed)."""
+    """Store Cinder's view of one snapshot. Returns (row, whether anything changed).
+
+    `if_newer`: ignore the observation when the row was seen (or marked gone) after `now`."""
     now = now or timezone.now()
     values = cinder_values(data)
     row = Snapshot.objects.select_for_update().filter(pk=data.id).first()
     if row is None:
-        row = Snapshot(id=data.id, first_seen=now, last_seen=now, status_since=now, **values)
-        if volume_name is not None:
-            row.volume_name = volume_name
+        project_name, known_volume = _names(data.project_id, data.volume_id)
+        row = Snapshot(
+            id=data.id,
+            first_seen=now,
+            last_seen=now,
+            status_since=now,
+            project_name=project_name,
+            volume_name=known_volume if volume_name is None else volume_name,
+            **values,
+        )
         schedule(row, now, status_changed=True)
         flag_stuck(row, now)
         row.save(force_insert=True)
-        StatusChange.objects.create(
-            snapshot=row,
-            project_id=row.project_id,
-            from_status="",
-            to_status=row.status,
-            progress=row.progress,
-            observed_at=now,
-            source=source,
-        )
+        _change(row, "", now, source).save()
         return row, True
 
-    old_status = row.status
-    changed = [name for name, value in values.items() if getattr(row, name) != value]
-    if row.deleted_at is not None:
-        changed.append("deleted_at")
-        row.deleted_at = None
-    if volume_name is not None and volume_name != row.volume_name:
-        changed.append("volume_name")
-        row.volume_name = volume_name
-    for name in changed:
-        if name in values:
-            setattr(row, name, values[name])
-    status_changed = row.status != old_status
-    if status_changed:
-        row.status_since = now
-        StatusChange.objects.create(
-            snapshot=row,
-            project_id=row.project_id,
-            from_status=old_status,
-            to_status=row.status,
-            progress=row.progress,
-            observed_at=now,
-            source=source,
-        )
-    row.last_seen = now
-    schedule(row, now, status_changed=status_changed)
-    flag_stuck(row, now)
-    update_fields = [*changed, "last_seen", "next_check_at", "check_interval", "stuck_since"]
-    if status_changed:
-        update_fields.append("status_since")
-    if changed:
+    if if_newer and _is_stale(row, now):
+        return row, False
+    extra = {} if volume_name is None else {"volume_name": volume_name}
+    changes: list[StatusChange] = []
+    changed = _update_row(row, values, now=now, source=source, extra=extra, changes=changes)
+    visible = changed - {"next_check_at", "check_interval"}
+    fields = {*changed, "last_seen"}
+    if visible:
         row.version = F("version") + 1
-        update_fields.append("version")
-    row.save(update_fields=sorted(set(update_fields)))
-    if changed:
+        fields.add("version")
+    row.save(update_fields=sorted(fields))
+    for change in changes:
+        change.save()
+    if visible:
         row.refresh_from_db(fields=["version"])
-    return row, bool(changed)
+    return row, bool(visible)
 
 
 @transaction.atomic
-def mark_gone(snapshot_id: str, *, source: str, now: datetime | None = None) -> bool:
+def mark_gone(
+    snapshot_id: str, *, source: str, now: datetime | None = None, if_newer: bool = False
+) -> bool:
     """Cinder no longer has this snapshot: keep the row, with the time it went."""
     now = now or timezone.now()
     row = Snapshot.objects.select_for_update().filter(pk=snapshot_id, deleted_at=None).first()
-    if row is None:
+    if row is None or (if_newer and row.last_seen > now):
         return False
     StatusChange.objects.create(
         snapshot=row,
         project_id=row.project_id,
         from_status=row.status,
-        to_status="deleted",
+        to_status=GONE,
         observed_at=now,
         source=source,
     )
@@ -153,3 +257,190 @@ def mark_gone(snapshot_id: str, *, source: str, now: datetime | None = None) -> 
         version=F("version") + 1,
     )
     return True
+
+
+# --- a page at a time (sync) ---------------------------------------------------------------
+@dataclass
+class PageResult:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+
+@transaction.atomic
+def apply_page(
+    items: list[SnapshotData],
+    *,
+    source: str,
+    now: datetime,
+    volume_names: dict[str, str],
+    project_names: dict[str, str],
+) -> PageResult:
+    """Store one page of Cinder's list: a few bulk statements, whatever the page size.
+
+    `now` is when the page was requested; rows observed after that (by track or an action) keep
+    what they have. `volume_names`/`project_names` map ids to the names to show."""
+    result = PageResult()
+    by_id = {data.id: data for data in items}
+    rows = {
+        row.id: row
+        for ids in chunks(by_id)
+        for row in Snapshot.objects.select_for_update().filter(pk__in=ids)
+    }
+    new_rows: list[Snapshot] = []
+    changed_rows: list[Snapshot] = []
+    changed_fields: set[str] = set()
+    seen_ids: list[str] = []
+    changes: list[StatusChange] = []
+    for snapshot_id, data in by_id.items():
+        values = cinder_values(data)
+        names = {
+            "volume_name": volume_names.get(data.volume_id, ""),
+            "project_name": project_names.get(data.project_id) or data.project_id,
+        }
+        row = rows.get(snapshot_id)
+        if row is None:
+            row = Snapshot(
+                id=snapshot_id,
+                first_seen=now,
+                last_seen=now,
+                status_since=_first_status_since(data, now),
+                **values,
+                **names,
+            )
+            schedule(row, now, status_changed=True)
+            flag_stuck(row, now)
+            new_rows.append(row)
+            changes.append(_change(row, "", now, source))
+            continue
+        if _is_stale(row, now):
+            continue
+        if not names["volume_name"]:
+            names.pop("volume_name")  # an unknown volume: keep the name we had
+        fields = _update_row(row, values, now=now, source=source, extra=names, changes=changes)
+        if fields - {"next_check_at", "check_interval"}:
+            row.version += 1
+            fields.add("version")
+            result.changed += 1
+        if fields:
+            changed_rows.append(row)
+            changed_fields |= fields | {"last_seen"}
+        else:
+            seen_ids.append(snapshot_id)
+    Snapshot.objects.bulk_create(new_rows, batch_size=BATCH)
+    if changed_rows:
+        Snapshot.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
+    for ids in chunks(seen_ids):
+        Snapshot.objects.filter(pk__in=ids).update(last_seen=now)
+    StatusChange.objects.bulk_create(changes, batch_size=BATCH)
+    result.new = len(new_rows)
+    result.unchanged = len(by_id) - result.new - result.changed
+    return result
+
+
+def mark_vanished(*, seen_since: datetime, source: str, now: datetime) -> int:
+    """Every live row not seen since `seen_since` left Cinder. A batch at a time, so memory stays
+    flat: rows are picked by id in batches, never loaded all at once."""
+    gone = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Snapshot.objects.live()
+                .filter(last_seen__lt=seen_since)
+                .order_by()
+                .values_list("pk", flat=True)[:BATCH]
+            )
+            if not ids:
+                return gone
+            rows = list(
+                Snapshot.objects.select_for_update()
+                .filter(pk__in=ids, deleted_at=None, last_seen__lt=seen_since)
+                .only("id", "project_id", "status")
+            )
+            StatusChange.objects.bulk_create(
+                [
+                    StatusChange(
+                        snapshot_id=row.id,
+                        project_id=row.project_id,
+                        from_status=row.status,
+                        to_status=GONE,
+                        observed_at=now,
+                        source=source,
+                    )
+                    for row in rows
+                ],
+                batch_size=BATCH,
+            )
+            Snapshot.objects.filter(pk__in=[row.id for row in rows]).update(
+                deleted_at=now,
+                next_check_at=None,
+                check_interval=0,
+                stuck_since=None,
+                version=F("version") + 1,
+            )
+            gone += len(rows)
+
+
+def flag_stuck_rows(now: datetime | None = None) -> int:
+    """Flag rows sitting in creating/deleting/error_deleting longer than STUCK_AFTER, and unflag
+    rows that moved on. Two UPDATEs, whatever the size of the mirror. Returns rows flagged."""
+    now = now or timezone.now()
+    flagged = (
+        Snapshot.objects.live()
+        .filter(
+            status__in=STUCK_CANDIDATES,
+            stuck_since__isnull=True,
+            status_since__lte=now - settings.STUCK_AFTER,
+        )
+        .update(stuck_since=now, version=F("version") + 1)
+    )
+    Snapshot.objects.filter(stuck_since__isnull=False).filter(
+        Q(deleted_at__isnull=False) | ~Q(status__in=STUCK_CANDIDATES)
+    ).update(stuck_since=None, version=F("version") + 1)
+    return flagged
+
+
+# --- volumes (sync) ------------------------------------------------------------------------
+def volume_values(data: VolumeData) -> dict:
+    return {name: getattr(data, name) for name in VOLUME_FIELDS}
+
+
+@transaction.atomic
+def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
+    """Upsert one page of volumes in bulk; returns how many were new or changed."""
+    by_id = {data.id: data for data in items}
+    rows = {row.id: row for ids in chunks(by_id) for row in Volume.objects.filter(pk__in=ids)}
+    new_rows: list[Volume] = []
+    changed_rows: list[Volume] = []
+    changed_fields: set[str] = set()
+    seen_ids: list[str] = []
+    for volume_id, data in by_id.items():
+        values = volume_values(data)
+        row = rows.get(volume_id)
+        if row is None:
+            new_rows.append(Volume(id=volume_id, first_seen=now, last_seen=now, **values))
+            continue
+        fields = {name for name, value in values.items() if getattr(row, name) != value}
+        for name in fields:
+            setattr(row, name, values[name])
+        if row.deleted_at is not None:
+            row.deleted_at = None
+            fields.add("deleted_at")
+        if fields:
+            row.last_seen = now
+            changed_rows.append(row)
+            changed_fields |= fields | {"last_seen"}
+        else:
+            seen_ids.append(volume_id)
+    Volume.objects.bulk_create(new_rows, batch_size=BATCH)
+    if changed_rows:
+        Volume.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
+    for ids in chunks(seen_ids):
+        Volume.objects.filter(pk__in=ids).update(last_seen=now)
+    return len(new_rows) + len(changed_rows)
+
+
+def mark_vanished_volumes(*, seen_since: datetime, now: datetime) -> int:
+    return Volume.objects.filter(deleted_at__isnull=True, last_seen__lt=seen_since).update(
+        deleted_at=now
+    )
