@@ -40,8 +40,8 @@ def project_names(scope: Scope) -> dict[str, str]:
     return names
 
 
-def project_choices(scope: Scope) -> list[tuple[str, str]]:
-    names = project_names(scope)
+def project_choices(scope: Scope, *, names: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    names = dict(project_names(scope) if names is None else names)
     if scope.readable_projects is not None:
         for project_id in scope.readable_projects:
             names.setdefault(project_id, project_id)

@@ -65,3 +65,43 @@ def make_snapshot(project_id: str, *, history: bool = True, **fields) -> Snapsho
             source=ChangeSource.SYNC,
         )
     return snapshot
+
+
+STATUS_CYCLE = (
+    "available",
+    "creating",
+    "error",
+    "available",
+    "deleting",
+    "error_deleting",
+    "available",
+    "backing-up",
+)
+
+
+def seed_projects(cloud) -> dict[str, str]:
+    """Mirror rows for the demo cloud's projects; returns name -> id."""
+    ids = {name: cloud.project_id(name) for name in ("alpha", "beta", "gamma")}
+    for name, project_id in ids.items():
+        make_project(project_id, name)
+    return ids
+
+
+def seed_snapshots(ids: dict[str, str], *, alpha: int = 30, beta: int = 4, gamma: int = 3):
+    """A spread of statuses, sizes, volumes and metadata in each project."""
+    rows: dict[str, list[Snapshot]] = {}
+    for project, count in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        rows[project] = [
+            make_snapshot(
+                ids[project],
+                project_name=project,
+                name=f"{project}-{i:02d}",
+                status=STATUS_CYCLE[i % len(STATUS_CYCLE)],
+                progress=None if i % 5 == 0 else (i * 7) % 101,
+                metadata={"team": "db"} if i % 3 == 0 else ({"team": "web"} if i % 3 == 1 else {}),
+                consumes_quota=None if i % 4 == 0 else bool(i % 2),
+                user_id="" if i % 6 == 0 else f"user{i % 4}",
+            )
+            for i in range(count)
+        ]
+    return rows

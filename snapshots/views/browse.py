@@ -46,17 +46,33 @@ def page_size(requested: str | None, remembered: int | None) -> int:
     return value if value in sizes else min((s for s in sizes if s >= value), default=sizes[-1])
 
 
-def build_table(request, data, *, preference=None) -> SnapshotTable:
+def paginate(table: SnapshotTable, page: str | None, per_page: int) -> None:
+    """Page `table`; a page number past the end shows the last page, nonsense the first.
+
+    Not RequestConfig's paging: it takes `?per_page=` from the URL as is, uncapped."""
+    try:
+        number = int(page) if page else 1
+    except ValueError:
+        number = 1
+    table.paginate(per_page=per_page, page=1)
+    last = table.paginator.num_pages
+    table.page = table.paginator.page(min(max(number, 1), last))
+
+
+def build_table(request, data, *, preference=None, project_names=None) -> SnapshotTable:
     """The table as this person set it up: their columns, project names, the request's sort."""
     scope = request.scope
     several = selectors.sees_several_projects(scope)
-    return SnapshotTable(
+    if several and project_names is None:
+        project_names = selectors.project_names(scope)
+    table = SnapshotTable(
         data,
         columns=preference.columns if preference else None,
-        project_names=selectors.project_names(scope) if several else {},
+        project_names=project_names if several else {},
         several_projects=several,
-        request=request,
     )
+    table.request = request  # not as an argument: that would page it by the raw ?per_page=
+    return table
 
 
 def _keep_params(request, *, drop: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -80,11 +96,15 @@ def _path_without(request, drop: tuple[str, ...]) -> str:
 def snapshot_list(request):
     scope = request.scope
     require(scope, Action.VIEW)
+    names = selectors.project_names(scope)
     filterset = SnapshotFilter(
-        request.GET or None, queryset=selectors.snapshot_list(scope), scope=scope
+        request.GET or None,
+        queryset=selectors.snapshot_list(scope),
+        scope=scope,
+        project_names=names,
     )
     preference = selectors.table_preference(request.user, TABLE_NAME)
-    table = build_table(request, filterset.qs, preference=preference)
+    table = build_table(request, filterset.qs, preference=preference, project_names=names)
 
     fmt = request.GET.get("export")
     if fmt:
@@ -94,7 +114,8 @@ def snapshot_list(request):
             return exports.export_response(fmt, table.data.data, project_names=table.project_names)
 
     per_page = page_size(request.GET.get("per_page"), preference.per_page if preference else None)
-    RequestConfig(request, paginate={"per_page": per_page, "silent": True}).configure(table)
+    RequestConfig(request, paginate=False).configure(table)  # the sort; paging is ours
+    paginate(table, request.GET.get("page"), per_page)
     context = {
         "table": table,
         "filter": filterset,

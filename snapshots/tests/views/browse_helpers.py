@@ -1,0 +1,27 @@
+"""Shared bits of the browse view tests: the seeded mirror and reading rows back from HTML."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from snapshots.tests.factories import seed_projects, seed_snapshots
+
+ROW_ID = re.compile(r'<tr id="row-([^"]+)"')
+
+
+def row_ids(response) -> list[str]:
+    return ROW_ID.findall(response.content.decode())
+
+
+# Imported by the test modules under these function names; tests ask for `projects`/`seeded`.
+@pytest.fixture(name="projects")
+def projects_fixture(cloud, db):
+    return seed_projects(cloud)
+
+
+@pytest.fixture(name="seeded")
+def seeded_fixture(projects):
+    """30 snapshots in alpha, 4 in beta, 3 in gamma; see factories.seed_snapshots."""
+    return seed_snapshots(projects)
