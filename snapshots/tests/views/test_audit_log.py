@@ -291,3 +291,11 @@ def test_query_count_does_not_grow_with_rows(login, events, django_assert_max_nu
     with django_assert_max_num_queries(12):
         response = client.get(URL, {"per_page": "50"})
     assert len(ids(response)) == 46
+
+
+@pytest.mark.parametrize(("page", "expected"), [("abc", 1), ("999", 2), ("-1", 2)])
+def test_out_of_range_pages_fall_back(login, events, page, expected):
+    client = login("admin")
+    response = client.get(URL, {"per_page": "5", "page": page})
+    assert response.status_code == 200
+    assert response.context["table"].page.number == expected
