@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from io import BytesIO
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -92,11 +91,18 @@ def stream_csv(rows: Iterable[dict]) -> Iterator[str]:
         yield writer.writerow([csv_cell(values[name]) for name in FIELDS])
 
 
+def _json_value(value):
+    """Full ISO 8601 times (DjangoJSONEncoder would cut them to milliseconds)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def stream_json(rows: Iterable[dict]) -> Iterator[str]:
     yield "["
     first = True
     for values in rows:
-        yield ("" if first else ",") + "\n" + json.dumps(values, cls=DjangoJSONEncoder)
+        yield ("" if first else ",") + "\n" + json.dumps(values, default=_json_value)
         first = False
     yield "\n]\n"
 

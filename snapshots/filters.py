@@ -11,8 +11,10 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Q, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from snapshots.choices import FAILED, Status
@@ -54,6 +56,9 @@ class SnapshotFilterForm(forms.Form):
             self.add_error("created_before", "This date must not be before the 'from' date.")
         if data.get("meta_value") and not data.get("meta_key"):
             self.add_error("meta_value", "Give the metadata key as well.")
+        if '"' in (data.get("meta_key") or "") and connection.vendor == "sqlite":
+            # SQLite's JSON paths cannot name a key that holds a double quote.
+            self.add_error("meta_key", "Keys with a double quote cannot be searched here.")
         return data
 
 
@@ -168,9 +173,9 @@ class SnapshotFilter(django_filters.FilterSet):
             return queryset
         wanted = self.form.cleaned_data.get("meta_value")
         if wanted:
-            return queryset.alias(_meta_value=KeyTextTransform(key, "metadata")).filter(
-                _meta_value=wanted
-            )
+            # Cast: a bare key transform compares JSON to JSON, which SQLite rejects for text.
+            value = Cast(KeyTextTransform(key, "metadata"), output_field=TextField())
+            return queryset.alias(_meta_value=value).filter(_meta_value=wanted)
         return queryset.filter(metadata__has_key=key)
 
     def filter_nothing(self, queryset, name, value):

@@ -184,7 +184,7 @@ def live_rows(request):
     table = build_table(request, answer.changed, preference=preference)
     table.live_update = True
     html = render_to_string(
-        "snapshots/partials/live_rows.html",
+        "snapshots/partials/live.html",
         {"table": table, "gone": answer.gone, "changed": answer.changed},
         request=request,
     )
