@@ -265,3 +265,20 @@ def make_conn_with_password(sim, password):
         project_domain_name="Default",
         region_name="RegionOne",
     )
+
+
+def test_sdk_with_a_token_from_the_session(sim):
+    from openstack import connection
+
+    unscoped = issue(sim, password_body({"name": "demo", "domain": {"name": "Default"}}))
+    conn = connection.Connection(
+        auth_type="v3token",
+        auth_url=sim.identity_url,
+        token=unscoped.headers["X-Subject-Token"],
+        project_id=sim.project_id("beta"),
+        region_name="RegionOne",
+    )
+    items = list(conn.block_storage.snapshots())
+    assert items
+    assert {s.project_id for s in items} == {sim.project_id("beta")}
+    conn.close()

@@ -264,3 +264,22 @@ def test_show_unknown_is_404_envelope(raw):
     r = raw.get("/snapshots/6f1c9a4e-0000-4000-8000-000000000000")
     assert r.status_code == 404
     assert "could not be found" in r.json()["itemNotFound"]["message"]
+
+
+def test_find_by_name_and_duplicates(sim, conn):
+    one = sim.create_snapshot("alpha", name="unique-name")
+    found = conn.block_storage.find_snapshot("unique-name", ignore_missing=False)
+    assert found.id == one["id"]
+    sim.create_snapshot("alpha", name="twice")
+    sim.create_snapshot("alpha", name="twice")
+    with pytest.raises(exceptions.DuplicateResource):
+        conn.block_storage.find_snapshot("twice", ignore_missing=False)
+    with pytest.raises(exceptions.NotFoundException):
+        conn.block_storage.find_snapshot("nothing-like-this", ignore_missing=False)
+
+
+def test_summary_list_through_sdk(conn):
+    items = list(conn.block_storage.snapshots(details=False))
+    assert items
+    assert all(s.progress is None and s.project_id is None for s in items)
+    assert all(s.status for s in items)
