@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from django import template
 
-from snapshots.permissions import Action, can
+from snapshots.permissions import Action, Scope, can
 from snapshots.services.snapshots import allowed_set_statuses, why_not_deletable
 
 register = template.Library()
 
 
-@register.simple_tag
-def snapshot_actions(scope, snapshot) -> dict:
-    if scope is None or snapshot is None:
+@register.simple_tag(takes_context=True)
+def snapshot_actions(context, scope, snapshot) -> dict:
+    if not isinstance(scope, Scope):  # a partial rendered without the request's context
+        scope = getattr(context.get("request"), "scope", None)
+    if not isinstance(scope, Scope) or snapshot is None or not hasattr(snapshot, "project_id"):
         return {"any": False}
     project = snapshot.project_id
     live = snapshot.deleted_at is None
