@@ -32,6 +32,7 @@ from snapshots.choices import (
     Status,
 )
 from snapshots.cloud import errors
+from snapshots.cloud.dto import SnapshotData
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import Snapshot
 from snapshots.permissions import Action, Scope, require
@@ -191,20 +192,36 @@ def _track(row: Snapshot | None, snapshot_id: str) -> None:
         queue.enqueue(TRACK_TASK, snapshot_id=snapshot_id)
 
 
-def _refresh(gateway: Gateway, snapshot_id: str) -> Snapshot:
-    """Re-read the snapshot from Cinder into the mirror after a call that returns no body."""
+def _read(gateway: Gateway, snapshot_id: str) -> SnapshotData | errors.CloudError | None:
+    """Cinder's view of the snapshot after a call that returns no body: its data, None when it
+    is gone, or the error when Cinder could not say (the worker will find out)."""
     try:
-        data = gateway.get_snapshot(snapshot_id)
+        return gateway.get_snapshot(snapshot_id)
     except errors.NotFound:
+        return None
+    except errors.NotAuthenticated:
+        raise
+    except errors.CloudError as exc:
+        return exc
+
+
+def _store(snapshot_id: str, seen: SnapshotData | errors.CloudError | None) -> Snapshot:
+    if isinstance(seen, SnapshotData):
+        row, _ = mirror.apply(seen, source=ChangeSource.ACTION)
+        _track(row, snapshot_id)
+        return row
+    if seen is None:
         mirror.mark_gone(snapshot_id, source=ChangeSource.ACTION)
-        return Snapshot.objects.get(pk=snapshot_id)
-    except errors.CloudError:
-        # The action went through; the worker reads the new state when the cloud answers again.
+    else:  # the action went through; the worker reads the new state when the cloud answers
         queue.enqueue(TRACK_TASK, snapshot_id=snapshot_id)
-        return Snapshot.objects.get(pk=snapshot_id)
-    row, _ = mirror.apply(data, source=ChangeSource.ACTION)
-    _track(row, snapshot_id)
-    return row
+    return Snapshot.objects.get(pk=snapshot_id)
+
+
+def _refresh(gateway: Gateway, snapshot_id: str) -> Snapshot:
+    """Re-read the snapshot from Cinder into the mirror (the HTTP call outside any transaction)."""
+    seen = _read(gateway, snapshot_id)
+    with transaction.atomic():
+        return _store(snapshot_id, seen)
 
 
 def _act_on(
@@ -236,8 +253,9 @@ def _act_on(
             client_addr=client_addr,
         )
         raise
+    seen = _read(gateway, snapshot.id)
     with transaction.atomic():
-        row = _refresh(gateway, snapshot.id)
+        row = _store(snapshot.id, seen)
         _record(
             scope=scope,
             action=action,

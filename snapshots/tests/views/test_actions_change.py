@@ -210,3 +210,19 @@ def test_bulk_delete_for_a_reader_is_403(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
     client = signed_in(mirrored, "auditor")
     assert client.post("/snapshots/bulk/delete/", {"ids": [snap.id]}).status_code == 403
+
+
+def test_names_are_user_data_and_render_as_text(mirrored):
+    evil = '<script>alert("x")</script>'
+    snap = make_snapshot(mirrored, "alpha", "error_deleting", name=evil, metadata={"k": evil})
+    pages = [
+        (signed_in(mirrored, "demo"), f"/snapshots/{snap.id}/metadata/"),
+        (signed_in(mirrored, "demo"), f"/snapshots/{snap.id}/delete/"),
+        (signed_in(mirrored, "admin"), f"/snapshots/{snap.id}/force-delete/"),
+        (signed_in(mirrored, "admin"), f"/snapshots/{snap.id}/reset-status/"),
+        (signed_in(mirrored, "admin"), f"/snapshots/bulk/reset-status/?ids={snap.id}"),
+    ]
+    for client, url in pages:
+        html = client.get(url).content.decode()
+        assert evil not in html, url
+        assert "&lt;script&gt;" in html, url
