@@ -62,10 +62,12 @@ def test_reader_gets_403_admin_gets_the_form(mirrored):
     assert Client().get("/snapshots/create/").status_code == 302  # to the sign-in page
 
 
-def test_create_lands_on_the_list_with_the_new_row(mirrored):
+def test_create_lands_on_the_list_with_the_new_row(mirrored, django_assert_max_num_queries):
     client = signed_in(mirrored, "demo")
     volume = volumes_of(mirrored)["db-replica"]
-    response = client.post("/snapshots/create/", _form(client, volume["id"]))
+    data = _form(client, volume["id"])
+    with django_assert_max_num_queries(30):
+        response = client.post("/snapshots/create/", data)
     assert response.status_code == 302
     row = Snapshot.objects.get(name="from-the-form")
     assert response["Location"] == f"/snapshots/?highlight={row.id}"
