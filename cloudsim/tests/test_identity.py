@@ -282,3 +282,20 @@ def test_sdk_with_a_token_from_the_session(sim):
     assert items
     assert {s.project_id for s in items} == {sim.project_id("beta")}
     conn.close()
+
+
+def test_nocatalog_and_malformed_bodies(sim):
+    body = password_body(
+        {"name": "demo", "domain": {"id": "default"}},
+        {"project": {"name": "alpha", "domain": {"id": "default"}}},
+    )
+    r = requests.post(sim.identity_url + "/auth/tokens?nocatalog", json=body, timeout=10)
+    assert r.status_code == 201
+    assert "catalog" not in r.json()["token"]
+    assert r.json()["token"]["project"]["name"] == "alpha"
+    r = issue(sim, password_body({"name": "demo"}))
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == 400
+    assert issue(sim, {"nope": 1}).status_code == 400
+    r = requests.post(sim.identity_url + "/auth/tokens", data="{", timeout=10)
+    assert r.status_code == 400
