@@ -161,6 +161,7 @@ class SnapshotTable(tables.Table):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.live_update = False  # rows rendered for a live swap flash once
+        self.highlight = ""  # the id of a row to flash (the snapshot just created)
         self.project_names = project_names or {}
         self.offered = tuple(
             name
@@ -192,7 +193,7 @@ class SnapshotTable(tables.Table):
         classes = []
         if record.is_transitional:
             classes.append("row-transitional")
-        if self.live_update:
+        if self.live_update or record.pk == self.highlight:
             classes.append("row-updated")
         cells = []
         for index, (name, td_attrs, header) in enumerate(self.cell_specs()):

@@ -113,6 +113,7 @@ def snapshot_list(request):
             table.order_by = request.GET.get("sort") or table.order_by
             return exports.export_response(fmt, table.data.data, project_names=table.project_names)
 
+    table.highlight = request.GET.get("highlight", "")
     per_page = page_size(request.GET.get("per_page"), preference.per_page if preference else None)
     RequestConfig(request, paginate=False).configure(table)  # the sort; paging is ours
     paginate(table, request.GET.get("page"), per_page)

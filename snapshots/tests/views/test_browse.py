@@ -302,3 +302,11 @@ def test_list_makes_no_cloud_call(login, seeded, cloud):
     client.get("/snapshots/", {"sort": "-size", "status": "available"})
     client.get("/snapshots/", {"export": "csv"})
     assert cloud.stats()["total"] == 0
+
+
+def test_highlighted_row_flashes(login, seeded):
+    target = seeded["alpha"][3]
+    html = login("demo").get("/snapshots/", {"highlight": target.pk}).content.decode()
+    row = re.search(rf'<tr id="row-{target.pk}"[^>]*>', html).group(0)
+    assert "row-updated" in row
+    assert html.count("row-updated") == 1
