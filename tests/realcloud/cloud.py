@@ -558,6 +558,12 @@ def write_cinder_config(layout: Layout) -> dict[str, Path]:
                 "enabled_backends": "fake",
                 "default_volume_type": "__DEFAULT__",
                 "graceful_shutdown_timeout": "2",
+                # cinder-volume publishes its pools to the scheduler from its periodic tasks,
+                # by default first after a random 0-60 s and then every 60 s; a scheduler that
+                # started before the volume service missed its startup report and said
+                # "No valid backend" for up to two minutes. Report at once, then every 5 s.
+                "periodic_interval": "5",
+                "periodic_fuzzy_delay": "0",
                 "per_volume_size_limit": "-1",
                 **quotas,
             },
@@ -946,7 +952,7 @@ def start(layout: Layout) -> float:
         kdir = kconf.parent
         gunicorn = [
             str(kbin / "gunicorn"),
-            *("--workers", "1", "--threads", "8", "--timeout", "120"),
+            *("--workers", "1", "--threads", "8", "--timeout", "120", "--graceful-timeout", "2"),
             *("--bind", f"127.0.0.1:{layout.ports['keystone']}"),
             # by default every gunicorn of this user shares one control socket in $HOME
             *("--control-socket", str(kdir / "gunicorn.ctl")),

@@ -6,11 +6,11 @@
 # prints the timings, and exits with pytest's exit code (or 1 if the cloud did not come up).
 #
 # Environment: REALCLOUD_CACHE, REALCLOUD_RUN, REALCLOUD_PORT_BASE, REALCLOUD_PYTHON (see
-# cloud.py); PYTHON (default .venv/bin/python) runs cloud.py and pytest.
+# cloud.py); REALCLOUD_TEST_PYTHON (default .venv/bin/python) runs cloud.py and pytest.
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
-PYTHON=${PYTHON:-.venv/bin/python}
+PYTHON=${REALCLOUD_TEST_PYTHON:-.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
 CLOUD=(env "$PYTHON" tests/realcloud/cloud.py)
 
