@@ -74,3 +74,5 @@ vendor: node_modules/.installed
 
 clean:
 	rm -rf $(VENV) node_modules var staticfiles
+
+include tests/realcloud/Makefile.inc
