@@ -7,6 +7,9 @@ writes plain values).
 
 from __future__ import annotations
 
+from datetime import datetime
+from urllib.parse import quote
+
 import django_tables2 as tables
 from django.template import Context
 from django.template.loader import get_template
@@ -14,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.timesince import timesince
 
 from snapshots.choices import Status, badge
 from snapshots.models import Snapshot
@@ -48,7 +50,27 @@ def short_id(value: str) -> str:
     return value[:8]
 
 
-def _time(value, *, suffix: str = " ago"):
+UNITS = (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def relative(value: datetime, now: datetime) -> str:
+    """ "3 days, 4 hours" like Django's timesince, without its per-call translation lookups
+    (the list formats two of these per row; timesince was a tenth of the page's time)."""
+    seconds = int((now - value).total_seconds())
+    if seconds < 60:
+        return "less than a minute" if seconds >= 0 else "0 minutes"
+    parts = []
+    for name, size in UNITS:
+        count, seconds = divmod(seconds, size)
+        if count or parts:
+            if count:
+                parts.append(f"{count} {name}{'' if count == 1 else 's'}")
+            if len(parts) == 2 or (parts and not count):
+                break
+    return ", ".join(parts)
+
+
+def _time(value, *, suffix: str = " ago", now: datetime | None = None):
     """Relative time shown, the exact time on hover and in `datetime` for assistive tech."""
     if value is None:
         return DASH
@@ -57,7 +79,7 @@ def _time(value, *, suffix: str = " ago"):
         '<time datetime="{}" title="{}">{}{}</time>',
         value.isoformat(),
         local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        timesince(value),
+        relative(value, now or timezone.now()),
         suffix,
     )
 
@@ -174,6 +196,9 @@ class SnapshotTable(tables.Table):
             if name not in self.chosen:
                 self.columns.hide(name)
         self._cell_specs: list[tuple[str, str, str]] | None = None
+        self._detail_prefix: str | None = None
+        self._list_url = reverse("snapshots:list")
+        self._now = timezone.now()
 
     # -- rows ----------------------------------------------------------------------------------
     # Rows are built here rather than through django-tables2's per-cell machinery (which
@@ -222,14 +247,23 @@ class SnapshotTable(tables.Table):
         )
 
     def page_rows_html(self):
-        return [self.row_html(row.record) for row in self.paginated_rows]
+        records = getattr(self, "page_records", None)
+        if records is None:
+            records = [row.record for row in self.paginated_rows]
+        return [self.row_html(record) for record in records]
 
     def live_rows_html(self):
         return [self.row_html(row.record, oob=True) for row in self.rows]
 
     # -- cells ---------------------------------------------------------------------------------
+    def _detail_url(self, snapshot_id: str) -> str:
+        """reverse() once per table, not once per row (it was 1 ms a row with the row actions)."""
+        if self._detail_prefix is None:
+            self._detail_prefix = reverse("snapshots:detail", args=["0"])[:-2]
+        return f"{self._detail_prefix}{quote(snapshot_id, safe='')}/"
+
     def render_name(self, record):
-        url = reverse("snapshots:detail", args=[record.pk])
+        url = self._detail_url(record.pk)
         if record.name:
             return format_html('<a href="{}">{}</a>', url, record.name)
         return format_html(
@@ -259,7 +293,7 @@ class SnapshotTable(tables.Table):
 
     def render_volume(self, record):
         label = record.volume_name or short_id(record.volume_id)
-        url = reverse("snapshots:list") + "?" + urlencode({"volume": record.volume_id})
+        url = self._list_url + "?" + urlencode({"volume": record.volume_id})
         return format_html(
             '<a href="{}" title="Snapshots of volume {}">{}</a>', url, record.volume_id, label
         )
@@ -278,10 +312,10 @@ class SnapshotTable(tables.Table):
         )
 
     def render_created(self, record):
-        return _time(record.created_at)
+        return _time(record.created_at, now=self._now)
 
     def render_updated(self, record):
-        return _time(record.updated_at)
+        return _time(record.updated_at, now=self._now)
 
     def render_progress(self, record):
         return DASH if record.progress is None else f"{record.progress}%"
@@ -305,7 +339,7 @@ class SnapshotTable(tables.Table):
         return {True: "Yes", False: "No"}.get(record.consumes_quota, DASH)
 
     def render_age(self, record):
-        return _time(record.created_at, suffix="")
+        return _time(record.created_at, suffix="", now=self._now)
 
     def render_actions(self, record):
         """The row template in the page's own context (no copy of it per row)."""

@@ -23,6 +23,17 @@ def snapshot_list(scope: Scope) -> QuerySet[Snapshot]:
     return visible_snapshots(scope)
 
 
+def page_of(queryset: QuerySet[Snapshot], *, offset: int, limit: int) -> list[Snapshot]:
+    """One page of an ordered queryset in two steps: the ids first, then their rows.
+
+    Sorting or skipping (OFFSET) over narrow (key, id) pairs is cheaper than over whole rows
+    with their metadata and descriptions; only the page's rows are then read in full.
+    """
+    ids = list(queryset.values_list("pk", flat=True)[offset : offset + limit])
+    rows = Snapshot.objects.in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 def sees_several_projects(scope: Scope) -> bool:
     """Admins and auditors see more than one project: the project column and filter are theirs."""
     return scope.readable_projects is None or len(scope.readable_projects) > 1

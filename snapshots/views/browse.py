@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -49,14 +50,18 @@ def page_size(requested: str | None, remembered: int | None) -> int:
 def paginate(table: SnapshotTable, page: str | None, per_page: int) -> None:
     """Page `table`; a page number past the end shows the last page, nonsense the first.
 
-    Not RequestConfig's paging: it takes `?per_page=` from the URL as is, uncapped."""
+    Not RequestConfig's paging: it takes `?per_page=` from the URL as is, uncapped. The rows
+    are read by `page_of` (ids first), the total by one COUNT.
+    """
     try:
         number = int(page) if page else 1
     except ValueError:
         number = 1
-    table.paginate(per_page=per_page, page=1)
-    last = table.paginator.num_pages
-    table.page = table.paginator.page(min(max(number, 1), last))
+    ordered = table.data.data  # the filtered queryset, in the table's order
+    table.paginator = Paginator(ordered, per_page)
+    number = min(max(number, 1), table.paginator.num_pages)
+    table.page = table.paginator.page(number)
+    table.page_records = selectors.page_of(ordered, offset=(number - 1) * per_page, limit=per_page)
 
 
 def build_table(request, data, *, preference=None, project_names=None) -> SnapshotTable:
@@ -120,7 +125,7 @@ def snapshot_list(request):
     context = {
         "table": table,
         "filter": filterset,
-        "has_transitional": any(row.record.is_transitional for row in table.paginated_rows),
+        "has_transitional": any(record.is_transitional for record in table.page_records),
         "column_choices": [(name, table.columns[name].header) for name in table.offered],
         "keep_params": _keep_params(request, drop=("page", "per_page", "export")),
         "settings_next": _path_without(request, ("page", "per_page", "export")),
