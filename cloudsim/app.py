@@ -59,6 +59,11 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "cinder_down": False,
 }
 
+# A second Cinder API on the same state with `auth_strategy = noauth`, like a real cinder-api
+# run without Keystone: the token is `user:project`, every caller is admin, and a request
+# without a token gets an empty 204 (discovery included).
+NOAUTH_PREFIX = "/volume-noauth"
+
 CINDER_ROUTES = [
     ("/snapshots", "list_snapshots", ["GET"]),
     ("/snapshots", "create_snapshot", ["POST"]),
@@ -101,10 +106,15 @@ def build_map() -> Map:
         Rule("/volume/", endpoint="cv_versions", methods=["GET"]),
         Rule("/volume/v3", endpoint="cv_version", methods=["GET"]),
         Rule("/volume/v3/", endpoint="cv_version", methods=["GET"]),
+        Rule(NOAUTH_PREFIX + "/v3", endpoint="cv_version", methods=["GET"]),
+        Rule(NOAUTH_PREFIX + "/v3/", endpoint="cv_version", methods=["GET"]),
     ]
-    for suffix, name, methods in CINDER_ROUTES:
-        rules.append(Rule("/volume/v3/<hex:project_id>" + suffix, endpoint=name, methods=methods))
-        rules.append(Rule("/volume/v3" + suffix, endpoint=name, methods=methods))
+    for prefix in ("/volume", NOAUTH_PREFIX):
+        for suffix, name, methods in CINDER_ROUTES:
+            rules.append(
+                Rule(f"{prefix}/v3/<hex:project_id>{suffix}", endpoint=name, methods=methods)
+            )
+            rules.append(Rule(f"{prefix}/v3{suffix}", endpoint=name, methods=methods))
     return Map(rules, converters={"hex": HexConverter}, strict_slashes=False)
 
 
@@ -420,6 +430,9 @@ class Simulator:
     def dispatch(self, req: Request) -> Response:
         adapter = self.map.bind_to_environ(req.environ)
         service = "volume" if req.path.startswith("/volume") else "identity"
+        noauth = req.path.startswith(NOAUTH_PREFIX + "/")
+        if noauth and "X-Auth-Token" not in req.headers:
+            return self.noauth_hello(req)
         try:
             rule, values = adapter.match(return_rule=True)
         except MethodNotAllowed:
@@ -454,7 +467,7 @@ class Simulator:
             else:
                 if faults.get("cinder_down"):
                     raise SimError(503, "Service Unavailable", key="serviceUnavailable")
-                resp = self.cinder_call(req, endpoint, values)
+                resp = self.cinder_call(req, endpoint, values, noauth=noauth)
         except SimError as exc:
             resp = json_response(exc.status, exc.body(), exc.headers)
         resp.headers["X-OpenStack-Request-Id"] = request_id
@@ -574,22 +587,38 @@ class Simulator:
         raise kerr(404, "The resource could not be found.")
 
     # -- cinder ------------------------------------------------------------------------------
-    def cinder_call(self, req: Request, endpoint: str, values: dict) -> Response:
+    def noauth_hello(self, req: Request) -> Response:
+        """What a noauth cinder-api answers a request without a token: an empty 204 that
+        offers the token `admin:admin` (keystoneauth's version discovery gets this too)."""
+        resp = json_response(204, None)
+        resp.headers["X-Auth-Token"] = "admin:admin"
+        resp.headers["X-Server-Management-Url"] = req.base_url.rstrip("/")
+        resp.headers["X-OpenStack-Request-Id"] = f"req-{uuid.uuid4()}"
+        return resp
+
+    def cinder_call(
+        self, req: Request, endpoint: str, values: dict, *, noauth: bool = False
+    ) -> Response:
         base = req.host_url.rstrip("/")
         if endpoint == "cv_versions":
             return json_response(300, versions_doc(base))
         if endpoint == "cv_version":
-            return json_response(200, versions_doc(base))
+            return json_response(200, versions_doc(base, NOAUTH_PREFIX if noauth else "/volume"))
         with self.store.lock:
-            tok = self.identity.lookup(req.headers.get("X-Auth-Token"))
-            if tok is None or tok.project_id is None:
-                err = SimError(
-                    401, "The request you have made requires authentication.", style="keystone"
-                )
-                err.headers["WWW-Authenticate"] = f'Keystone uri="{base}/identity"'
-                raise err
+            if noauth:  # cinder's NoAuthMiddleware: `user:project`, is_admin=True
+                user_id, _, project_id = req.headers["X-Auth-Token"].partition(":")
+                project_id = project_id or user_id
+            else:
+                tok = self.identity.lookup(req.headers.get("X-Auth-Token"))
+                if tok is None or tok.project_id is None:
+                    err = SimError(
+                        401, "The request you have made requires authentication.", style="keystone"
+                    )
+                    err.headers["WWW-Authenticate"] = f'Keystone uri="{base}/identity"'
+                    raise err
+                user_id, project_id = tok.user_id, tok.project_id
             url_project = values.pop("project_id", None)
-            if url_project is not None and url_project != tok.project_id:
+            if url_project is not None and url_project != project_id:
                 raise bad_request("Malformed request url")
             version = parse_microversion(req.headers.get("OpenStack-API-Version"))
             vheaders = {
@@ -607,13 +636,13 @@ class Simulator:
                         else "Service Unavailable",
                     )
                 self.store.materialise()
-                roles = self.store.roles_for(tok.user_id, tok.project_id)
+                roles = [] if noauth else self.store.roles_for(user_id, project_id)
                 ctx = Ctx(
                     req=req,
-                    user_id=tok.user_id,
-                    project_id=tok.project_id,
+                    user_id=user_id,
+                    project_id=project_id,
                     roles=roles,
-                    is_admin="admin" in roles,
+                    is_admin=noauth or "admin" in roles,
                     version=version,
                     base=base,
                 )

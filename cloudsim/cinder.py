@@ -281,7 +281,7 @@ def parse_microversion(header: str | None) -> tuple[int, int]:
     return version
 
 
-def versions_doc(base: str) -> dict:
+def versions_doc(base: str, prefix: str = "/volume") -> dict:
     return {
         "versions": [
             {
@@ -296,7 +296,7 @@ def versions_doc(base: str) -> dict:
                         "type": "text/html",
                         "href": "https://docs.openstack.org/",
                     },
-                    {"rel": "self", "href": f"{base}/volume/v3/"},
+                    {"rel": "self", "href": f"{base}{prefix}/v3/"},
                 ],
                 "media-types": [
                     {

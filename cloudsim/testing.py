@@ -23,6 +23,8 @@ class Simulator:
         self.url = url
         self.identity_url = url + "/identity/v3"
         self.volume_url = url + "/volume/v3"
+        # The same Cinder without Keystone (auth_strategy = noauth): token `user:project`.
+        self.noauth_url = url + "/volume-noauth/v3"
         self.http = requests.Session()
         self._info: dict | None = None
 
@@ -51,6 +53,11 @@ class Simulator:
         """The catalog URL of Cinder for a project (name or id)."""
         pid = self._ids()["projects"].get(project, project)
         return f"{self.volume_url}/{pid}"
+
+    def noauth_endpoint(self, project: str) -> str:
+        """The noauth Cinder's URL for a project (name or id)."""
+        pid = self._ids()["projects"].get(project, project)
+        return f"{self.noauth_url}/{pid}"
 
     def reset(self) -> None:
         self._call("POST", "/_sim/reset")
