@@ -200,6 +200,7 @@ def test_old_snapshots_deep_in_a_big_project_cost_a_filtered_list_then_one_get(
 def test_an_explicit_snapshot_is_checked_now(synced, service_gateway):
     row = Snapshot.objects.transitional().first()
     due_now("none")
+    Snapshot.objects.filter(pk=row.pk).update(last_seen=timezone.now() - timedelta(seconds=30))
     assert sync.track_snapshots(snapshot_id=row.id).calls == 1
     assert snapshot_calls(synced) == {LIST: 1}
 
@@ -210,9 +211,11 @@ def test_an_explicit_snapshot_is_checked_now(synced, service_gateway):
     assert snapshot_calls(synced) == {SHOW: 1} and result.changed == 1
     assert changes_of(made["id"]) == [("", "available", ChangeSource.TRACK)]
 
-    # Settled in the mirror but gone from the cloud.
+    # Settled in the mirror but gone from the cloud: read again, unless it was just seen.
     service_gateway.delete_snapshot(made["id"])
     synced.advance(5)
+    assert sync.track_snapshots(snapshot_id=made["id"]).calls == 0
+    Snapshot.objects.filter(pk=made["id"]).update(last_seen=timezone.now() - timedelta(seconds=5))
     assert sync.track_snapshots(snapshot_id=made["id"]).gone == 1
     assert Snapshot.objects.get(pk=made["id"]).deleted_at is not None
 
@@ -233,9 +236,28 @@ def test_an_outage_leaves_the_mirror_and_the_next_good_tick_clears_the_banner(sy
     assert CloudState.get().reachable is True
 
 
+def test_actions_on_many_snapshots_cost_one_list_call_not_one_each(synced, service_gateway):
+    # A bulk delete: each action stores Cinder's answer and asks for its snapshot to be tracked.
+    victims = list(Snapshot.objects.live().filter(status="available")[:10])
+    due_now("none")
+    for victim in victims:
+        service_gateway.delete_snapshot(victim.id)
+        mirror.apply(service_gateway.get_snapshot(victim.id), source=ChangeSource.ACTION)
+    synced.reset_stats()
+    for victim in victims:  # just seen by the action: each stays due in FIRST_CHECK seconds
+        assert sync.track_snapshots(snapshot_id=victim.id).calls == 0
+    synced.advance(5)
+    due_now(*[v.id for v in victims])
+    result = sync.track_snapshots()
+    projects = {v.project_id for v in victims}
+    assert snapshot_calls(synced) == {LIST: len(projects)}
+    assert result.gone == len(victims)
+
+
 def test_ticks_never_overlap(synced):
     row = Snapshot.objects.transitional().first()
     due_now("none")
+    Snapshot.objects.filter(pk=row.pk).update(last_seen=timezone.now() - timedelta(seconds=30))
     other = locks.acquire(sync.TRACK_LOCK, ttl=30)
 
     result = sync.track_snapshots(snapshot_id=row.id)
