@@ -91,6 +91,17 @@ def _keep_params(request, *, drop: tuple[str, ...]) -> list[tuple[str, str]]:
     ]
 
 
+def _sort_choices(table: SnapshotTable) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) for the phone-sized sort menu (the headers are hidden there)."""
+    current = str(table.order_by[0]) if table.order_by else ""
+    choices = []
+    for column in table.columns:
+        if column.orderable:
+            for value, way in ((column.name, "ascending"), ("-" + column.name, "descending")):
+                choices.append((value, f"{column.header}, {way}", value == current))
+    return choices
+
+
 def _path_without(request, drop: tuple[str, ...]) -> str:
     query = urlencode(_keep_params(request, drop=drop))
     return request.path + ("?" + query if query else "")
@@ -128,6 +139,8 @@ def snapshot_list(request):
         "has_transitional": any(record.is_transitional for record in table.page_records),
         "column_choices": [(name, table.columns[name].header) for name in table.offered],
         "keep_params": _keep_params(request, drop=("page", "per_page", "export")),
+        "sort_keep_params": _keep_params(request, drop=("page", "sort", "export")),
+        "sort_choices": _sort_choices(table),
         "settings_next": _path_without(request, ("page", "per_page", "export")),
         "per_page": per_page,
         "page_sizes": _page_sizes(),

@@ -310,3 +310,12 @@ def test_highlighted_row_flashes(login, seeded):
     row = re.search(rf'<tr id="row-{target.pk}"[^>]*>', html).group(0)
     assert "row-updated" in row
     assert html.count("row-updated") == 1
+
+
+def test_phone_sort_menu_offers_every_visible_column(login, seeded):
+    html = login("demo").get("/snapshots/", {"sort": "-size", "status": "error"}).content.decode()
+    menu = re.search(r'<form [^>]*id="phone-sort".*?</form>', html, re.S).group(0)
+    assert '<option value="-size" selected>Size, descending</option>' in menu
+    assert '<option value="name">Name, ascending</option>' in menu
+    assert '<input type="hidden" name="status" value="error">' in menu
+    assert 'name="sort" value=' not in menu  # the menu itself sets the sort
