@@ -46,7 +46,7 @@ def stuck_list(request):
             "snapshots": snapshots[:LIMIT],
             "truncated": len(snapshots) > LIMIT,
             "limit": LIMIT,
-            "stuck_after": settings.STUCK_AFTER,
+            "stuck_after_minutes": round(settings.STUCK_AFTER.total_seconds() / 60),
             "now": timezone.now(),
         },
     )
