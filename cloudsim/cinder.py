@@ -101,6 +101,11 @@ DEFAULT_VOLUME_FILTERS = (
 )
 CREATE_META_KEY = re.compile(r"^[a-zA-Z0-9\-_:. /]{1,255}$")
 METADATA_KEY = re.compile(r"^[a-zA-Z0-9\-_:. ]{1,255}$")
+# The patterns as cinder 29's schema states them in its error messages.
+PATTERN_TEXT = {
+    CREATE_META_KEY: "^[a-zA-Z0-9-_:. /]{1,255}$",
+    METADATA_KEY: "^[a-zA-Z0-9-_:. ]{1,255}$",
+}
 VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 NULLABLE_TEXT = {
     "user_id",
@@ -130,6 +135,21 @@ VOLUME_SORT = {
     "bootable": "bootable",
     "volume_type": "volume_type",
 }
+
+
+# fields.SnapshotStatus.ALL, in cinder's order, as its reset-status refusal prints it
+RESET_STATUS_ORDER = (
+    "error",
+    "available",
+    "creating",
+    "deleting",
+    "deleted",
+    "updating",
+    "error_deleting",
+    "unmanaging",
+    "backing-up",
+    "restoring",
+)
 
 
 def parse_version_text(text: str) -> tuple[int, int]:
@@ -195,14 +215,17 @@ def check_metadata(field: str, value: Any, pattern: re.Pattern, allow_null: bool
         raise invalid_input(field, f"Value: {value!r}. {value!r} is not of type 'object'")
     for key, val in value.items():
         if not pattern.match(key):
+            # cinder 29's wording (jsonschema patternProperties), field `metadata` or `meta`
             raise invalid_input(
                 field,
-                f"Value: {value!r}. Additional properties are not allowed ({key!r} was unexpected)",
+                f"Value: {value!r}. {key!r} does not match any of the regexes: "
+                f"'{PATTERN_TEXT[pattern]}'",
             )
+        # a value is checked under its own key's name, as cinder 29 reports it
         if not isinstance(val, str):
-            raise invalid_input(field, f"Value: {val!r}. {val!r} is not of type 'string'")
+            raise invalid_input(key, f"Value: {val!r}. {val!r} is not of type 'string'")
         if len(val) > 255:
-            raise invalid_input(field, f"Value: {val}. {val!r} is too long")
+            raise invalid_input(key, f"Value: {val}. {val!r} is too long")
 
 
 def check_keys(field: str, body: dict, allowed: tuple[str, ...]) -> None:
@@ -478,7 +501,7 @@ class Cinder:
         except ValueError:
             raise bad_request("offset must be an integer.") from None
         if offset < 0:
-            raise bad_request("offset must be >= 0.")
+            raise bad_request("offset must be >= 0")
         if offset > 2147483647:
             raise bad_request("offset must be <= 2147483647.")
         return limit, marker, offset
@@ -501,7 +524,9 @@ class Cinder:
             pairs.append((key, direction))
         for _key, direction in pairs:
             if direction not in ("asc", "desc"):
-                raise bad_request("Unknown sort direction, must be 'desc' or 'asc'")
+                raise bad_request(
+                    "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'."
+                )
         return pairs
 
     @staticmethod
@@ -511,7 +536,7 @@ class Cinder:
         for key, direction in pairs:
             col = columns.get(key)
             if col is None:
-                raise bad_request(f"Invalid sort key: {key}")
+                raise bad_request("Invalid input received: Invalid sort key")
             if col in seen:
                 continue
             seen.add(col)
@@ -648,14 +673,17 @@ class Cinder:
         columns = {c: c for c in SNAPSHOT_COLUMNS}
         if ctx.at_least(3, 30):
             columns["name"] = "display_name"
-        sorts = self._sort_exprs(pairs, columns, NULLABLE_TEXT | NULLABLE_NUM)
         where, args = self._snapshot_filters(ctx, params)
         base_where = list(where)
         base_args = list(args)
+        # cinder 29 reads the marker (a snapshot GET: its 404) before it checks the sort keys
+        mrow = None
         if marker is not None:
             mrow = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (marker,))
             if mrow is None or (not ctx.is_admin and mrow["project_id"] != ctx.project_id):
-                raise not_found(f"Marker {marker} could not be found.")
+                raise not_found(f"Snapshot {marker} could not be found.")
+        sorts = self._sort_exprs(pairs, columns, NULLABLE_TEXT | NULLABLE_NUM)
+        if mrow is not None:
             clause, margs = self._marker_clause(sorts, mrow)
             where.append(clause)
             args.extend(margs)
@@ -931,13 +959,13 @@ class Cinder:
     def get_metadata_item(self, ctx: Ctx, sid: str, key: str) -> tuple[int, dict]:
         _row, meta = self._meta_row(ctx, sid, None)
         if key not in meta:
-            raise not_found("Metadata item was not found")
+            raise not_found(f"Snapshot {sid} has no metadata with key {key}.")
         return 200, {"meta": {key: meta[key]}}
 
     def set_metadata_item(self, ctx: Ctx, sid: str, key: str) -> tuple[int, dict]:
         item = self._meta_body(ctx, "meta")
         if len(item) > 1:
-            raise bad_request("Request body contains too many items")
+            raise invalid_input("meta", f"Value: {item!r}. {item!r} has too many properties")
         if key not in item:
             raise bad_request("Request body and URI mismatch")
         _row, meta = self._meta_row(ctx, sid, "volume:update_snapshot_metadata")
@@ -948,7 +976,7 @@ class Cinder:
     def delete_metadata_item(self, ctx: Ctx, sid: str, key: str) -> tuple[int, None]:
         _row, meta = self._meta_row(ctx, sid, "volume:delete_snapshot_metadata")
         if key not in meta:
-            raise not_found("Metadata item was not found")
+            raise not_found(f"Snapshot {sid} has no metadata with key {key}.")
         del meta[key]
         self._save_meta(sid, meta)
         return 200, None
@@ -966,7 +994,10 @@ class Cinder:
             "os-unmanage": self._unmanage,
         }.get(name)
         if handler is None:
-            raise bad_request(f"There is no such action: {name}")
+            raise bad_request(
+                f"There is no such action: {name}. Verify the request body and Content-Type "
+                "header and try again."
+            )
         return handler(ctx, sid, args)
 
     def _reset_status(self, ctx: Ctx, sid: str, args: Any) -> tuple[int, None]:
@@ -976,8 +1007,7 @@ class Cinder:
         status = args.get("status")
         if not isinstance(status, str) or status.lower() not in SNAPSHOT_STATUSES:
             raise bad_request(
-                f"Invalid input for field/attribute status. Snapshot status: {status} is invalid, "
-                f"valid statuses are: {list(SNAPSHOT_STATUSES)}."
+                f"Snapshot status: {status} is invalid, valid statuses are: {RESET_STATUS_ORDER}."
             )
         row = self.get_snapshot_row(ctx, sid)
         self.authorize(
@@ -1078,7 +1108,6 @@ class Cinder:
         show_count = False
         if ctx.at_least(3, 45) and "with_count" in params:
             show_count = bool_param("with_count", params.pop("with_count"))
-        sorts = self._sort_exprs(pairs, VOLUME_SORT, {"display_name", "updated_at", "user_id"})
         all_tenants_raw = params.pop("all_tenants", None)
         all_tenants = bool(
             ctx.is_admin
@@ -1141,10 +1170,13 @@ class Cinder:
             else:
                 where.append("0")
         base_where, base_args = list(where), list(args)
-        if marker is not None:
+        mrow = None
+        if marker is not None:  # read before the sort keys are checked, as cinder 29 does
             mrow = self.store.q1("SELECT * FROM volumes WHERE id = ?", (marker,))
             if mrow is None or (not ctx.is_admin and mrow["project_id"] != ctx.project_id):
-                raise not_found(f"Marker {marker} could not be found.")
+                raise not_found(f"Volume {marker} could not be found.")
+        sorts = self._sort_exprs(pairs, VOLUME_SORT, {"display_name", "updated_at", "user_id"})
+        if mrow is not None:
             clause, margs = self._marker_clause(sorts, mrow)
             where.append(clause)
             args.extend(margs)
@@ -1343,7 +1375,10 @@ class Cinder:
             return self._revert(ctx, vid, args)
         if name == "os-reset_status":
             return self._volume_reset_status(ctx, vid, args)
-        raise bad_request(f"There is no such action: {name}")
+        raise bad_request(
+            f"There is no such action: {name}. Verify the request body and Content-Type "
+            "header and try again."
+        )
 
     def _revert(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
         if not isinstance(args, dict) or not is_uuid(args.get("snapshot_id")):
