@@ -1,0 +1,289 @@
+"""Every action of snapshots/services/snapshots.py through the views, signed in with Keystone,
+with Cinder's default policy as the last word: member changes, admin repairs, bulk forms,
+refusals by the dashboard before Cinder, and Cinder's own refusals shown readably."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from snapshots.cloud import errors
+from snapshots.middleware import scope_from_session
+from snapshots.models import AuditEvent
+from snapshots.services import snapshots as actions
+from tests.behaviour.helpers import (
+    create_outside,
+    create_through_form,
+    flash,
+    mirror_matches,
+    post_form,
+    row,
+    sign_in,
+    sync_all,
+)
+
+
+def _settled(backend, project: str, sid: str):
+    """Cinder's view once the snapshot stops moving."""
+    return backend.wait_until(
+        lambda: (
+            (s := backend.outside(project).get_snapshot(sid)).status not in ("creating", "deleting")
+            and s
+        ),
+        what=f"{sid} settled",
+    )
+
+
+def test_member_creates_edits_tags_and_deletes(keystone_mode, made, tag):
+    backend = keystone_mode
+    client = sign_in(backend, "demo", project="alpha")
+    response = create_through_form(
+        client,
+        backend.volume_ids("alpha")[1],
+        f"{tag}-mine",
+        description="first",
+        metadata={"owner": "ops", "drop": "me"},
+    )
+    assert response.status_code == 302, response.content[:500]
+    sid = response["Location"].split("highlight=")[1]
+    made("alpha", sid)
+    seen = _settled(backend, "alpha", sid)
+    assert (seen.name, seen.description, seen.metadata) == (
+        f"{tag}-mine",
+        "first",
+        {"owner": "ops", "drop": "me"},
+    )
+    assert seen.project_id == backend.project_id("alpha")
+    assert seen.user_id == backend.user_id("demo")
+    sync_all()
+
+    response = post_form(
+        client, f"/snapshots/{sid}/edit/", {"name": f"{tag}-renamed", "description": "second"}
+    )
+    assert response.status_code == 302, response.content[:500]
+    seen = backend.outside("alpha").get_snapshot(sid)
+    assert (seen.name, seen.description) == (f"{tag}-renamed", "second")
+    mirror_matches(seen)
+
+    rows = {
+        "meta-TOTAL_FORMS": "3",
+        "meta-INITIAL_FORMS": "0",
+        "meta-MIN_NUM_FORMS": "0",
+        "meta-MAX_NUM_FORMS": "1000",
+        "meta-0-key": "owner",
+        "meta-0-value": "dev",
+        "meta-0-original_key": "owner",
+        "meta-0-original_value": "ops",
+        "meta-1-key": "drop",
+        "meta-1-value": "me",
+        "meta-1-original_key": "drop",
+        "meta-1-original_value": "me",
+        "meta-1-remove": "on",
+        "meta-2-key": "env",
+        "meta-2-value": "prod",
+    }
+    response = post_form(client, f"/snapshots/{sid}/metadata/", rows)
+    assert response.status_code == 302, response.content[:500]
+    seen = backend.outside("alpha").get_snapshot(sid)
+    assert seen.metadata == {"owner": "dev", "env": "prod"}
+    mirror_matches(seen)
+
+    response = post_form(client, f"/snapshots/{sid}/delete/")
+    assert response.status_code == 302, response.content[:500]
+    backend.wait_gone("alpha", sid)
+    outcomes = dict(
+        AuditEvent.objects.filter(target_id=sid).values_list("action", "outcome").distinct()
+    )
+    assert outcomes == {
+        "create_snapshot": "success",
+        "update_snapshot": "success",
+        "update_snapshot_metadata": "success",
+        "delete_snapshot": "success",
+    }
+
+
+def test_admin_repairs_through_the_views(keystone_mode, made, tag):
+    backend = keystone_mode
+    outside = backend.outside("beta")
+    stuck = create_outside(backend, made, "beta", f"{tag}-stuck")
+    broken = create_outside(backend, made, "beta", f"{tag}-broken", volume=1)
+    outside.reset_snapshot_status(stuck.id, "creating")
+    sync_all()
+    admin = sign_in(backend, "admin", project="alpha")  # repairs another project's snapshots
+
+    # set status and progress: creating -> available at 100 %
+    response = post_form(
+        admin, f"/snapshots/{stuck.id}/set-status/", {"status": "available", "progress": "100"}
+    )
+    assert response.status_code == 302, response.content[:500]
+    seen = outside.get_snapshot(stuck.id)
+    assert (seen.status, seen.progress) == ("available", 100)
+    mirror_matches(seen)
+
+    # reset status: available -> error, with a reason kept in the audit log
+    response = post_form(
+        admin, f"/snapshots/{broken.id}/reset-status/", {"status": "error", "reason": tag}
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert outside.get_snapshot(broken.id).status == "error"
+    assert row(broken.id).status == "error"
+    event = AuditEvent.objects.get(action="reset_snapshot_status", target_id=broken.id)
+    assert (event.outcome, event.parameters["reason"]) == ("success", tag)
+
+    # force delete
+    response = post_form(admin, f"/snapshots/{broken.id}/force-delete/")
+    assert response.status_code == 302, response.content[:500]
+    backend.wait_gone("beta", broken.id)
+
+
+def test_admin_bulk_forms(keystone_mode, made, tag):
+    backend = keystone_mode
+    snaps = [create_outside(backend, made, "gamma", f"{tag}-{n}", volume=n) for n in range(3)]
+    ids = [s.id for s in snaps]
+    sync_all()
+    admin = sign_in(backend, "admin", project="alpha")
+
+    page = admin.get("/snapshots/bulk/reset-status/", {"ids": ids[:2]})
+    response = post_form(
+        admin,
+        "/snapshots/bulk/reset-status/",
+        {"ids": ids[:2], "confirm": "yes", "status": "error", "reason": tag},
+        ids=ids[:2],
+    )
+    assert page.status_code == 200
+    assert response.status_code == 302, response.content[:500]
+    assert "2 of 2 reset to error" in flash(admin.get(response["Location"]))
+    assert [backend.outside("gamma").get_snapshot(i).status for i in ids[:2]] == ["error"] * 2
+
+    response = post_form(
+        admin, "/snapshots/bulk/force-delete/", {"ids": ids, "confirm": "yes"}, ids=ids
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert "3 of 3 force-deleted" in flash(admin.get(response["Location"]))
+    for sid in ids:
+        backend.wait_gone("gamma", sid)
+
+
+def test_member_bulk_delete(keystone_mode, made, tag):
+    backend = keystone_mode
+    snaps = [create_outside(backend, made, "alpha", f"{tag}-{n}", volume=n) for n in range(2)]
+    ids = [s.id for s in snaps]
+    sync_all()
+    member = sign_in(backend, "demo", project="alpha")
+    response = post_form(member, "/snapshots/bulk/delete/", {"ids": ids, "confirm": "yes"}, ids=ids)
+    assert response.status_code == 302, response.content[:500]
+    assert "2 of 2 deleted" in flash(member.get(response["Location"]))
+    for sid in ids:
+        backend.wait_gone("alpha", sid)
+
+
+def test_member_admin_action_is_refused_before_cinder(keystone_mode, made, tag):
+    backend = keystone_mode
+    snap = create_outside(backend, made, "alpha", f"{tag}-m")
+    sync_all()
+    member = sign_in(backend, "demo", project="alpha")
+    for url in ("reset-status", "force-delete", "set-status"):
+        assert member.get(f"/snapshots/{snap.id}/{url}/").status_code == 403
+    response = member.post(
+        f"/snapshots/{snap.id}/reset-status/",
+        {"idempotency_key": "k" * 20, "status": "error", "reason": "x"},
+    )
+    assert response.status_code == 403
+    response = member.post(
+        "/snapshots/bulk/force-delete/",
+        {"ids": [snap.id], "confirm": "yes", "idempotency_key": "k"},
+    )
+    assert response.status_code == 403
+    assert backend.outside("alpha").get_snapshot(snap.id).status == "available"
+    # Cinder itself would have said no as well, in words the dashboard shows.
+    with pytest.raises(errors.Forbidden) as caught:
+        backend.gateway("demo", "alpha").reset_snapshot_status(snap.id, "error")
+    assert caught.value.user_message().startswith(
+        "Not permitted by the cloud's policy: Policy doesn't allow "
+        "volume_extension:snapshot_admin_actions:reset_status to be performed."
+    )
+
+
+def test_reader_cannot_create(keystone_mode, made, tag):
+    backend = keystone_mode
+    reader = sign_in(backend, "auditor", project="alpha")
+    assert reader.get("/snapshots/create/").status_code == 403
+    response = create_through_form_as_reader(reader, backend, tag)
+    assert response.status_code == 403
+    # The dashboard refuses first, so nothing reaches Cinder from the service either ...
+    scope = scope_from_session(reader.session["cloud"])
+    gateway = backend.gateway("auditor", "alpha")
+    volume = backend.volume_ids("alpha")[0]
+    with pytest.raises(PermissionDenied):
+        actions.create_snapshot(
+            scope=scope,
+            gateway=gateway,
+            volume_id=volume,
+            name=f"{tag}-no",
+            description="",
+            metadata={},
+            force=False,
+            idempotency_key="",
+            client_addr=None,
+        )
+    assert AuditEvent.objects.filter(action="create_snapshot", outcome="denied").exists()
+    # ... and when the reader's own token does reach Cinder, its 403 reads plainly.
+    with pytest.raises(errors.Forbidden) as caught:
+        gateway.create_snapshot(volume_id=volume, name=f"{tag}-no")
+    assert caught.value.status_code == 403
+    assert caught.value.user_message().startswith(
+        "Not permitted by the cloud's policy: Policy doesn't allow volume:create_snapshot to "
+        "be performed. (request req-"
+    )
+    names = {s.name for s in backend.outside("alpha").list_snapshots(name=f"{tag}-no").items}
+    assert names == set()
+
+
+def create_through_form_as_reader(reader, backend, tag):
+    """The create POST a reader could forge (there is no form for them to render)."""
+    return reader.post(
+        "/snapshots/create/",
+        {
+            "idempotency_key": "k" * 20,
+            "volume": backend.volume_ids("alpha")[0],
+            "name": f"{tag}-no",
+            "meta-TOTAL_FORMS": "0",
+            "meta-INITIAL_FORMS": "0",
+        },
+    )
+
+
+def test_cinders_404_and_400_reach_the_page(keystone_mode, made, tag):
+    """The mirror is behind Cinder: what Cinder refuses is shown in its words, nothing changes."""
+    backend = keystone_mode
+    outside = backend.outside("alpha")
+    vanished = create_outside(backend, made, "alpha", f"{tag}-vanished")
+    moved = create_outside(backend, made, "alpha", f"{tag}-moved", volume=1)
+    outside.reset_snapshot_status(moved.id, "creating")
+    sync_all()
+    outside.delete_snapshot(vanished.id)
+    backend.wait_gone("alpha", vanished.id)
+    outside.reset_snapshot_status(moved.id, "available")  # the mirror still says creating
+
+    member = sign_in(backend, "demo", project="alpha")
+    response = post_form(member, f"/snapshots/{vanished.id}/edit/", {"name": f"{tag}-x"})
+    assert response.status_code == 404
+    text = flash(response)
+    assert f"Not found in the cloud: Snapshot {vanished.id} could not be found." in text
+    assert "(request req-" in text and "Nothing was changed." in text
+
+    admin = sign_in(backend, "admin", project="alpha")
+    response = post_form(
+        admin, f"/snapshots/{moved.id}/set-status/", {"status": "error", "progress": ""}
+    )
+    assert response.status_code == 400
+    assert (
+        "Cinder rejected the request: Snapshot status available not allowed for "
+        "update_snapshot_status" in flash(response)
+    )
+    assert outside.get_snapshot(moved.id).status == "available"
+    events = AuditEvent.objects.filter(target_id__in=[vanished.id, moved.id]).exclude(
+        outcome="success"
+    )
+    assert {e.action for e in events} == {"update_snapshot", "set_snapshot_status"}
+    assert all(e.request_id.startswith("req-") for e in events)
