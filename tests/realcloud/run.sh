@@ -2,7 +2,8 @@
 # CI entry point for the real-cloud suite:
 #   bash tests/realcloud/run.sh [extra pytest args]
 # Starts Cinder 29 + Keystone 30 + RabbitMQ on loopback (tests/realcloud/cloud.py up), runs
-# `pytest tests/realcloud -m realcloud`, always stops the cloud (also on failure or Ctrl-C),
+# `pytest tests/realcloud tests/behaviour -m realcloud` (the real-cloud suite and the `real`
+# variants of the behavioural suite the simulator also runs), always stops the cloud (also on failure or Ctrl-C),
 # prints the timings, and exits with pytest's exit code (or 1 if the cloud did not come up).
 #
 # Environment: REALCLOUD_CACHE, REALCLOUD_RUN, REALCLOUD_PORT_BASE, REALCLOUD_PYTHON (see
@@ -41,7 +42,7 @@ export REALCLOUD_FILE="$run_dir/cloud.json"
 export OS_CLIENT_CONFIG_FILE="$run_dir/clouds.yaml"
 
 t1=$(now)
-"$PYTHON" -m pytest tests/realcloud -m realcloud "$@"
+"$PYTHON" -m pytest tests/realcloud tests/behaviour -m realcloud "$@"
 rc=$?
 t_tests=$(secs "$t1" "$(now)")
 
