@@ -90,6 +90,9 @@ class Snapshot(models.Model):
                 fields=["project_id", "deleted_at", "-created_at"], name="snap_project_created"
             ),
             models.Index(fields=["deleted_at", "status"], name="snap_live_status"),
+            # The default order of every list (newest first, live rows only): SQLite walks it and
+            # stops after a page even when a text search matches a quarter of the rows.
+            models.Index(fields=["deleted_at", "-created_at", "id"], name="snap_live_created"),
             # The list sorted by name: PostgreSQL walks this instead of sorting every row
             # (page 200 of 100k: 49 ms -> 10 ms). The other sort keys already have an index.
             models.Index(fields=["name", "id"], name="snap_name"),
