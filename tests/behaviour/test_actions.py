@@ -182,8 +182,16 @@ def test_member_admin_action_is_refused_before_cinder(keystone_mode, made, tag):
     snap = create_outside(backend, made, "alpha", f"{tag}-m")
     sync_all()
     member = sign_in(backend, "demo", project="alpha")
+    admin = sign_in(backend, "admin", project="alpha")
+    # The member's page offers no repair; the admin's does.
+    for url in ("reset-status", "force-delete"):
+        link = f"/snapshots/{snap.id}/{url}/"
+        assert link not in member.get(f"/snapshots/{snap.id}/").content.decode()
+        assert link in admin.get(f"/snapshots/{snap.id}/").content.decode()
     for url in ("reset-status", "force-delete", "set-status"):
-        assert member.get(f"/snapshots/{snap.id}/{url}/").status_code == 403
+        refused = member.get(f"/snapshots/{snap.id}/{url}/")
+        assert refused.status_code == 403
+        assert b"403 Forbidden" in refused.content
     response = member.post(
         f"/snapshots/{snap.id}/reset-status/",
         {"idempotency_key": "k" * 20, "status": "error", "reason": "x"},

@@ -3,6 +3,10 @@ the mirror (projects, filters, sort keys) compared with what Cinder itself says.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from tests.behaviour.helpers import (
     create_outside,
     listing,
@@ -130,6 +134,10 @@ def test_list_filters_and_sort_keys_match_cinder(keystone_mode, made, tag):
     assert names(size_min=1, size_max=1, sort="name") == [f"{tag}-a", f"{tag}-b", f"{tag}-c"]
     assert names(size_min=2) == []
     assert names(project=backend.project_id("beta")) == []
+    for data in made_:  # a day range holding the day the snapshot was made, in the list's zone
+        day = timezone.localtime(row(data.id).created_at).date()
+        assert data.name in names(created_after=day.isoformat(), created_before=day.isoformat())
+        assert names(created_after=(day + timedelta(days=1)).isoformat()) == []
 
     # Sort keys: the mirror's order is Cinder's order for the same key.
     def cinder_order(sort: str) -> list[str]:
