@@ -170,3 +170,13 @@ def test_tokens_stay_out_of_urls_task_arguments_and_logs(login, mirrored, enqueu
     for event in AuditEvent.objects.all():
         for value in secrets:
             assert value not in repr(event.parameters) + event.message
+
+
+def test_a_refusal_page_says_why(login, mirrored, cloud):
+    client = login("demo")
+    response = client.get(reverse("snapshots:stuck"))
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert 'id="refusal-reason"' in body
+    assert "Your role does not allow" in body
+    assert 'id="current-user"' in body  # the normal layout, with the header and sign-out
