@@ -385,7 +385,9 @@ def _track_project(gateway: Gateway, project_id: str, due_ids: set[str], result:
     proven_gone: dict[str, datetime] = {}  # tracked id -> when its absence was read
 
     # 1. The project's newest snapshots, deep enough to reach the oldest due one (if it is
-    # among the newest WINDOW_PAGES pages, as snapshots being created always are).
+    # among the newest WINDOW_PAGES pages, as snapshots being created always are). The first
+    # page also reaches the project's other transitional snapshots when it can: observing them
+    # costs nothing more, and a busy project's changes then show within a tick, back-off or not.
     window = WINDOW_PAGES * page_size
     live = Snapshot.objects.live().filter(project_id=project_id)
     floor = live.order_by("-created_at").values_list("created_at", flat=True)[window - 1 : window]
@@ -393,7 +395,9 @@ def _track_project(gateway: Gateway, project_id: str, due_ids: set[str], result:
     fresh = [row for row in due if floor is None or row.created_at > floor]
     deep = [row for row in due if not (floor is None or row.created_at > floor)]
     if fresh:
-        oldest = min(row.created_at for row in fresh)
+        oldest = min(
+            row.created_at for row in tracked.values() if floor is None or row.created_at > floor
+        )
         depth = live.filter(created_at__gte=oldest).count()
         limit = min(page_size, depth + max(20, depth // 10))  # room for ones not synced yet
         marker: str | None = None

@@ -294,3 +294,19 @@ def test_a_stale_answer_does_not_undo_what_an_action_saw_later(synced, service_g
     assert not changed
     assert Snapshot.objects.get(pk=row.id).status == "deleting"
     assert not mirror.mark_gone(row.id, source=ChangeSource.TRACK, now=read_before, if_newer=True)
+
+
+def test_listing_a_project_refreshes_its_other_transitional_snapshots_for_free(synced):
+    waiting = synced.create_snapshot("alpha", status="creating", complete_in=1)["id"]
+    due = synced.create_snapshot("alpha", status="creating")["id"]
+    sync.sync_snapshots()
+    # `waiting` backed off far away; `due` is due: one list call sees both.
+    due_now(due)
+    synced.advance(2)
+    synced.reset_stats()
+
+    result = sync.track_snapshots()
+
+    assert snapshot_calls(synced) == {LIST: 1} and result.changed == 1
+    assert Snapshot.objects.get(pk=waiting).status == "available"
+    assert changes_of(waiting)[-1] == ("creating", "available", ChangeSource.TRACK)
