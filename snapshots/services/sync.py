@@ -13,15 +13,16 @@ sync (every SYNC_INTERVAL)
 
 track (every TRACK_INTERVAL)
     Only snapshots in a transitional status whose `next_check_at` is due. For each project with
-    due snapshots, one list call of the project's newest snapshots (Cinder's default order,
-    newest first) that reaches back to the oldest due one. Its answer says where every tracked
-    snapshot of the project is, due or not, and proves the absence of those newer than its last
-    item: they are gone. Transitional snapshots deeper than a few pages (an old snapshot being
-    deleted) are looked up with one status-filtered listing per status instead, and only the
-    ones missing from that (they changed status or left) cost a GET each, once.
+    due snapshots, one list call: one page of the project's newest snapshots (Cinder's default
+    order), just deep enough to reach the due ones. Its answer says where every tracked snapshot
+    of the project in that range is, due or not, and proves the absence of those newer than its
+    last item: they are gone. Transitional snapshots older than the project's newest page (an
+    old snapshot being deleted) are looked up with one status-filtered listing per status
+    instead (paged to its end), and only the ones missing from that (they changed status or
+    left) cost a GET each, once.
     So a tick costs one call per project that has due snapshots, not one per snapshot, and
-    nothing at all when nothing is transitional. Each due snapshot that did not change waits
-    twice as long before its next check (2 s ... 5 min); a status change starts again at 2 s.
+    nothing at all when nothing is due. Each due snapshot that did not change waits twice as
+    long before its next check (2 s ... 5 min); a status change starts again at 2 s.
 
 Both take a lease (services/locks.py): two syncs never run at once, nor two tracks.
 A Cinder outage raises errors.Unavailable (the tasks retry it) after marking CloudState
@@ -57,7 +58,7 @@ SYNC_LOCK = "sync"
 TRACK_LOCK = "track"
 SYNC_LEASE = 120.0  # seconds; renewed after every page
 TRACK_LEASE = 30.0  # seconds; renewed after every project
-WINDOW_PAGES = 3  # how deep (in pages) track follows a project's newest-first listing
+FREE_DEPTH = 200  # rows a track listing may add to see a project's other transitional ones
 MARKER_RETRIES = 3  # earlier items of a page tried when its last one vanished mid-listing
 JUST_SEEN = 1.0  # seconds: an explicit check of a snapshot seen this recently waits its turn
 # SQLite's page cache for the syncing connection (KiB). The default 2 MB makes every insert into
@@ -384,51 +385,44 @@ def _track_project(gateway: Gateway, project_id: str, due_ids: set[str], result:
     seen: dict[str, tuple[datetime, SnapshotData]] = {}  # tracked id -> (when, Cinder's view)
     proven_gone: dict[str, datetime] = {}  # tracked id -> when its absence was read
 
-    # 1. The project's newest snapshots, deep enough to reach the oldest due one (if it is
-    # among the newest WINDOW_PAGES pages, as snapshots being created always are). The first
-    # page also reaches the project's other transitional snapshots when it can: observing them
-    # costs nothing more, and a busy project's changes then show within a tick, back-off or not.
-    window = WINDOW_PAGES * page_size
+    # 1. One page of the project's newest snapshots (Cinder's default order), deep enough to
+    # reach every due snapshot among the newest `page_size`, as snapshots just created or just
+    # acted upon usually are. It also reaches the project's other transitional snapshots when
+    # that keeps it light (FREE_DEPTH): seeing them costs nothing more, so a busy project's
+    # changes show within a tick whatever their back-off.
     live = Snapshot.objects.live().filter(project_id=project_id)
-    floor = live.order_by("-created_at").values_list("created_at", flat=True)[window - 1 : window]
-    floor = next(iter(floor), None)
-    fresh = [row for row in due if floor is None or row.created_at > floor]
-    deep = [row for row in due if not (floor is None or row.created_at > floor)]
-    if fresh:
-        oldest = min(
-            row.created_at for row in tracked.values() if floor is None or row.created_at > floor
-        )
-        depth = live.filter(created_at__gte=oldest).count()
-        limit = min(page_size, depth + max(20, depth // 10))  # room for ones not synced yet
-        marker: str | None = None
-        first_read: datetime | None = None
-        horizon: datetime | None = None  # rows newer than this are proven by the answer
-        complete = False
-        for _ in range(WINDOW_PAGES):
-            observed_at = timezone.now()
-            first_read = first_read or observed_at
-            try:
-                page = gateway.list_snapshots(
-                    all_projects=True, project_id=project_id, limit=limit, marker=marker
-                )
-            except errors.NotFound:  # the marker left between two pages: the rest goes deep
-                result.calls += 1
-                break
-            result.calls += 1
-            for data in page.items:
-                if data.id in tracked:
-                    seen[data.id] = (observed_at, data)
-            complete = len(page.items) < limit
-            if complete:
-                break
-            horizon = page.items[-1].created_at
-            if all(row.id in seen or row.created_at > horizon for row in fresh):
-                break
-            marker, limit = page.items[-1].id, page_size
+    floor = live.order_by("-created_at").values_list("created_at", flat=True)
+    floor = next(iter(floor[page_size - 1 : page_size]), None)
+
+    def near(row: Snapshot) -> bool:
+        return floor is None or row.created_at > floor
+
+    deep = [row for row in due if not near(row)]
+    if len(deep) < len(due):
+
+        def depth(rows) -> int:
+            return live.filter(created_at__gte=min(row.created_at for row in rows)).count()
+
+        needed = depth([row for row in due if near(row)])
+        wanted = depth([row for row in tracked.values() if near(row)])
+        rows = max(needed, min(wanted, FREE_DEPTH))
+        limit = min(page_size, rows + max(20, rows // 10))  # room for ones not synced yet
+        observed_at = timezone.now()
+        page = gateway.list_snapshots(all_projects=True, project_id=project_id, limit=limit)
+        result.calls += 1
+        for data in page.items:
+            if data.id in tracked:
+                seen[data.id] = (observed_at, data)
+        # Everything newer than the page's last item was in the answer (all of it, if the
+        # page was not full): a tracked snapshot in that range and not in the answer is gone.
+        complete = len(page.items) < limit
+        horizon = page.items[-1].created_at if page.items else None
         for row in tracked.values():
-            if row.id not in seen and (complete or (horizon and row.created_at > horizon)):
-                proven_gone[row.id] = first_read
-        deep += [row for row in fresh if row.id not in seen and row.id not in proven_gone]
+            if row.id not in seen and (complete or row.created_at > horizon):
+                proven_gone[row.id] = observed_at
+        deep += [
+            row for row in due if near(row) and row.id not in seen and row.id not in proven_gone
+        ]
 
     # 2. Deeper ones: one listing per status they are in; a GET for each one missing from it.
     for status in sorted({row.status for row in deep}):
