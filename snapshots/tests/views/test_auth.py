@@ -204,3 +204,31 @@ def test_local_user_without_a_group_cannot_see_snapshots(client, local_mode):
     User.objects.create_user("nobody", password="a-long-password-1")
     client.post(LOGIN, {"username": "nobody", "password": "a-long-password-1"})
     assert client.get("/snapshots/").status_code == 403
+
+
+def test_a_token_revoked_elsewhere_signs_the_user_out_on_their_next_action(login, cloud):
+    client = login("demo")
+    data = client.session["cloud"]
+    page = client.get("/snapshots/create/")
+    key = page.content.decode().split('name="idempotency_key" value="')[1].split('"')[0]
+    volume = next(v for v in cloud.info()["volumes"] if v["status"] == "available")
+    admin = cloud.token("admin", "alpha")
+    requests.delete(
+        f"{cloud.identity_url}/auth/tokens",
+        headers={"X-Auth-Token": admin, "X-Subject-Token": data["token"]},
+        timeout=10,
+    )
+    response = client.post(
+        "/snapshots/create/",
+        {
+            "idempotency_key": key,
+            "volume": volume["id"],
+            "name": "after-revocation",
+            "meta-TOTAL_FORMS": "0",
+            "meta-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0].startswith(LOGIN)
+    assert "no longer accepts your sign-in" in response.content.decode()
+    assert "_auth_user_id" not in client.session
