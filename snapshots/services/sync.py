@@ -356,8 +356,6 @@ def _track(
 ) -> None:
     """The due snapshots of every project (or, with `only`, that one and its project's due)."""
     now = timezone.now()
-    if only is None:
-        result.stuck = mirror.flag_stuck_rows(now)
     due = Snapshot.objects.transitional().filter(
         Q(next_check_at__lte=now) | Q(next_check_at__isnull=True)
     )
@@ -374,11 +372,19 @@ def _track(
         result.projects += 1
         lease.renew()
         reset_queries()
+    if only is None:  # after the calls: they are what a waiting page wants first
+        result.stuck = mirror.flag_stuck_rows(timezone.now())
 
 
 def _track_project(gateway: Gateway, project_id: str, due_ids: set[str], result: TrackResult):
     page_size = settings.SYNC_PAGE_SIZE
-    tracked = {row.id: row for row in Snapshot.objects.transitional().filter(project_id=project_id)}
+    # Only what placing and scheduling need; whole rows are read for the ones Cinder answered.
+    tracked = {
+        row.id: row
+        for row in Snapshot.objects.transitional()
+        .filter(project_id=project_id)
+        .only("id", "created_at", "status", "check_interval")
+    }
     due = [tracked[i] for i in due_ids if i in tracked]
     if not due:
         return
@@ -448,9 +454,12 @@ def _track_project(gateway: Gateway, project_id: str, due_ids: set[str], result:
             proven_gone[row.id] = observed_at
 
     # 3. Store what changed; stretch the wait of due snapshots whose status did not move.
+    rows = {}
+    for ids in mirror.chunks(seen):
+        rows.update(Snapshot.objects.in_bulk(ids))
     for snapshot_id, (observed_at, data) in seen.items():
         result.checked += 1
-        if mirror.differs(tracked[snapshot_id], data):
+        if snapshot_id in rows and mirror.differs(rows[snapshot_id], data):
             _, changed = mirror.apply(
                 data, source=ChangeSource.TRACK, now=observed_at, if_newer=True
             )
