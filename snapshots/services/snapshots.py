@@ -271,6 +271,91 @@ def _act_on(
     return row
 
 
+def _admit(
+    scope: Scope,
+    permission: Action,
+    *,
+    action: str,
+    project_id: str | None,
+    snapshot: Snapshot | None = None,
+    parameters: dict[str, Any] | None,
+    client_addr: str | None,
+    key: str,
+) -> Snapshot | None:
+    """Steps 2 and 3: the permission (a refusal audited), then the form's idempotency key.
+    Returns the earlier result when this submit repeats one, else None."""
+    _check(
+        scope,
+        permission,
+        action=action,
+        project_id=project_id,
+        snapshot=snapshot,
+        parameters=parameters,
+        client_addr=client_addr,
+    )
+    return _repeat(scope, key, action)
+
+
+def _single(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_id: str,
+    permission: Action,
+    action: str,
+    parameters: Callable[[Snapshot], dict[str, Any]],
+    refusal: Callable[[Snapshot], str],
+    call: Callable[[Snapshot], Any],
+    client_addr: str | None,
+    key: str,
+    audit_denied_parameters: bool = True,
+) -> Snapshot:
+    """The steps of one action on one snapshot, in order (see the module's docstring).
+
+    `parameters` gives what the audit event records, `refusal` the reason the dashboard
+    refuses locally (empty: none), `call` the request to Cinder.
+    """
+    snapshot = _load(scope, snapshot_id)
+    params = parameters(snapshot)
+    earlier = _admit(
+        scope,
+        permission,
+        action=action,
+        project_id=snapshot.project_id,
+        snapshot=snapshot,
+        parameters=params if audit_denied_parameters else None,
+        client_addr=client_addr,
+        key=key,
+    )
+    if earlier is not None:
+        return earlier
+    reason = refusal(snapshot)
+    if reason:
+        raise _refuse(
+            scope,
+            snapshot,
+            action=action,
+            reason=reason,
+            parameters=params,
+            client_addr=client_addr,
+            key=key,
+        )
+    return _act_on(
+        scope=scope,
+        gateway=gateway,
+        snapshot=snapshot,
+        action=action,
+        parameters=params,
+        call=lambda: call(snapshot),
+        client_addr=client_addr,
+        key=key,
+    )
+
+
+def _gone_reason(snapshot: Snapshot) -> str:
+    return "This snapshot no longer exists in Cinder." if snapshot.deleted_at is not None else ""
+
+
 # --- create ---------------------------------------------------------------------------------
 def create_snapshot(
     *,
@@ -294,15 +379,15 @@ def create_snapshot(
         "metadata": metadata,
         "force": force,
     }
-    _check(
+    earlier = _admit(
         scope,
         Action.CREATE,
         action=action,
         project_id=scope.project_id,
         parameters=parameters,
         client_addr=client_addr,
+        key=idempotency_key,
     )
-    earlier = _repeat(scope, idempotency_key, action)
     if earlier is not None:
         return earlier
     try:
@@ -370,7 +455,7 @@ def update_snapshot(
     action = "update_snapshot"
     snapshot = _load(scope, snapshot_id)
     parameters = {"name": name, "description": description}
-    _check(
+    earlier = _admit(
         scope,
         Action.EDIT,
         action=action,
@@ -378,16 +463,16 @@ def update_snapshot(
         snapshot=snapshot,
         parameters=parameters,
         client_addr=client_addr,
+        key=idempotency_key,
     )
-    earlier = _repeat(scope, idempotency_key, action)
     if earlier is not None:
         return earlier
-    if snapshot.deleted_at is not None:
+    if reason := _gone_reason(snapshot):
         raise _refuse(
             scope,
             snapshot,
             action=action,
-            reason="This snapshot no longer exists in Cinder.",
+            reason=reason,
             parameters=parameters,
             client_addr=client_addr,
             key=idempotency_key,
@@ -401,13 +486,12 @@ def update_snapshot(
         if idempotency_key:
             idempotency.finish(key=idempotency_key, target_id=snapshot.id)
         return snapshot
-    parameters = {**changes, "previous": {k: getattr(snapshot, k) for k in changes}}
     return _act_on(
         scope=scope,
         gateway=gateway,
         snapshot=snapshot,
         action=action,
-        parameters=parameters,
+        parameters={**changes, "previous": {k: getattr(snapshot, k) for k in changes}},
         call=lambda: gateway.update_snapshot(snapshot.id, **changes),
         client_addr=client_addr,
         key=idempotency_key,
@@ -429,34 +513,9 @@ def update_snapshot_metadata(
     Only the keys the person touched are sent, so a key someone else added meanwhile survives.
     Cinder's current metadata is read first, so a key already gone is not deleted twice (404).
     """
-    action = "update_snapshot_metadata"
-    snapshot = _load(scope, snapshot_id)
     remove = sorted(set(remove_keys) - set(set_items))
-    parameters = {"set": set_items, "remove": remove}
-    _check(
-        scope,
-        Action.EDIT,
-        action=action,
-        project_id=snapshot.project_id,
-        snapshot=snapshot,
-        parameters=parameters,
-        client_addr=client_addr,
-    )
-    earlier = _repeat(scope, idempotency_key, action)
-    if earlier is not None:
-        return earlier
-    if snapshot.deleted_at is not None:
-        raise _refuse(
-            scope,
-            snapshot,
-            action=action,
-            reason="This snapshot no longer exists in Cinder.",
-            parameters=parameters,
-            client_addr=client_addr,
-            key=idempotency_key,
-        )
 
-    def call() -> None:
+    def call(snapshot: Snapshot) -> None:
         current = gateway.get_snapshot_metadata(snapshot.id)
         to_set = {k: v for k, v in set_items.items() if current.get(k) != v}
         to_remove = [k for k in remove if k in current]
@@ -470,12 +529,14 @@ def update_snapshot_metadata(
                     _refresh(gateway, snapshot.id)
                 raise
 
-    return _act_on(
+    return _single(
         scope=scope,
         gateway=gateway,
-        snapshot=snapshot,
-        action=action,
-        parameters=parameters,
+        snapshot_id=snapshot_id,
+        permission=Action.EDIT,
+        action="update_snapshot_metadata",
+        parameters=lambda snapshot: {"set": set_items, "remove": remove},
+        refusal=_gone_reason,
         call=call,
         client_addr=client_addr,
         key=idempotency_key,
@@ -510,40 +571,18 @@ def delete_snapshot(
     idempotency_key: str = "",
 ) -> Snapshot:
     """Ask Cinder to delete an available or error snapshot; it goes to `deleting`."""
-    action = "delete_snapshot"
-    snapshot = _load(scope, snapshot_id)
-    _check(
-        scope,
-        Action.DELETE,
-        action=action,
-        project_id=snapshot.project_id,
-        snapshot=snapshot,
-        client_addr=client_addr,
-    )
-    earlier = _repeat(scope, idempotency_key, action)
-    if earlier is not None:
-        return earlier
-    reason = _deletable_reason(snapshot)
-    parameters = {"status": snapshot.status}
-    if reason:
-        raise _refuse(
-            scope,
-            snapshot,
-            action=action,
-            reason=reason,
-            parameters=parameters,
-            client_addr=client_addr,
-            key=idempotency_key,
-        )
-    return _act_on(
+    return _single(
         scope=scope,
         gateway=gateway,
-        snapshot=snapshot,
-        action=action,
-        parameters=parameters,
-        call=lambda: gateway.delete_snapshot(snapshot.id),
+        snapshot_id=snapshot_id,
+        permission=Action.DELETE,
+        action="delete_snapshot",
+        parameters=lambda snapshot: {"status": snapshot.status},
+        refusal=_deletable_reason,
+        call=lambda snapshot: gateway.delete_snapshot(snapshot.id),
         client_addr=client_addr,
         key=idempotency_key,
+        audit_denied_parameters=False,
     )
 
 
@@ -556,38 +595,17 @@ def force_delete_snapshot(
     idempotency_key: str = "",
 ) -> Snapshot:
     """Admin: delete whatever the status (os-force_delete), e.g. out of `error_deleting`."""
-    action = "force_delete_snapshot"
-    snapshot = _load(scope, snapshot_id)
-    parameters = {"status": snapshot.status}
-    _check(
-        scope,
-        Action.FORCE_DELETE,
-        action=action,
-        project_id=snapshot.project_id,
-        snapshot=snapshot,
-        parameters=parameters,
-        client_addr=client_addr,
-    )
-    earlier = _repeat(scope, idempotency_key, action)
-    if earlier is not None:
-        return earlier
-    if snapshot.deleted_at is not None:
-        raise _refuse(
-            scope,
-            snapshot,
-            action=action,
-            reason="It has already been deleted.",
-            parameters=parameters,
-            client_addr=client_addr,
-            key=idempotency_key,
-        )
-    return _act_on(
+    return _single(
         scope=scope,
         gateway=gateway,
-        snapshot=snapshot,
-        action=action,
-        parameters=parameters,
-        call=lambda: gateway.force_delete_snapshot(snapshot.id),
+        snapshot_id=snapshot_id,
+        permission=Action.FORCE_DELETE,
+        action="force_delete_snapshot",
+        parameters=lambda snapshot: {"status": snapshot.status},
+        refusal=lambda snapshot: (
+            "It has already been deleted." if snapshot.deleted_at is not None else ""
+        ),
+        call=lambda snapshot: gateway.force_delete_snapshot(snapshot.id),
         client_addr=client_addr,
         key=idempotency_key,
     )
@@ -605,45 +623,27 @@ def reset_snapshot_status(
     idempotency_key: str = "",
 ) -> Snapshot:
     """Admin: write a status directly (os-reset_status). The reason goes into the audit log."""
-    action = "reset_snapshot_status"
-    snapshot = _load(scope, snapshot_id)
-    parameters = {"status": status, "previous_status": snapshot.status, "reason": reason}
-    _check(
-        scope,
-        Action.RESET_STATUS,
-        action=action,
-        project_id=snapshot.project_id,
-        snapshot=snapshot,
-        parameters=parameters,
-        client_addr=client_addr,
-    )
-    earlier = _repeat(scope, idempotency_key, action)
-    if earlier is not None:
-        return earlier
-    problem = ""
-    if status not in RESETTABLE:
-        problem = f"Cinder does not know the status {status!r}."
-    elif not reason.strip():
-        problem = "Give a reason: it is kept in the audit log."
-    elif snapshot.deleted_at is not None:
-        problem = "This snapshot no longer exists in Cinder."
-    if problem:
-        raise _refuse(
-            scope,
-            snapshot,
-            action=action,
-            reason=problem,
-            parameters=parameters,
-            client_addr=client_addr,
-            key=idempotency_key,
-        )
-    return _act_on(
+
+    def refusal(snapshot: Snapshot) -> str:
+        if status not in RESETTABLE:
+            return f"Cinder does not know the status {status!r}."
+        if not reason.strip():
+            return "Give a reason: it is kept in the audit log."
+        return _gone_reason(snapshot)
+
+    return _single(
         scope=scope,
         gateway=gateway,
-        snapshot=snapshot,
-        action=action,
-        parameters=parameters,
-        call=lambda: gateway.reset_snapshot_status(snapshot.id, status),
+        snapshot_id=snapshot_id,
+        permission=Action.RESET_STATUS,
+        action="reset_snapshot_status",
+        parameters=lambda snapshot: {
+            "status": status,
+            "previous_status": snapshot.status,
+            "reason": reason,
+        },
+        refusal=refusal,
+        call=lambda snapshot: gateway.reset_snapshot_status(snapshot.id, status),
         client_addr=client_addr,
         key=idempotency_key,
     )
@@ -667,49 +667,33 @@ def set_snapshot_status(
     idempotency_key: str = "",
 ) -> Snapshot:
     """Admin: move a creating/deleting snapshot on, with a progress (os-update_snapshot_status)."""
-    action = "set_snapshot_status"
-    snapshot = _load(scope, snapshot_id)
-    parameters = {"status": status, "progress": progress, "previous_status": snapshot.status}
-    _check(
-        scope,
-        Action.SET_STATUS,
-        action=action,
-        project_id=snapshot.project_id,
-        snapshot=snapshot,
-        parameters=parameters,
-        client_addr=client_addr,
-    )
-    earlier = _repeat(scope, idempotency_key, action)
-    if earlier is not None:
-        return earlier
-    allowed = allowed_set_statuses(snapshot.status)
-    problem = ""
-    if not allowed:
-        problem = (
-            f"Cinder changes the status this way only from creating or deleting; this snapshot "
-            f"is {snapshot.status}. Use reset status instead."
-        )
-    elif status not in allowed:
-        problem = f"From {snapshot.status}, Cinder accepts only: {', '.join(allowed)}."
-    elif progress is not None and not 0 <= progress <= 100:
-        problem = "Progress must be between 0 and 100 %."
-    if problem:
-        raise _refuse(
-            scope,
-            snapshot,
-            action=action,
-            reason=problem,
-            parameters=parameters,
-            client_addr=client_addr,
-            key=idempotency_key,
-        )
-    return _act_on(
+
+    def refusal(snapshot: Snapshot) -> str:
+        allowed = allowed_set_statuses(snapshot.status)
+        if not allowed:
+            return (
+                f"Cinder changes the status this way only from creating or deleting; this "
+                f"snapshot is {snapshot.status}. Use reset status instead."
+            )
+        if status not in allowed:
+            return f"From {snapshot.status}, Cinder accepts only: {', '.join(allowed)}."
+        if progress is not None and not 0 <= progress <= 100:
+            return "Progress must be between 0 and 100 %."
+        return ""
+
+    return _single(
         scope=scope,
         gateway=gateway,
-        snapshot=snapshot,
-        action=action,
-        parameters=parameters,
-        call=lambda: gateway.set_snapshot_status(snapshot.id, status, progress),
+        snapshot_id=snapshot_id,
+        permission=Action.SET_STATUS,
+        action="set_snapshot_status",
+        parameters=lambda snapshot: {
+            "status": status,
+            "progress": progress,
+            "previous_status": snapshot.status,
+        },
+        refusal=refusal,
+        call=lambda snapshot: gateway.set_snapshot_status(snapshot.id, status, progress),
         client_addr=client_addr,
         key=idempotency_key,
     )
@@ -717,17 +701,20 @@ def set_snapshot_status(
 
 # --- bulk -----------------------------------------------------------------------------------
 def _bulk(
+    one: Callable[..., Snapshot],
     *,
-    scope: Scope,
-    snapshot_ids: Iterable[str],
     permission: Action,
     verb: str,
     action: str,
-    idempotency_key: str,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_ids: Iterable[str],
     client_addr: str | None,
-    one: Callable[[str], Snapshot],
+    idempotency_key: str,
+    **options: Any,
 ) -> BulkResult:
-    """Run `one` per snapshot and report each outcome. Stops calling once the cloud is down."""
+    """Run the single action `one` (with `options`) per snapshot and report each outcome.
+    Stops calling once the cloud is down."""
     snapshot_ids = list(dict.fromkeys(snapshot_ids))  # unique, in the order given
     _check(
         scope,
@@ -754,7 +741,7 @@ def _bulk(
             result.items.append(ItemResult(sid, name, FAILED, "not sent: the cloud is unreachable"))
             continue
         try:
-            one(sid)
+            one(scope=scope, gateway=gateway, snapshot_id=sid, client_addr=client_addr, **options)
         except Http404:
             result.items.append(ItemResult(sid, name, SKIPPED, "not found"))
         except PermissionDenied as exc:
@@ -782,16 +769,15 @@ def delete_snapshots(
     idempotency_key: str = "",
 ) -> BulkResult:
     return _bulk(
-        scope=scope,
-        snapshot_ids=snapshot_ids,
+        delete_snapshot,
+        permission=Action.DELETE,
         verb="deleted",
         action="delete_snapshots",
-        permission=Action.DELETE,
-        idempotency_key=idempotency_key,
+        scope=scope,
+        gateway=gateway,
+        snapshot_ids=snapshot_ids,
         client_addr=client_addr,
-        one=lambda sid: delete_snapshot(
-            scope=scope, gateway=gateway, snapshot_id=sid, client_addr=client_addr
-        ),
+        idempotency_key=idempotency_key,
     )
 
 
@@ -804,16 +790,15 @@ def force_delete_snapshots(
     idempotency_key: str = "",
 ) -> BulkResult:
     return _bulk(
-        scope=scope,
-        snapshot_ids=snapshot_ids,
+        force_delete_snapshot,
+        permission=Action.FORCE_DELETE,
         verb="force-deleted",
         action="force_delete_snapshots",
-        permission=Action.FORCE_DELETE,
-        idempotency_key=idempotency_key,
+        scope=scope,
+        gateway=gateway,
+        snapshot_ids=snapshot_ids,
         client_addr=client_addr,
-        one=lambda sid: force_delete_snapshot(
-            scope=scope, gateway=gateway, snapshot_id=sid, client_addr=client_addr
-        ),
+        idempotency_key=idempotency_key,
     )
 
 
@@ -828,19 +813,15 @@ def reset_snapshots_status(
     idempotency_key: str = "",
 ) -> BulkResult:
     return _bulk(
-        scope=scope,
-        snapshot_ids=snapshot_ids,
+        reset_snapshot_status,
+        permission=Action.RESET_STATUS,
         verb=f"reset to {status}",
         action="reset_snapshots_status",
-        permission=Action.RESET_STATUS,
-        idempotency_key=idempotency_key,
+        scope=scope,
+        gateway=gateway,
+        snapshot_ids=snapshot_ids,
         client_addr=client_addr,
-        one=lambda sid: reset_snapshot_status(
-            scope=scope,
-            gateway=gateway,
-            snapshot_id=sid,
-            status=status,
-            reason=reason,
-            client_addr=client_addr,
-        ),
+        idempotency_key=idempotency_key,
+        status=status,
+        reason=reason,
     )
