@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from snapshots.cloud import errors
+from snapshots.services import idempotency
+from snapshots.services import snapshots as actions
 
 MAX_BULK = 200  # snapshots per bulk request: a bigger selection is refused, not truncated
 
@@ -60,3 +67,46 @@ def selected_ids(request) -> list[str]:
     for name in ("ids", "pk", "select"):
         ids.extend(v.strip() for v in source.getlist(name) if v.strip())
     return list(dict.fromkeys(ids))
+
+
+def perform(
+    request,
+    call: Callable[[], Any],
+    *,
+    done: Callable[[Any], HttpResponse],
+    repeat_url: str,
+    refused: str = "",
+    nothing_changed: bool = True,
+) -> HttpResponse | int:
+    """The POST of a single action: call the service and turn its outcome into a response.
+
+    Returns `done(result)` on success and a redirect to `repeat_url` for a repeated or reused
+    form; otherwise the message is flashed and the status of the page to re-render is
+    returned: 409 when the dashboard refused (`refused` goes before the reason), Cinder's
+    status when it said no or did not answer. A revoked token goes on up (sign-out).
+    """
+    try:
+        result = call()
+    except (idempotency.InProgress, idempotency.KeyReused) as exc:
+        messages.warning(request, str(exc))
+        return redirect(repeat_url)
+    except actions.ActionRefused as exc:
+        messages.error(request, f"{refused}{exc}")
+        return 409
+    except errors.NotAuthenticated:
+        raise
+    except errors.CloudError as exc:
+        return show_cloud_error(request, exc, nothing_changed=nothing_changed)
+    return done(result)
+
+
+def perform_bulk(request, call: Callable[[], actions.BulkResult]) -> None:
+    """The POST of a bulk action: its summary as one message (a warning when not all were
+    done), or why the repeated form was not sent again."""
+    try:
+        result = call()
+    except (idempotency.InProgress, idempotency.KeyReused) as exc:
+        messages.warning(request, str(exc))
+    else:
+        level = messages.SUCCESS if not result.not_done else messages.WARNING
+        messages.add_message(request, level, result.summary())

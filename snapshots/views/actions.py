@@ -13,7 +13,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from snapshots.cloud import credentials, errors
+from snapshots.cloud import credentials
 from snapshots.forms.snapshots import (
     ConfirmForm,
     MetadataForm,
@@ -23,7 +23,7 @@ from snapshots.forms.snapshots import (
 )
 from snapshots.permissions import Action, can, require
 from snapshots.selectors import get_snapshot, visible_snapshots
-from snapshots.services import dependents, idempotency
+from snapshots.services import dependents
 from snapshots.services import snapshots as actions
 from snapshots.services.eligibility import keep_posted_volume, project_volumes
 from snapshots.views.action_support import (
@@ -31,8 +31,9 @@ from snapshots.views.action_support import (
     detail_url,
     list_url,
     next_url,
+    perform,
+    perform_bulk,
     selected_ids,
-    show_cloud_error,
 )
 from snapshots.views.common import client_addr
 
@@ -57,8 +58,18 @@ def create(request):
     if request.method == "POST":
         if form.is_valid() and rows.is_valid():
             chosen = form.chosen()
-            try:
-                row = actions.create_snapshot(
+
+            def created(row):
+                messages.success(
+                    request,
+                    f"Snapshot “{row.name or row.id}” is being created; it turns available "
+                    "on its own.",
+                )
+                return redirect(list_url(highlight=row.id))
+
+            status = perform(
+                request,
+                lambda: actions.create_snapshot(
                     scope=scope,
                     gateway=gateway,
                     volume_id=form.cleaned_data["volume"],
@@ -69,21 +80,12 @@ def create(request):
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     client_addr=client_addr(request),
                     volume_name=chosen.name if chosen else None,
-                )
-            except (idempotency.InProgress, idempotency.KeyReused) as exc:
-                messages.warning(request, str(exc))
-                return redirect(list_url())
-            except errors.NotAuthenticated:
-                raise
-            except errors.CloudError as exc:
-                status = show_cloud_error(request, exc)
-            else:
-                messages.success(
-                    request,
-                    f"Snapshot “{row.name or row.id}” is being created; it turns available "
-                    "on its own.",
-                )
-                return redirect(list_url(highlight=row.id))
+                ),
+                done=created,
+                repeat_url=list_url(),
+            )
+            if not isinstance(status, int):
+                return status
         else:
             status = 400
     return render(
@@ -110,8 +112,14 @@ def edit(request, snapshot_id: str):
             messages.info(request, "Nothing to change.")
             return redirect(detail_url(snapshot.id))
         else:
-            try:
-                actions.update_snapshot(
+
+            def saved(_row):
+                messages.success(request, "Snapshot saved.")
+                return redirect(detail_url(snapshot.id))
+
+            status = perform(
+                request,
+                lambda: actions.update_snapshot(
                     scope=request.scope,
                     gateway=credentials.user_gateway(request),
                     snapshot_id=snapshot.id,
@@ -119,20 +127,12 @@ def edit(request, snapshot_id: str):
                     description=form.cleaned_data["description"],
                     client_addr=client_addr(request),
                     idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except (idempotency.InProgress, idempotency.KeyReused) as exc:
-                messages.warning(request, str(exc))
-                return redirect(detail_url(snapshot.id))
-            except actions.ActionRefused as exc:
-                messages.error(request, str(exc))
-                status = 409
-            except errors.NotAuthenticated:
-                raise
-            except errors.CloudError as exc:
-                status = show_cloud_error(request, exc)
-            else:
-                messages.success(request, "Snapshot saved.")
-                return redirect(detail_url(snapshot.id))
+                ),
+                done=saved,
+                repeat_url=detail_url(snapshot.id),
+            )
+            if not isinstance(status, int):
+                return status
     return render(
         request,
         "snapshots/edit.html",
@@ -158,27 +158,8 @@ def metadata(request, snapshot_id: str):
             if not to_set and not to_remove:
                 messages.info(request, "Nothing to change.")
                 return redirect(detail_url(snapshot.id))
-            try:
-                actions.update_snapshot_metadata(
-                    scope=request.scope,
-                    gateway=credentials.user_gateway(request),
-                    snapshot_id=snapshot.id,
-                    set_items=to_set,
-                    remove_keys=to_remove,
-                    client_addr=client_addr(request),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except (idempotency.InProgress, idempotency.KeyReused) as exc:
-                messages.warning(request, str(exc))
-                return redirect(detail_url(snapshot.id))
-            except actions.ActionRefused as exc:
-                messages.error(request, str(exc))
-                status = 409
-            except errors.NotAuthenticated:
-                raise
-            except errors.CloudError as exc:
-                status = show_cloud_error(request, exc, nothing_changed=False)
-            else:
+
+            def saved(_row):
                 parts = []
                 if to_set:
                     parts.append(f"set {', '.join(sorted(to_set))}")
@@ -186,6 +167,24 @@ def metadata(request, snapshot_id: str):
                     parts.append(f"removed {', '.join(sorted(to_remove))}")
                 messages.success(request, f"Metadata saved: {'; '.join(parts)}.")
                 return redirect(detail_url(snapshot.id))
+
+            status = perform(
+                request,
+                lambda: actions.update_snapshot_metadata(
+                    scope=request.scope,
+                    gateway=credentials.user_gateway(request),
+                    snapshot_id=snapshot.id,
+                    set_items=to_set,
+                    remove_keys=to_remove,
+                    client_addr=client_addr(request),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                ),
+                done=saved,
+                repeat_url=detail_url(snapshot.id),
+                nothing_changed=False,
+            )
+            if not isinstance(status, int):
+                return status
     return render(
         request,
         "snapshots/metadata.html",
@@ -227,31 +226,30 @@ def delete(request, snapshot_id: str):
     if request.method == "POST":
         if not form.is_valid():
             return HttpResponseBadRequest("The form was incomplete; reload the page.")
-        try:
-            actions.delete_snapshot(
-                scope=request.scope,
-                gateway=credentials.user_gateway(request),
-                snapshot_id=snapshot.id,
-                client_addr=client_addr(request),
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            )
-        except (idempotency.InProgress, idempotency.KeyReused) as exc:
-            messages.warning(request, str(exc))
-            return redirect(list_url())
-        except actions.ActionRefused as exc:
-            messages.error(request, f"Not deleted: {exc}")
-            status = 409
-        except errors.NotAuthenticated:
-            raise
-        except errors.CloudError as exc:
-            status = show_cloud_error(request, exc)
-        else:
+
+        def scheduled(_row):
             messages.success(
                 request,
                 f"Deletion of “{snapshot.name or snapshot.id}” has been scheduled; it disappears "
                 "from the list once Cinder has removed it.",
             )
             return redirect(next_url(request, list_url()))
+
+        status = perform(
+            request,
+            lambda: actions.delete_snapshot(
+                scope=request.scope,
+                gateway=credentials.user_gateway(request),
+                snapshot_id=snapshot.id,
+                client_addr=client_addr(request),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            ),
+            done=scheduled,
+            repeat_url=list_url(),
+            refused="Not deleted: ",
+        )
+        if not isinstance(status, int):
+            return status
     context = {
         "form": form,
         "snapshots": [snapshot],
@@ -288,19 +286,16 @@ def bulk_delete(request):
     confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
     form = ConfirmForm(request.POST if confirmed else None)
     if confirmed and form.is_valid():
-        try:
-            result = actions.delete_snapshots(
+        perform_bulk(
+            request,
+            lambda: actions.delete_snapshots(
                 scope=request.scope,
                 gateway=credentials.user_gateway(request),
                 snapshot_ids=[s.id for s in deletable],
                 client_addr=client_addr(request),
                 idempotency_key=form.cleaned_data["idempotency_key"],
-            )
-        except (idempotency.InProgress, idempotency.KeyReused) as exc:
-            messages.warning(request, str(exc))
-        else:
-            level = messages.SUCCESS if not result.not_done else messages.WARNING
-            messages.add_message(request, level, result.summary())
+            ),
+        )
         return redirect(next_url(request, list_url()))
     context = {
         "form": form,

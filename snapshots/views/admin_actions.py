@@ -12,20 +12,20 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from snapshots.cloud import credentials, errors
+from snapshots.cloud import credentials
 from snapshots.forms.admin_actions import BulkResetStatusForm, ResetStatusForm, SetStatusForm
 from snapshots.forms.snapshots import ConfirmForm
 from snapshots.permissions import Action, require
 from snapshots.selectors import get_snapshot, visible_snapshots
-from snapshots.services import idempotency
 from snapshots.services import snapshots as actions
 from snapshots.views.action_support import (
     MAX_BULK,
     detail_url,
     list_url,
     next_url,
+    perform,
+    perform_bulk,
     selected_ids,
-    show_cloud_error,
 )
 from snapshots.views.actions import dependents_context
 from snapshots.views.common import client_addr
@@ -46,30 +46,29 @@ def force_delete(request, snapshot_id: str):
     if request.method == "POST":
         if not form.is_valid():
             return HttpResponseBadRequest("The form was incomplete; reload the page.")
-        try:
-            actions.force_delete_snapshot(
-                scope=request.scope,
-                gateway=credentials.user_gateway(request),
-                snapshot_id=snapshot.id,
-                client_addr=client_addr(request),
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            )
-        except (idempotency.InProgress, idempotency.KeyReused) as exc:
-            messages.warning(request, str(exc))
-            return redirect(list_url())
-        except actions.ActionRefused as exc:
-            messages.error(request, f"Not deleted: {exc}")
-            status = 409
-        except errors.NotAuthenticated:
-            raise
-        except errors.CloudError as exc:
-            status = show_cloud_error(request, exc)
-        else:
+
+        def scheduled(_row):
             messages.success(
                 request,
                 f"Force deletion of “{snapshot.name or snapshot.id}” has been scheduled.",
             )
             return redirect(next_url(request, list_url()))
+
+        status = perform(
+            request,
+            lambda: actions.force_delete_snapshot(
+                scope=request.scope,
+                gateway=credentials.user_gateway(request),
+                snapshot_id=snapshot.id,
+                client_addr=client_addr(request),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            ),
+            done=scheduled,
+            repeat_url=list_url(),
+            refused="Not deleted: ",
+        )
+        if not isinstance(status, int):
+            return status
     live = [snapshot] if snapshot.deleted_at is None else []
     return render(
         request,
@@ -97,8 +96,9 @@ def reset_status(request, snapshot_id: str):
         if not form.is_valid():
             status = 400
         else:
-            try:
-                row = actions.reset_snapshot_status(
+            status = perform(
+                request,
+                lambda: actions.reset_snapshot_status(
                     scope=request.scope,
                     gateway=credentials.user_gateway(request),
                     snapshot_id=snapshot.id,
@@ -106,19 +106,12 @@ def reset_status(request, snapshot_id: str):
                     reason=form.cleaned_data["reason"],
                     client_addr=client_addr(request),
                     idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except (idempotency.InProgress, idempotency.KeyReused) as exc:
-                messages.warning(request, str(exc))
-                return redirect(detail_url(snapshot.id))
-            except actions.ActionRefused as exc:
-                messages.error(request, str(exc))
-                status = 409
-            except errors.NotAuthenticated:
-                raise
-            except errors.CloudError as exc:
-                status = show_cloud_error(request, exc)
-            else:
-                return _done(request, snapshot, f"status reset to {row.status}.")
+                ),
+                done=lambda row: _done(request, snapshot, f"status reset to {row.status}."),
+                repeat_url=detail_url(snapshot.id),
+            )
+            if not isinstance(status, int):
+                return status
     return render(
         request,
         "snapshots/admin_reset_status.html",
@@ -146,8 +139,14 @@ def set_status(request, snapshot_id: str):
         elif not form.is_valid():
             status = 400
         else:
-            try:
-                row = actions.set_snapshot_status(
+
+            def set_to(row):
+                progress = "" if row.progress is None else f" ({row.progress} %)"
+                return _done(request, snapshot, f"status set to {row.status}{progress}.")
+
+            status = perform(
+                request,
+                lambda: actions.set_snapshot_status(
                     scope=request.scope,
                     gateway=credentials.user_gateway(request),
                     snapshot_id=snapshot.id,
@@ -155,20 +154,12 @@ def set_status(request, snapshot_id: str):
                     progress=form.cleaned_data["progress"],
                     client_addr=client_addr(request),
                     idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except (idempotency.InProgress, idempotency.KeyReused) as exc:
-                messages.warning(request, str(exc))
-                return redirect(detail_url(snapshot.id))
-            except actions.ActionRefused as exc:
-                messages.error(request, str(exc))
-                status = 409
-            except errors.NotAuthenticated:
-                raise
-            except errors.CloudError as exc:
-                status = show_cloud_error(request, exc)
-            else:
-                progress = "" if row.progress is None else f" ({row.progress} %)"
-                return _done(request, snapshot, f"status set to {row.status}{progress}.")
+                ),
+                done=set_to,
+                repeat_url=detail_url(snapshot.id),
+            )
+            if not isinstance(status, int):
+                return status
     return render(
         request,
         "snapshots/admin_set_status.html",
@@ -205,19 +196,16 @@ def bulk_force_delete(request):
     confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
     form = ConfirmForm(request.POST if confirmed else None)
     if confirmed and form.is_valid():
-        try:
-            result = actions.force_delete_snapshots(
+        perform_bulk(
+            request,
+            lambda: actions.force_delete_snapshots(
                 scope=request.scope,
                 gateway=credentials.user_gateway(request),
                 snapshot_ids=[s.id for s in chosen],
                 client_addr=client_addr(request),
                 idempotency_key=form.cleaned_data["idempotency_key"],
-            )
-        except (idempotency.InProgress, idempotency.KeyReused) as exc:
-            messages.warning(request, str(exc))
-        else:
-            level = messages.SUCCESS if not result.not_done else messages.WARNING
-            messages.add_message(request, level, result.summary())
+            ),
+        )
         return redirect(next_url(request, list_url()))
     return render(
         request,
@@ -244,8 +232,9 @@ def bulk_reset_status(request):
     status = 200
     if confirmed:
         if form.is_valid():
-            try:
-                result = actions.reset_snapshots_status(
+            perform_bulk(
+                request,
+                lambda: actions.reset_snapshots_status(
                     scope=request.scope,
                     gateway=credentials.user_gateway(request),
                     snapshot_ids=[s.id for s in chosen],
@@ -253,12 +242,8 @@ def bulk_reset_status(request):
                     reason=form.cleaned_data["reason"],
                     client_addr=client_addr(request),
                     idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except (idempotency.InProgress, idempotency.KeyReused) as exc:
-                messages.warning(request, str(exc))
-            else:
-                level = messages.SUCCESS if not result.not_done else messages.WARNING
-                messages.add_message(request, level, result.summary())
+                ),
+            )
             return redirect(next_url(request, list_url()))
         status = 400
     return render(
