@@ -181,7 +181,11 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu polls the folder; at its default of 1 s a worker takes ~2 messages a second.
+        "polling_interval": 0.1,
     }
+    # kombu's filesystem transport with atomic writes (a half-written message kills a worker).
+    CELERY_BROKER_TRANSPORT = "dashboard.fsbroker:Transport"
 else:
     # Above the hard time limit, so a long sync is not redelivered while it still runs.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
