@@ -121,6 +121,26 @@ def _snapshot(obj: Any) -> SnapshotData:
     )
 
 
+def _snapshot_from_body(raw: dict) -> SnapshotData:
+    """One snapshot of a detail list's JSON (the keys the SDK's Snapshot resource maps)."""
+    return SnapshotData(
+        id=raw["id"],
+        name=raw.get("name") or "",
+        description=raw.get("description") or "",
+        status=(raw.get("status") or "").lower(),
+        size=int(raw.get("size") or 0),
+        volume_id=raw.get("volume_id") or "",
+        project_id=raw.get("os-extended-snapshot-attributes:project_id") or "",
+        created_at=_parse_time(raw.get("created_at")) or datetime.now(UTC),
+        updated_at=_parse_time(raw.get("updated_at")),
+        progress=_progress(raw.get("os-extended-snapshot-attributes:progress")),
+        user_id=raw.get("user_id") or "",
+        group_snapshot_id=raw.get("group_snapshot_id") or "",
+        consumes_quota=raw.get("consumes_quota"),
+        metadata=dict(raw.get("metadata") or {}),
+    )
+
+
 def _volume(obj: Any) -> VolumeData:
     bootable = obj.is_bootable
     if isinstance(bootable, str):
@@ -203,7 +223,7 @@ class Gateway:
         kwargs: dict[str, Any] = {"cloud": cloud, "api_timeout": timeout}
         if config_file:
             config = openstack.config.OpenStackConfig(config_files=[config_file])
-            region = config.get_one(cloud=cloud)
+            region = config.get_one(cloud=cloud, api_timeout=timeout)
             conn = openstack.connection.Connection(config=region)
         else:
             conn = openstack.connect(**kwargs)
@@ -275,22 +295,16 @@ class Gateway:
         if all_projects:
             query["all_tenants"] = "True"
         if with_count and self.supports(COUNT_MICROVERSION):
-            # The SDK drops with_count: read the raw answer for the total.
             query["with_count"] = "true"
-            resp = self._conn.block_storage.get(
-                "/snapshots/detail", params=query, microversion=self.snapshot_microversion()
-            )
-            sdk_exc.raise_from_response(resp)
-            body = resp.json()
-            items = [
-                _snapshot(sdk_snapshot.Snapshot.existing(connection=self._conn, **raw))
-                for raw in body.get("snapshots", [])
-            ]
-            count = body.get("count")
-        else:
-            objs = self._conn.block_storage.snapshots(details=True, paginated=False, **query)
-            items = [_snapshot(o) for o in objs]
-            count = None
+        # One GET through the SDK's session (auth, endpoint, microversion), parsed straight into
+        # our dataclass: building an SDK Resource per snapshot costs ~0.4 ms, 40 s per 100k.
+        resp = self._conn.block_storage.get(
+            "/snapshots/detail", params=query, microversion=self.snapshot_microversion()
+        )
+        sdk_exc.raise_from_response(resp)
+        body = resp.json()
+        items = [_snapshot_from_body(raw) for raw in body.get("snapshots", [])]
+        count = body.get("count")
         next_marker = items[-1].id if len(items) >= limit and items else None
         return SnapshotPage(items=items, next_marker=next_marker, count=count)
 

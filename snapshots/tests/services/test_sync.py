@@ -262,6 +262,20 @@ def test_a_slow_cloud_is_waited_for(service_gateway, cloud, settings):
     assert live_mirror() == cloud_truth(service_gateway)
 
 
+def test_a_hung_cloud_times_out_and_raises_the_banner(cloud, settings):
+    sync.sync_snapshots()
+    before = Snapshot.objects.live().count()
+    settings.CLOUD_TIMEOUT = 0.3
+    credentials.reset_service_gateway()
+    cloud.faults(latency_ms=1500)
+
+    with pytest.raises(errors.Unavailable):
+        sync.sync_snapshots()
+
+    assert CloudState.get().reachable is False
+    assert Snapshot.objects.live().count() == before
+
+
 def test_sync_flags_snapshots_stuck_since_before_it_first_saw_them(cloud):
     old = timezone.now() - timedelta(hours=2)
     stuck = cloud.create_snapshot("alpha", status="creating", created_at=old.isoformat())
