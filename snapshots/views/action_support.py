@@ -11,9 +11,11 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from snapshots.cloud import errors
+from snapshots.cloud import credentials, errors
+from snapshots.cloud.gateway import Gateway
 from snapshots.services import idempotency
 from snapshots.services import snapshots as actions
+from snapshots.views.common import client_addr
 
 MAX_BULK = 200  # snapshots per bulk request: a bigger selection is refused, not truncated
 
@@ -69,24 +71,39 @@ def selected_ids(request) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _call(request, service: Callable[..., Any], form, gateway: Gateway | None, arguments):
+    return service(
+        scope=request.scope,
+        gateway=credentials.user_gateway(request) if gateway is None else gateway,
+        client_addr=client_addr(request),
+        idempotency_key=form.cleaned_data["idempotency_key"],
+        **arguments,
+    )
+
+
 def perform(
     request,
-    call: Callable[[], Any],
+    service: Callable[..., Any],
+    form,
     *,
     done: Callable[[Any], HttpResponse],
     repeat_url: str,
     refused: str = "",
     nothing_changed: bool = True,
+    gateway: Gateway | None = None,
+    **arguments: Any,
 ) -> HttpResponse | int:
     """The POST of a single action: call the service and turn its outcome into a response.
 
-    Returns `done(result)` on success and a redirect to `repeat_url` for a repeated or reused
-    form; otherwise the message is flashed and the status of the page to re-render is
-    returned: 409 when the dashboard refused (`refused` goes before the reason), Cinder's
-    status when it said no or did not answer. A revoked token goes on up (sign-out).
+    The service gets the request's scope, gateway (the user's unless `gateway` is given),
+    client address and the form's idempotency key, with `arguments`. Returns `done(result)`
+    on success and a redirect to `repeat_url` for a repeated or reused form; otherwise the
+    message is flashed and the status of the page to re-render is returned: 409 when the
+    dashboard refused (`refused` goes before the reason), Cinder's status when it said no or
+    did not answer. A revoked token goes on up (sign-out).
     """
     try:
-        result = call()
+        result = _call(request, service, form, gateway, arguments)
     except (idempotency.InProgress, idempotency.KeyReused) as exc:
         messages.warning(request, str(exc))
         return redirect(repeat_url)
@@ -100,11 +117,11 @@ def perform(
     return done(result)
 
 
-def perform_bulk(request, call: Callable[[], actions.BulkResult]) -> None:
-    """The POST of a bulk action: its summary as one message (a warning when not all were
-    done), or why the repeated form was not sent again."""
+def perform_bulk(request, service: Callable[..., actions.BulkResult], form, **arguments) -> None:
+    """The POST of a bulk action (called as `perform` calls it): its summary as one message
+    (a warning when not all were done), or why the repeated form was not sent again."""
     try:
-        result = call()
+        result = _call(request, service, form, None, arguments)
     except (idempotency.InProgress, idempotency.KeyReused) as exc:
         messages.warning(request, str(exc))
     else:

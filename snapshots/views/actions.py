@@ -35,7 +35,6 @@ from snapshots.views.action_support import (
     perform_bulk,
     selected_ids,
 )
-from snapshots.views.common import client_addr
 
 
 # --- create -----------------------------------------------------------------------------------
@@ -69,18 +68,15 @@ def create(request):
 
             status = perform(
                 request,
-                lambda: actions.create_snapshot(
-                    scope=scope,
-                    gateway=gateway,
-                    volume_id=form.cleaned_data["volume"],
-                    name=form.cleaned_data["name"],
-                    description=form.cleaned_data["description"],
-                    metadata=rows.wanted(),
-                    force=bool(form.cleaned_data.get("force")),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                    client_addr=client_addr(request),
-                    volume_name=chosen.name if chosen else None,
-                ),
+                actions.create_snapshot,
+                form,
+                gateway=gateway,
+                volume_id=form.cleaned_data["volume"],
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                metadata=rows.wanted(),
+                force=bool(form.cleaned_data.get("force")),
+                volume_name=chosen.name if chosen else None,
                 done=created,
                 repeat_url=list_url(),
             )
@@ -119,15 +115,11 @@ def edit(request, snapshot_id: str):
 
             status = perform(
                 request,
-                lambda: actions.update_snapshot(
-                    scope=request.scope,
-                    gateway=credentials.user_gateway(request),
-                    snapshot_id=snapshot.id,
-                    name=form.cleaned_data["name"],
-                    description=form.cleaned_data["description"],
-                    client_addr=client_addr(request),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                ),
+                actions.update_snapshot,
+                form,
+                snapshot_id=snapshot.id,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
                 done=saved,
                 repeat_url=detail_url(snapshot.id),
             )
@@ -170,15 +162,11 @@ def metadata(request, snapshot_id: str):
 
             status = perform(
                 request,
-                lambda: actions.update_snapshot_metadata(
-                    scope=request.scope,
-                    gateway=credentials.user_gateway(request),
-                    snapshot_id=snapshot.id,
-                    set_items=to_set,
-                    remove_keys=to_remove,
-                    client_addr=client_addr(request),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                ),
+                actions.update_snapshot_metadata,
+                form,
+                snapshot_id=snapshot.id,
+                set_items=to_set,
+                remove_keys=to_remove,
                 done=saved,
                 repeat_url=detail_url(snapshot.id),
                 nothing_changed=False,
@@ -237,13 +225,9 @@ def delete(request, snapshot_id: str):
 
         status = perform(
             request,
-            lambda: actions.delete_snapshot(
-                scope=request.scope,
-                gateway=credentials.user_gateway(request),
-                snapshot_id=snapshot.id,
-                client_addr=client_addr(request),
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            ),
+            actions.delete_snapshot,
+            form,
+            snapshot_id=snapshot.id,
             done=scheduled,
             repeat_url=list_url(),
             refused="Not deleted: ",
@@ -288,13 +272,9 @@ def bulk_delete(request):
     if confirmed and form.is_valid():
         perform_bulk(
             request,
-            lambda: actions.delete_snapshots(
-                scope=request.scope,
-                gateway=credentials.user_gateway(request),
-                snapshot_ids=[s.id for s in deletable],
-                client_addr=client_addr(request),
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            ),
+            actions.delete_snapshots,
+            form,
+            snapshot_ids=[s.id for s in deletable],
         )
         return redirect(next_url(request, list_url()))
     context = {

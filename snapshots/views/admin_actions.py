@@ -12,7 +12,6 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from snapshots.cloud import credentials
 from snapshots.forms.admin_actions import BulkResetStatusForm, ResetStatusForm, SetStatusForm
 from snapshots.forms.snapshots import ConfirmForm
 from snapshots.permissions import Action, require
@@ -28,7 +27,6 @@ from snapshots.views.action_support import (
     selected_ids,
 )
 from snapshots.views.actions import dependents_context
-from snapshots.views.common import client_addr
 
 
 def _done(request, snapshot, text: str):
@@ -56,13 +54,9 @@ def force_delete(request, snapshot_id: str):
 
         status = perform(
             request,
-            lambda: actions.force_delete_snapshot(
-                scope=request.scope,
-                gateway=credentials.user_gateway(request),
-                snapshot_id=snapshot.id,
-                client_addr=client_addr(request),
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            ),
+            actions.force_delete_snapshot,
+            form,
+            snapshot_id=snapshot.id,
             done=scheduled,
             repeat_url=list_url(),
             refused="Not deleted: ",
@@ -98,15 +92,11 @@ def reset_status(request, snapshot_id: str):
         else:
             status = perform(
                 request,
-                lambda: actions.reset_snapshot_status(
-                    scope=request.scope,
-                    gateway=credentials.user_gateway(request),
-                    snapshot_id=snapshot.id,
-                    status=form.cleaned_data["status"],
-                    reason=form.cleaned_data["reason"],
-                    client_addr=client_addr(request),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                ),
+                actions.reset_snapshot_status,
+                form,
+                snapshot_id=snapshot.id,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
                 done=lambda row: _done(request, snapshot, f"status reset to {row.status}."),
                 repeat_url=detail_url(snapshot.id),
             )
@@ -146,15 +136,11 @@ def set_status(request, snapshot_id: str):
 
             status = perform(
                 request,
-                lambda: actions.set_snapshot_status(
-                    scope=request.scope,
-                    gateway=credentials.user_gateway(request),
-                    snapshot_id=snapshot.id,
-                    status=form.cleaned_data["status"],
-                    progress=form.cleaned_data["progress"],
-                    client_addr=client_addr(request),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                ),
+                actions.set_snapshot_status,
+                form,
+                snapshot_id=snapshot.id,
+                status=form.cleaned_data["status"],
+                progress=form.cleaned_data["progress"],
                 done=set_to,
                 repeat_url=detail_url(snapshot.id),
             )
@@ -198,13 +184,9 @@ def bulk_force_delete(request):
     if confirmed and form.is_valid():
         perform_bulk(
             request,
-            lambda: actions.force_delete_snapshots(
-                scope=request.scope,
-                gateway=credentials.user_gateway(request),
-                snapshot_ids=[s.id for s in chosen],
-                client_addr=client_addr(request),
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            ),
+            actions.force_delete_snapshots,
+            form,
+            snapshot_ids=[s.id for s in chosen],
         )
         return redirect(next_url(request, list_url()))
     return render(
@@ -234,15 +216,11 @@ def bulk_reset_status(request):
         if form.is_valid():
             perform_bulk(
                 request,
-                lambda: actions.reset_snapshots_status(
-                    scope=request.scope,
-                    gateway=credentials.user_gateway(request),
-                    snapshot_ids=[s.id for s in chosen],
-                    status=form.cleaned_data["status"],
-                    reason=form.cleaned_data["reason"],
-                    client_addr=client_addr(request),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                ),
+                actions.reset_snapshots_status,
+                form,
+                snapshot_ids=[s.id for s in chosen],
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
             )
             return redirect(next_url(request, list_url()))
         status = 400
