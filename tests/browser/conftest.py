@@ -171,6 +171,12 @@ def axe_violations():
     source = AXE.read_text()
 
     def run(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+        # Colour checks must see settled colours, not a hover or fade caught half way.
+        page.mouse.move(0, 0)
+        page.add_style_tag(
+            content="*, *::before, *::after { transition: none !important; "
+            "animation: none !important; }"
+        )
         page.add_script_tag(content=source)
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         return [
