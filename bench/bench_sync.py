@@ -332,7 +332,15 @@ def main() -> int:
 
     from cloudsim.testing import start_simulator
 
-    command = "python bench/bench_sync.py " + shlex.join(sys.argv[1:])
+    shown = []
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TRACK_INTERVAL"):
+        if os.environ.get(name):
+            parts = urlsplit(os.environ[name])
+            value = os.environ[name]
+            if parts.password:  # never print a password
+                value = value.replace(f":{parts.password}@", ":***@")
+            shown.append(f"{name}={value}")
+    command = " ".join([*shown, ".venv/bin/python bench/bench_sync.py", shlex.join(sys.argv[1:])])
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     t = time.monotonic()
     sim = start_simulator(
