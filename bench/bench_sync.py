@@ -30,6 +30,7 @@ import os
 import random
 import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -443,6 +444,7 @@ def main() -> int:
     finally:
         sim.stop()
         db.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(out))
     return 0
 
