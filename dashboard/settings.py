@@ -209,9 +209,19 @@ LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
+# A tick that waited behind a busy worker longer than its interval is dropped, not run late:
+# the next tick does the same work with fresher data.
 CELERY_BEAT_SCHEDULE = {
-    "sync-snapshots": {"task": "snapshots.tasks.sync", "schedule": SYNC_INTERVAL},
-    "track-snapshots": {"task": "snapshots.tasks.track", "schedule": TRACK_INTERVAL},
+    "sync-snapshots": {
+        "task": "snapshots.tasks.sync",
+        "schedule": SYNC_INTERVAL,
+        "options": {"expires": SYNC_INTERVAL},
+    },
+    "track-snapshots": {
+        "task": "snapshots.tasks.track",
+        "schedule": TRACK_INTERVAL,
+        "options": {"expires": TRACK_INTERVAL},
+    },
 }
 
 # --- Static files ---------------------------------------------------------------------------

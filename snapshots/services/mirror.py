@@ -107,7 +107,9 @@ def flag_stuck(row: Snapshot, now: datetime) -> None:
         and row.deleted_at is None
         and now - row.status_since >= settings.STUCK_AFTER
     ):
-        row.stuck_since = row.stuck_since or now
+        # When it became stuck (entered the status + STUCK_AFTER), not when we noticed: a
+        # snapshot found creating for a day has been stuck for most of that day.
+        row.stuck_since = row.stuck_since or min(now, row.status_since + settings.STUCK_AFTER)
     else:
         row.stuck_since = None
 
@@ -392,7 +394,7 @@ def flag_stuck_rows(now: datetime | None = None) -> int:
             stuck_since__isnull=True,
             status_since__lte=now - settings.STUCK_AFTER,
         )
-        .update(stuck_since=now, version=F("version") + 1)
+        .update(stuck_since=F("status_since") + settings.STUCK_AFTER, version=F("version") + 1)
     )
     Snapshot.objects.filter(stuck_since__isnull=False).filter(
         Q(deleted_at__isnull=False) | ~Q(status__in=STUCK_CANDIDATES)

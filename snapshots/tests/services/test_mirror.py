@@ -7,6 +7,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from snapshots.choices import ChangeSource
@@ -86,7 +87,8 @@ def test_a_row_first_seen_in_a_stuck_status_is_stuck_at_once():
     old = data(1, status="creating", created_at=now - timedelta(hours=3))
     recent = data(2, status="deleting", updated_at=now - timedelta(minutes=1))
     page([old, recent], now=now)
-    assert Snapshot.objects.get(pk=old.id).stuck_since == now
+    # Stuck since it crossed the threshold, three hours after it started creating.
+    assert Snapshot.objects.get(pk=old.id).stuck_since == old.created_at + settings.STUCK_AFTER
     assert Snapshot.objects.get(pk=recent.id).stuck_since is None
     assert Snapshot.objects.get(pk=recent.id).next_check_at == now + timedelta(seconds=2)
 
