@@ -7,20 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-CLOUDS_YAML = """\
-clouds:
-  test-service:
-    auth:
-      auth_url: {identity}
-      username: admin
-      password: secret
-      project_name: alpha
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-"""
-
 
 @pytest.fixture(scope="session")
 def sim():
@@ -65,7 +51,7 @@ def cloud(sim, settings, tmp_path):
 
     sim.reset()
     clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(CLOUDS_YAML.format(identity=sim.identity_url))
+    sim.write_clouds_yaml(clouds, "test-service")
     settings.KEYSTONE_URL = sim.identity_url
     settings.DASHBOARD_AUTH = "keystone"
     settings.OS_CLOUD = "test-service"

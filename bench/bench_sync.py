@@ -49,19 +49,6 @@ SYNC_SECONDS_TARGET = 60
 SYNC_RSS_TARGET_MB = 200
 DELAY_P95_TARGET = 3.0
 LIST = "GET /volume/v3/{project_id}/snapshots/detail"
-CLOUDS_YAML = """\
-clouds:
-  bench:
-    auth:
-      auth_url: {identity}
-      username: admin
-      password: secret
-      project_name: alpha
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-"""
 
 
 # --- the child that runs only the sync -------------------------------------------------------
@@ -350,7 +337,7 @@ def main() -> int:
     seeded = time.monotonic() - t
     db = Database(tmp)
     clouds = tmp / "clouds.yaml"
-    clouds.write_text(CLOUDS_YAML.format(identity=sim.identity_url))
+    sim.write_clouds_yaml(clouds, "bench")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -113,6 +114,31 @@ class Simulator:
         resp = self.http.post(self.identity_url + "/auth/tokens", json={"auth": auth}, timeout=30)
         resp.raise_for_status()
         return resp.headers["X-Subject-Token"]
+
+    def write_clouds_yaml(
+        self,
+        path: str | os.PathLike,
+        cloud: str,
+        username: str = "admin",
+        project: str = "alpha",
+        password: str = "secret",  # noqa: S107 (the demo password)
+    ) -> Path:
+        """Write a clouds.yaml with one password entry `cloud` for this simulator's Keystone."""
+        target = Path(path)
+        target.write_text(
+            "clouds:\n"
+            f"  {cloud}:\n"
+            "    auth:\n"
+            f"      auth_url: {self.identity_url}\n"
+            f"      username: {username}\n"
+            f"      password: {password}\n"
+            f"      project_name: {project}\n"
+            "      user_domain_name: Default\n"
+            "      project_domain_name: Default\n"
+            "    region_name: RegionOne\n"
+            "    identity_api_version: 3\n"
+        )
+        return target
 
     def stop(self) -> None:
         if self.proc.poll() is None:

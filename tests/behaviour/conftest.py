@@ -37,20 +37,6 @@ USERS = ("demo", "admin", "auditor")
 SIM_STEP = 0.5  # simulator seconds per wait_until round
 POLL = 0.2  # real seconds between two checks
 
-CLOUDS_YAML = """\
-clouds:
-  behaviour-service:
-    auth:
-      auth_url: {identity}
-      username: admin
-      password: secret
-      project_name: alpha
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-"""
-
 
 class Backend:
     """What the suite needs from a cloud, the same on the simulator and on a real one."""
@@ -211,7 +197,7 @@ class SimBackend(Backend):
 
     def service_cloud(self, tmp_path: Path) -> tuple[str, str]:
         path = tmp_path / "clouds.yaml"
-        path.write_text(CLOUDS_YAML.format(identity=self.sim.identity_url))
+        self.sim.write_clouds_yaml(path, "behaviour-service")
         return "behaviour-service", str(path)
 
     def tick(self) -> None:

@@ -27,19 +27,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLOUDS_YAML = """\
-clouds:
-  worker-test:
-    auth:
-      auth_url: {identity}
-      username: admin
-      password: secret
-      project_name: alpha
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-"""
 
 
 @pytest.fixture
@@ -126,7 +113,7 @@ def worker_moves_a_new_snapshot_to_available(sim, tmp_path: Path, broker: dict[s
     sim.reset()
     db = tmp_path / "mirror.sqlite3"
     clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(CLOUDS_YAML.format(identity=sim.identity_url))
+    sim.write_clouds_yaml(clouds, "worker-test")
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")},
         **broker,
