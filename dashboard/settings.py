@@ -222,6 +222,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": TRACK_INTERVAL,
         "options": {"expires": TRACK_INTERVAL},
     },
+    "forget-operations": {
+        "task": "snapshots.tasks.forget_operations",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 # --- Static files ---------------------------------------------------------------------------

@@ -60,3 +60,11 @@ def track(snapshot_id: str | None = None) -> str:
     from snapshots.services import sync as service
 
     return service.track_snapshots(snapshot_id=snapshot_id).summary()
+
+
+@shared_task(name="snapshots.tasks.forget_operations", acks_late=True, time_limit=120)
+def forget_operations() -> str:
+    """Idempotency keys past the double-submit window (beat, hourly)."""
+    from snapshots.services import idempotency
+
+    return f"forgot {idempotency.forget()} idempotency keys"

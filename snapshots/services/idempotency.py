@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,6 +19,7 @@ from django.utils import timezone
 from snapshots.models import Operation
 
 WAIT_SECONDS = 10.0
+KEY_LIFETIME = timedelta(days=1)
 POLL_SECONDS = 0.1
 
 
@@ -68,3 +70,13 @@ def finish(*, key: str, target_id: str = "", result: dict[str, Any] | None = Non
 def release(*, key: str) -> None:
     """The attempt did not happen (refused, or the cloud was down): the key may be used again."""
     Operation.objects.filter(pk=key, finished_at__isnull=True).delete()
+
+
+def forget(*, older_than: timedelta = KEY_LIFETIME, now: datetime | None = None) -> int:
+    """Drop idempotency keys past the double-submit window. Returns how many went.
+
+    A key only has to outlive the few seconds between two clicks (and a reload of the result
+    page), so a day is generous; without this the table grows by one row per submitted form."""
+    cutoff = (now or timezone.now()) - older_than
+    deleted, _ = Operation.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

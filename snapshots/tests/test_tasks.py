@@ -21,7 +21,11 @@ VOLUME_LIST = "GET /volume/v3/{project_id}/volumes/detail"
 
 def test_beat_and_the_actions_name_tasks_that_exist(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"snapshots.tasks.sync", "snapshots.tasks.track"}
+    assert scheduled == {
+        "snapshots.tasks.sync",
+        "snapshots.tasks.track",
+        "snapshots.tasks.forget_operations",
+    }
     assert scheduled <= set(app.tasks)
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"
 
@@ -118,3 +122,20 @@ def test_a_run_cut_short_leaves_no_lease_and_the_next_run_finishes(cloud, settin
     assert WorkerLock.objects.get(name=sync.SYNC_LOCK).owner == ""
     assert tasks.sync.apply().get().startswith(f"synced {Snapshot.objects.count()} snapshots")
     assert Snapshot.objects.count() > 10
+
+
+def test_old_idempotency_keys_are_forgotten_recent_ones_kept():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from snapshots.models import Operation
+
+    now = timezone.now()
+    Operation.objects.create(key="old", actor_id="u", action="create_snapshot")
+    Operation.objects.filter(key="old").update(created_at=now - timedelta(days=2))
+    Operation.objects.create(key="fresh", actor_id="u", action="create_snapshot")
+    result = tasks.forget_operations.apply()
+    assert result.successful(), result.traceback
+    assert result.result == "forgot 1 idempotency keys"
+    assert list(Operation.objects.values_list("key", flat=True)) == ["fresh"]
