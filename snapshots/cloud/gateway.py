@@ -457,5 +457,12 @@ class Gateway:
                 ProjectData(id=p.id, name=p.name or "", domain_id=p.domain_id or "")
                 for p in self._conn.identity.projects()
             ]
-        except (sdk_exc.ForbiddenException, sdk_exc.EndpointNotFound, ksa_exc.EndpointNotFound):
+        except (
+            sdk_exc.ForbiddenException,
+            # A token-and-endpoint connection has no identity endpoint: the call lands on
+            # Cinder, which answers 404.
+            sdk_exc.NotFoundException,
+            sdk_exc.EndpointNotFound,
+            ksa_exc.EndpointNotFound,
+        ):
             return []

@@ -258,3 +258,8 @@ def test_noauth_connection_negotiates_microversions(cloud):
     gateway = Gateway.for_noauth(endpoint=endpoint, token=token)
     assert gateway.max_microversion() == "3.71"
     assert gateway.list_snapshots(limit=2).items
+
+
+def test_projects_are_an_empty_list_where_there_is_no_identity_endpoint(demo, cloud):
+    # A user's gateway knows only Cinder's endpoint; the sync uses the service gateway.
+    assert demo.list_projects() == []
