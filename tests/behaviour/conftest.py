@@ -24,6 +24,7 @@ import json
 import os
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ SIM_STEP = 0.5  # simulator seconds per wait_until round
 POLL = 0.2  # real seconds between two checks
 
 
-class Backend:
+class Backend(ABC):
     """What the suite needs from a cloud, the same on the simulator and on a real one."""
 
     name: str
@@ -49,22 +50,24 @@ class Backend:
         self._gateways: dict[tuple[str, str], Any] = {}
 
     # -- facts ----------------------------------------------------------------------------------
-    def project_id(self, name: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def project_id(self, name: str) -> str: ...
 
-    def user_id(self, name: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def user_id(self, name: str) -> str: ...
 
+    @abstractmethod
     def volume_ids(self, project: str) -> list[str]:
         """The project's three available 1 GiB volumes, oldest first."""
-        raise NotImplementedError
+        ...
 
-    def noauth_endpoint(self, project: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def noauth_endpoint(self, project: str) -> str: ...
 
+    @abstractmethod
     def service_cloud(self, tmp_path: Path) -> tuple[str, str]:
         """(OS_CLOUD, OS_CLIENT_CONFIG_FILE) of an admin service credential."""
-        raise NotImplementedError
+        ...
 
     # -- settings -------------------------------------------------------------------------------
     def use_keystone(self, settings, tmp_path: Path) -> None:
@@ -243,7 +246,10 @@ def _loopback_without_proxy() -> None:
 def _real_backend() -> RealBackend:
     path = os.environ.get("REALCLOUD_FILE")
     if not path:
-        pytest.skip("REALCLOUD_FILE is not set: run `bash tests/realcloud/run.sh` (make realcloud)")
+        pytest.fail(
+            "REALCLOUD_FILE is not set: run `bash tests/realcloud/run.sh` (make realcloud)",
+            pytrace=False,
+        )
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:

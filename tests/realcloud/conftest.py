@@ -194,7 +194,7 @@ def _answers(url: str) -> int | None:
 def realcloud() -> Iterator[RealCloud]:
     path = os.environ.get("REALCLOUD_FILE")
     if not path:
-        pytest.skip("REALCLOUD_FILE is not set; run `bash tests/realcloud/run.sh`")
+        pytest.fail("REALCLOUD_FILE is not set; run `bash tests/realcloud/run.sh`", pytrace=False)
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def redis_url() -> str:
     url = os.environ.get("REDIS_URL", "")
     if not url:
-        pytest.skip("needs a Redis server: set REDIS_URL (CI does)")
+        pytest.fail("needs a Redis server: set REDIS_URL (.ci/run does)", pytrace=False)
     import redis
 
     try:
