@@ -57,6 +57,9 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "stuck": [],
     "keystone_down": False,
     "cinder_down": False,
+    # Cinder carries out a change (POST/PUT/DELETE), then its answer takes this long: the
+    # "acted, but the caller timed out" case.
+    "answer_delay_ms": 0,
 }
 
 # A second Cinder API on the same state with `auth_strategy = noauth`, like a real cinder-api
@@ -182,7 +185,7 @@ class Simulator:
                 new[key] = sorted(set(value))
             elif key in ("keystone_down", "cinder_down"):
                 new[key] = bool(value)
-            elif key in ("latency_ms", "error_status"):
+            elif key in ("latency_ms", "error_status", "answer_delay_ms"):
                 new[key] = int(value)
             else:
                 rate = float(value)
@@ -470,6 +473,8 @@ class Simulator:
                 resp = self.cinder_call(req, endpoint, values, noauth=noauth)
         except SimError as exc:
             resp = json_response(exc.status, exc.body(), exc.headers)
+        if faults.get("answer_delay_ms") and service != "identity" and req.method != "GET":
+            time.sleep(faults["answer_delay_ms"] / 1000.0)
         resp.headers["X-OpenStack-Request-Id"] = request_id
         with self.stats_lock:
             self.recent.append(
