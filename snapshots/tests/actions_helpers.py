@@ -29,8 +29,9 @@ class Actor:
     gateway: Gateway
 
 
-def actor(cloud, user: str = "demo", project: str = "alpha") -> Actor:
-    """The scope and the gateway a signed-in `user` working in `project` gets."""
+def actor(cloud, user: str = "demo", project: str = "alpha", timeout: float = 15.0) -> Actor:
+    """The scope and the gateway a signed-in `user` working in `project` gets (`timeout`: how
+    long its calls wait for an answer)."""
     ks = keystone()
     unscoped = ks.password(user, "secret", "Default")
     projects = ks.projects(unscoped.token)
@@ -46,7 +47,10 @@ def actor(cloud, user: str = "demo", project: str = "alpha") -> Actor:
         }
     )
     gateway = Gateway.for_token(
-        token=scoped.token, endpoint=scoped.cinder_endpoint, project_id=scoped.project_id
+        token=scoped.token,
+        endpoint=scoped.cinder_endpoint,
+        project_id=scoped.project_id,
+        timeout=timeout,
     )
     return Actor(scope=scope, gateway=gateway)
 
