@@ -385,20 +385,6 @@ class Gateway:
         next_marker = items[-1].id if len(items) >= limit and items else None
         return SnapshotPage(items=items, next_marker=next_marker, count=count)
 
-    def iter_snapshot_pages(
-        self, *, all_projects: bool = True, page_size: int = 1000, **filters: Any
-    ) -> Iterator[SnapshotPage]:
-        """Every snapshot, one page at a time (marker paging, oldest id order kept by Cinder)."""
-        marker = None
-        while True:
-            page = self.list_snapshots(
-                all_projects=all_projects, limit=page_size, marker=marker, **filters
-            )
-            yield page
-            if not page.next_marker:
-                return
-            marker = page.next_marker
-
     @_translate
     def count_snapshots(self, *, all_projects: bool = False, **filters: Any) -> int | None:
         page = self.list_snapshots(all_projects=all_projects, limit=1, with_count=True, **filters)
@@ -543,10 +529,6 @@ class Gateway:
             if len(page) < page_size:
                 return
             marker = page[-1].id
-
-    @_translate
-    def get_volume(self, volume_id: str) -> VolumeData:
-        return _volume(self._conn.block_storage.get_volume(volume_id))
 
     @_translate
     def get_limits(self) -> Limits:

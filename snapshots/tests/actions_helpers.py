@@ -21,6 +21,7 @@ from snapshots.middleware import scope_from_session
 from snapshots.models import Snapshot
 from snapshots.permissions import Scope
 from snapshots.services import mirror
+from snapshots.tests.paging import snapshot_pages
 
 
 @dataclass
@@ -89,7 +90,7 @@ def fill_mirror() -> int:
     """Copy every volume and snapshot of the simulator into the mirror, as a sync would."""
     mirror_volumes()
     count = 0
-    for page in service_gateway().iter_snapshot_pages(all_projects=True):
+    for page in snapshot_pages(service_gateway(), all_projects=True):
         for data in page.items:
             mirror.apply(data, source=ChangeSource.SYNC)
             count += 1

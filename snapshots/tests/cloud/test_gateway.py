@@ -6,6 +6,7 @@ import pytest
 
 from snapshots.cloud import errors
 from snapshots.cloud.dto import SnapshotData, VolumeData
+from snapshots.tests.paging import snapshot_pages
 
 
 def _available_volume(gateway) -> VolumeData:
@@ -38,7 +39,7 @@ def test_list_returns_our_dataclasses_for_the_project_only(demo, cloud):
 def test_paging_with_markers_visits_every_snapshot_once(admin):
     everything = admin.list_snapshots(all_projects=True, limit=1000).items
     seen = []
-    for page in admin.iter_snapshot_pages(all_projects=True, page_size=7):
+    for page in snapshot_pages(admin, all_projects=True, page_size=7):
         assert len(page.items) <= 7
         seen.extend(s.id for s in page.items)
     assert len(seen) == len(set(seen)) == len(everything)
