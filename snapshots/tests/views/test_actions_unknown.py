@@ -3,10 +3,12 @@ snapshot, and when the dashboard's own follow-up fails after Cinder acted."""
 
 from __future__ import annotations
 
+from django.db import OperationalError
+
 from snapshots import tasks
 from snapshots.choices import Outcome
 from snapshots.models import AuditEvent, Operation, Snapshot
-from snapshots.services import queue
+from snapshots.services import mirror, queue
 from snapshots.tests.actions_helpers import (
     mirrored_fixture,  # noqa: F401 (the fixture)
     pick,
@@ -32,7 +34,7 @@ def test_a_lost_answer_says_checking_then_shows_the_outcome(
     event = AuditEvent.objects.get(action="create_snapshot")
     assert event.outcome == Outcome.UNKNOWN
     assert response.status_code == 302
-    assert response["Location"] == f"/snapshots/operations/{event.id}/"
+    assert response["Location"] == f"/snapshots/operation/?event={event.id}"
     page = client.get(response["Location"])
     html = page.content.decode()
     assert "Cinder did not answer in time; we are checking whether it was done." in html
@@ -65,7 +67,7 @@ def test_only_the_person_who_acted_sees_the_result_page(mirrored, settings):
     mirrored.faults(answer_delay_ms=2500)
     response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": key})
     mirrored.clear_faults()
-    assert response["Location"].startswith("/snapshots/operations/")
+    assert response["Location"].startswith("/snapshots/operation/?event=")
     assert client.get(response["Location"]).status_code == 200
     assert signed_in(mirrored, "auditor").get(response["Location"]).status_code == 404
     assert signed_in(mirrored, "admin").get(response["Location"]).status_code == 200
@@ -109,3 +111,19 @@ def test_a_broker_failure_after_cinder_acted_is_not_a_500(
     event = AuditEvent.objects.get(action="create_snapshot")
     assert (event.outcome, event.target_id) == (Outcome.SUCCESS, row.id)
     assert Operation.objects.get(pk=data["idempotency_key"]).state == Operation.DONE
+
+
+def test_a_database_failure_after_cinder_acted_says_done_not_500(mirrored, monkeypatch):
+    snap = pick(mirrored.project_id("alpha"), "available")
+    client = signed_in(mirrored, "demo")
+    key = _key(client.get(f"/snapshots/{snap.id}/delete/"))
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(mirror, "apply", database_down)
+    response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": key}, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Deletion of" in html and "could not record it yet" in html
+    assert sim_snapshot(mirrored, snap.id)["status"] in ("deleting", "deleted")

@@ -27,8 +27,8 @@ def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPat
     return found
 
 
-def _urls(snapshot: Snapshot, event_id: int) -> list[str]:
-    values = {"snapshot_id": snapshot.id, "event_id": str(event_id)}
+def _urls(snapshot: Snapshot) -> list[str]:
+    values = {"snapshot_id": snapshot.id}
     urls = []
     for route, _ in _patterns(get_resolver()):
         if route.startswith("django-admin/") and route != "django-admin/":
@@ -41,7 +41,7 @@ def _urls(snapshot: Snapshot, event_id: int) -> list[str]:
     return urls
 
 
-def _queries(snapshot: Snapshot) -> dict[str, str]:
+def _queries(snapshot: Snapshot, event_id: int) -> dict[str, str]:
     """Query strings that make the pages do their real work (a selection, a stale version)."""
     stale = f"{snapshot.id}:{snapshot.version - 1}"
     return {
@@ -51,6 +51,7 @@ def _queries(snapshot: Snapshot) -> dict[str, str]:
         "/snapshots/live/": f"?row={stale}",
         f"/snapshots/{snapshot.id}/live/": f"?row={stale}",
         "/snapshots/": "?export=csv",
+        "/snapshots/operation/": f"?event={event_id}",
     }
 
 
@@ -69,8 +70,8 @@ def test_no_get_of_any_url_calls_the_cloud(mirrored, user):
         event_id=event.id,
         target_id=snapshot.id,
     )
-    queries = _queries(snapshot)
-    urls = _urls(snapshot, event.id)
+    queries = _queries(snapshot, event.id)
+    urls = _urls(snapshot)
     assert len(urls) >= 20
     for url in urls:
         mirrored.reset_stats()
