@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from snapshots import tasks
 from snapshots.choices import Outcome
 from snapshots.cloud import errors
 from snapshots.cloud.credentials import service_gateway
@@ -17,8 +18,10 @@ from snapshots.services.reconcile import GIVE_UP_AFTER, reconcile_operation, uns
 from snapshots.services.snapshot_create import snapshot_create
 from snapshots.services.snapshot_delete import snapshot_delete
 from snapshots.services.snapshot_edit import snapshot_update
+from snapshots.services.snapshot_repair import snapshot_reset_status
 from snapshots.tests.actions_helpers import (
     actor,
+    make_snapshot,
     mirrored_fixture,  # noqa: F401 (the fixture)
     pick,
     sim_snapshot,
@@ -208,3 +211,29 @@ def test_a_key_reused_by_another_person_is_refused(mirrored):
             idempotency_key=key,
         )
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
+
+
+def test_a_repair_whose_answer_is_lost_is_settled_by_the_beat(mirrored):
+    snap = make_snapshot(mirrored, "alpha", "error_deleting")
+    admin = actor(mirrored, "admin", "alpha", timeout=1.0)
+    admin.gateway.snapshot_microversion()
+    mirrored.faults(answer_delay_ms=HANG_MS)
+    with pytest.raises(errors.OutcomeUnknown):
+        snapshot_reset_status(
+            scope=admin.scope,
+            gateway=admin.gateway,
+            snapshot_id=snap.id,
+            status="available",
+            reason="checked by hand",
+            client_addr=None,
+        )
+    mirrored.clear_faults()
+    # Its own reconcile task was lost (say, the broker was down): the beat's sweep settles it.
+    assert tasks.reconcile_unsettled.apply().get() == "reconciled 1: succeeded"
+    assert Snapshot.objects.get(pk=snap.id).status == "available"
+    outcomes = list(
+        AuditEvent.objects.filter(action="reset_snapshot_status")
+        .order_by("id")
+        .values_list("outcome", flat=True)
+    )
+    assert outcomes == [Outcome.UNKNOWN, Outcome.SUCCESS]
