@@ -8,7 +8,7 @@ is reported next to itself and left out, so a typo never turns the page into an 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -170,6 +170,8 @@ class SnapshotFilter(django_filters.FilterSet):
         return queryset.filter(created_at__gte=_start_of_day(value))
 
     def filter_created_before(self, queryset, name, value):
+        if value >= date.max:  # no day after it: everything was created before its end
+            return queryset
         return queryset.filter(created_at__lt=_start_of_day(value + timedelta(days=1)))
 
     def filter_metadata(self, queryset, name, value):

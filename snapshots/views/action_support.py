@@ -9,10 +9,10 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from snapshots.cloud import credentials, errors
 from snapshots.cloud.gateway import Gateway
+from snapshots.redirects import safe_next_url
 from snapshots.services import idempotency
 from snapshots.services import snapshots as actions
 from snapshots.views.common import client_addr
@@ -34,12 +34,7 @@ def list_url(highlight: str = "") -> str:
 
 
 def next_url(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    return safe_next_url(request, default)
 
 
 def error_status(exc: errors.CloudError) -> int:
