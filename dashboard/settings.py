@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "snapshots.middleware_proxy.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "snapshots.middleware_input.RejectNulMiddleware",
@@ -148,10 +149,16 @@ KEYSTONE_DEFAULT_DOMAIN = env.str("KEYSTONE_DEFAULT_DOMAIN", default="Default")
 KEYSTONE_REGION = env.str("KEYSTONE_REGION", default="") or None
 KEYSTONE_INTERFACE = env.str("KEYSTONE_INTERFACE", default="public")
 KEYSTONE_VERIFY = env.str("KEYSTONE_VERIFY", default="true")  # "false" or a CA bundle path
+# Sign-in throttling (snapshots/services/throttle.py): failures per user + client address, and
+# per client address whatever the user name, within a window of seconds.
 LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=5)
+LOGIN_THROTTLE_ADDRESS_ATTEMPTS = env.int("LOGIN_THROTTLE_ADDRESS_ATTEMPTS", default=30)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=300)
+# The client address behind reverse proxies: the peers listed here (addresses or networks) are
+# trusted to append the real client to X-Forwarded-For. Empty: the peer is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["snapshots.auth_backends.ThrottledModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",

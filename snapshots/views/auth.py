@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from snapshots.auth_backends import BACKEND_PATH
 from snapshots.choices import Outcome
 from snapshots.cloud import errors
 from snapshots.forms.auth import LoginForm
@@ -15,8 +16,6 @@ from snapshots.redirects import safe_next_url
 from snapshots.services import audit
 from snapshots.services import auth as auth_service
 from snapshots.views.common import client_addr
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _next_url(request) -> str:
@@ -41,13 +40,14 @@ def login_view(request):
                     domain=data.get("domain") or settings.KEYSTONE_DEFAULT_DOMAIN,
                     client_addr=addr,
                 )
-                login(request, result.user, backend=MODEL_BACKEND)
+                login(request, result.user, backend=BACKEND_PATH)
                 request.session["cloud"] = result.session_data
             else:
-                auth_service.check_throttle(data["username"], addr)
                 user = authenticate(request, username=data["username"], password=data["password"])
+                throttled = getattr(request, "login_throttled", None)
+                if throttled is not None:
+                    raise throttled
                 if user is None:
-                    auth_service.note_failure(data["username"], addr)
                     audit.record(
                         scope=None,
                         actor_name=data["username"],
@@ -57,7 +57,6 @@ def login_view(request):
                         client_addr=addr,
                     )
                     raise errors.BadCredentials("Wrong user name or password")
-                auth_service.clear_failures(data["username"], addr)
                 login(request, user)
             return redirect(target)
         except auth_service.Throttled as exc:
