@@ -100,11 +100,11 @@ def status_cell(snapshot: Snapshot):
         html += format_html(
             '<div class="progress snapshot-progress mt-1" role="progressbar" '
             'aria-label="{} progress" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100">'
-            '<div class="progress-bar progress-bar-striped progress-bar-animated" '
-            'style="width: {}%"></div></div>',
+            '<div class="progress-bar progress-bar-striped progress-bar-animated pct-{}">'
+            "</div></div>",
             label,
             progress,
-            progress,
+            max(0, min(100, progress)),
         )
     return html
 

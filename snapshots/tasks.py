@@ -68,3 +68,11 @@ def forget_operations() -> str:
     from snapshots.services import idempotency
 
     return f"forgot {idempotency.forget()} idempotency keys"
+
+
+@shared_task(name="snapshots.tasks.clear_sessions", acks_late=True, time_limit=300)
+def clear_sessions() -> str:
+    """Expired sessions (with the tokens they hold) and sign-in counters (beat, hourly)."""
+    from snapshots.services import sessions
+
+    return sessions.clear_expired_sessions()

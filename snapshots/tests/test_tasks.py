@@ -25,6 +25,7 @@ def test_beat_and_the_actions_name_tasks_that_exist(settings):
         "snapshots.tasks.sync",
         "snapshots.tasks.track",
         "snapshots.tasks.forget_operations",
+        "snapshots.tasks.clear_sessions",
     }
     assert scheduled <= set(app.tasks)
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"
