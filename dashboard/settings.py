@@ -5,6 +5,7 @@ project runs on embedded defaults: SQLite under `var/`, a filesystem Celery brok
 and the cloud simulator on 127.0.0.1:8776 with the demo cloud.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -231,6 +232,30 @@ LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
+
+# --- Audit chain keys (snapshots/services/audit.py) ------------------------------------------
+# Events are signed with HMAC-SHA256 by keys that live here, never in the database:
+# AUDIT_HMAC_KEYS="2026a:<secret>,2027a:<secret>" (id:secret pairs; ids up to 32 characters,
+# secrets without commas). New events use AUDIT_HMAC_KEY_ID (default: the last listed); keep
+# retired keys listed so `verify_audit` can still check the events they signed. Unset: one key
+# derived from SECRET_KEY (id "secret-key"), which then must not change.
+def _audit_keys(raw: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, sep, secret = item.partition(":")
+        if not sep or not key_id.strip() or len(key_id.strip()) > 32 or not secret:
+            raise environ.ImproperlyConfigured("AUDIT_HMAC_KEYS must be id:secret pairs")
+        keys[key_id.strip()] = secret
+    return keys
+
+
+AUDIT_HMAC_KEYS = _audit_keys(env.str("AUDIT_HMAC_KEYS", default="")) or {
+    "secret-key": hashlib.sha256(f"audit-chain:{SECRET_KEY}".encode()).hexdigest()
+}
+AUDIT_HMAC_KEY_ID = env.str("AUDIT_HMAC_KEY_ID", default="") or list(AUDIT_HMAC_KEYS)[-1]
+if AUDIT_HMAC_KEY_ID not in AUDIT_HMAC_KEYS:
+    raise environ.ImproperlyConfigured("AUDIT_HMAC_KEY_ID must name a key in AUDIT_HMAC_KEYS")
+
 # A tick that waited behind a busy worker longer than its interval is dropped, not run late:
 # the next tick does the same work with fresher data.
 CELERY_BEAT_SCHEDULE = {
@@ -248,6 +273,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "snapshots.tasks.forget_operations",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
+    },
+    "log-audit-head": {
+        "task": "snapshots.tasks.log_audit_head",
+        "schedule": env.float("AUDIT_HEAD_LOG_INTERVAL", default=60.0),
+        "options": {"expires": 60.0},
     },
     "clear-sessions": {
         "task": "snapshots.tasks.clear_sessions",

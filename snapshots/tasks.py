@@ -76,3 +76,11 @@ def clear_sessions() -> str:
     from snapshots.services import sessions
 
     return sessions.clear_expired_sessions()
+
+
+@shared_task(name="snapshots.tasks.log_audit_head", acks_late=True, time_limit=60)
+def log_audit_head() -> str:
+    """The audit chain's newest id and hash, into the log: an anchor outside the database."""
+    from snapshots.services import audit
+
+    return audit.log_head()
