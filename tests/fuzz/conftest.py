@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from snapshots.models import Snapshot
 from snapshots.services.sync import sync_snapshots
 
-ROLES = ("demo", "auditor", "admin", None)  # member, reader/auditor, admin, anonymous
+# member, reader/auditor, admin, anonymous, and a Django superuser signed in to Django admin
+ROLES = ("demo", "auditor", "admin", None, "staff")
 
 
 class Browser:
@@ -26,6 +28,15 @@ class Browser:
 
     def post(self, url: str, data: dict):
         return self.client.post(url, {**data, "csrfmiddlewaretoken": self.token()})
+
+    def sign_in_to_django_admin(self) -> Browser:
+        User.objects.create_superuser("root", password="a-long-password-1")
+        self.client.get("/django-admin/login/")
+        response = self.post(
+            "/django-admin/login/", {"username": "root", "password": "a-long-password-1"}
+        )
+        assert response.status_code == 302, response.content[:300]
+        return self
 
     def sign_in(self, user: str) -> Browser:
         response = self.post(
@@ -48,6 +59,8 @@ def mirror(cloud):
 def browser_for(cloud):
     def make(user: str | None) -> Browser:
         browser = Browser()
+        if user == "staff":
+            return browser.sign_in_to_django_admin()
         return browser.sign_in(user) if user else browser
 
     return make
