@@ -10,7 +10,7 @@ import re
 import pytest
 
 from snapshots.choices import Outcome
-from snapshots.models import Snapshot
+from snapshots.models import Project, Snapshot
 from snapshots.services import audit
 from snapshots.services.sync import sync_snapshots
 from snapshots.templatetags.reveal import reveal_html, reveal_text
@@ -54,6 +54,9 @@ def hostile(cloud):
     )
     sync_snapshots()
     snap = Snapshot.objects.get(name=NAME)
+    # A project name as the cloud could hand it over (the simulator's are plain).
+    Project.objects.filter(id=snap.project_id).update(name="al\u202epha")
+    Snapshot.objects.filter(project_id=snap.project_id).update(project_name="al\u202epha")
     audit.record(
         scope=None,
         action="snapshot_edit",
