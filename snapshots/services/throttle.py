@@ -12,8 +12,9 @@ counters per attempt:
 
 Both expire LOGIN_THROTTLE_WINDOW seconds after the first failure of the window; that, or a
 successful sign-in from the same place, is the way back. The counters live in the cache
-(Redis in production); when the cache does not answer they live in the database, so sign-in
-keeps working, and keeps being throttled, through a cache outage.
+(Redis in production); when the cache does not answer, or cannot increment atomically (the
+file cache `make run` uses), they live in the database, so sign-in keeps working, and keeps
+being throttled, through a cache outage.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
@@ -99,7 +102,15 @@ def _db_clear(key: str) -> None:
     ThrottleCounter.objects.filter(key=key).delete()
 
 
+def _cache_is_atomic() -> bool:
+    """Redis and the in-process cache increment atomically; the file and database caches read
+    then write, so concurrent attempts could both pass: the database store is used instead."""
+    return isinstance(cache, RedisCache | LocMemCache)
+
+
 def _with_fallback(cache_op, db_op, *args):
+    if not _cache_is_atomic():
+        return db_op(*args)
     try:
         return cache_op(*args)
     except Exception as exc:  # any cache backend error: connection refused, timeout, ...
