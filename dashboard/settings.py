@@ -5,6 +5,7 @@ project runs on embedded defaults: SQLite under `var/`, a filesystem Celery brok
 and the cloud simulator on 127.0.0.1:8776 with the demo cloud.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,8 +50,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "snapshots.middleware_proxy.ClientAddressMiddleware",
+    "snapshots.middleware_headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "snapshots.middleware_input.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -130,6 +134,19 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
 SECURE_REFERRER_POLICY = "same-origin"
+# Sent on every response (snapshots/middleware_headers.py): nothing inline, nothing foreign.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
@@ -146,10 +163,16 @@ KEYSTONE_DEFAULT_DOMAIN = env.str("KEYSTONE_DEFAULT_DOMAIN", default="Default")
 KEYSTONE_REGION = env.str("KEYSTONE_REGION", default="") or None
 KEYSTONE_INTERFACE = env.str("KEYSTONE_INTERFACE", default="public")
 KEYSTONE_VERIFY = env.str("KEYSTONE_VERIFY", default="true")  # "false" or a CA bundle path
+# Sign-in throttling (snapshots/services/throttle.py): failures per user + client address, and
+# per client address whatever the user name, within a window of seconds.
 LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=5)
+LOGIN_THROTTLE_ADDRESS_ATTEMPTS = env.int("LOGIN_THROTTLE_ADDRESS_ATTEMPTS", default=30)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=300)
+# The client address behind reverse proxies: the peers listed here (addresses or networks) are
+# trusted to append the real client to X-Forwarded-For. Empty: the peer is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["snapshots.auth_backends.ThrottledModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -211,6 +234,30 @@ LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
+
+# --- Audit chain keys (snapshots/services/audit.py) ------------------------------------------
+# Events are signed with HMAC-SHA256 by keys that live here, never in the database:
+# AUDIT_HMAC_KEYS="2026a:<secret>,2027a:<secret>" (id:secret pairs; ids up to 32 characters,
+# secrets without commas). New events use AUDIT_HMAC_KEY_ID (default: the last listed); keep
+# retired keys listed so `verify_audit` can still check the events they signed. Unset: one key
+# derived from SECRET_KEY (id "secret-key"), which then must not change.
+def _audit_keys(raw: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, sep, secret = item.partition(":")
+        if not sep or not key_id.strip() or len(key_id.strip()) > 32 or not secret:
+            raise environ.ImproperlyConfigured("AUDIT_HMAC_KEYS must be id:secret pairs")
+        keys[key_id.strip()] = secret
+    return keys
+
+
+AUDIT_HMAC_KEYS = _audit_keys(env.str("AUDIT_HMAC_KEYS", default="")) or {
+    "secret-key": hashlib.sha256(f"audit-chain:{SECRET_KEY}".encode()).hexdigest()
+}
+AUDIT_HMAC_KEY_ID = env.str("AUDIT_HMAC_KEY_ID", default="") or list(AUDIT_HMAC_KEYS)[-1]
+if AUDIT_HMAC_KEY_ID not in AUDIT_HMAC_KEYS:
+    raise environ.ImproperlyConfigured("AUDIT_HMAC_KEY_ID must name a key in AUDIT_HMAC_KEYS")
+
 # A tick that waited behind a busy worker longer than its interval is dropped, not run late:
 # the next tick does the same work with fresher data.
 CELERY_BEAT_SCHEDULE = {
@@ -234,6 +281,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "snapshots.tasks.reconcile_unsettled",
         "schedule": 30.0,
         "options": {"expires": 30.0},
+    },
+    "log-audit-head": {
+        "task": "snapshots.tasks.log_audit_head",
+        "schedule": env.float("AUDIT_HEAD_LOG_INTERVAL", default=60.0),
+        "options": {"expires": 60.0},
+    },
+    "clear-sessions": {
+        "task": "snapshots.tasks.clear_sessions",
+        "schedule": env.float("CLEAR_SESSIONS_INTERVAL", default=3600.0),
+        "options": {"expires": 3600.0},
     },
 }
 

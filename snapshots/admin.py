@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from snapshots.forms.auth import AdminLoginForm
 from snapshots.models import AuditEvent, Snapshot, StatusChange
 
 
@@ -34,3 +35,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "actor_name", "action", "target_id", "outcome")
     list_filter = ("outcome", "action")
     search_fields = ("actor_name", "target_id", "request_id")
+
+
+admin.site.login_form = AdminLoginForm  # says "too many failed sign-ins" when throttled

@@ -8,7 +8,7 @@ is reported next to itself and left out, so a typo never turns the page into an 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -21,6 +21,7 @@ from django.utils import timezone
 from snapshots.choices import FAILED, Status
 from snapshots.permissions import Scope
 from snapshots.selectors import snapshots as selectors
+from snapshots.templatetags.reveal import reveal_text
 
 # Names of every filter, so links built from the current URL can keep exactly these.
 FILTER_PARAMS = (
@@ -132,9 +133,10 @@ class SnapshotFilter(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         self.scope = scope
         if selectors.sees_several_projects(scope):
-            self.filters["project"].extra["choices"] = selectors.project_choices(
-                scope, names=project_names
-            )
+            self.filters["project"].extra["choices"] = [
+                (value, reveal_text(label))  # <option> text cannot hold the flagging markup
+                for value, label in selectors.project_choices(scope, names=project_names)
+            ]
         else:
             del self.filters["project"]
         for name, field in self.form.fields.items():
@@ -170,6 +172,8 @@ class SnapshotFilter(django_filters.FilterSet):
         return queryset.filter(created_at__gte=_start_of_day(value))
 
     def filter_created_before(self, queryset, name, value):
+        if value >= date.max:  # no day after it: everything was created before its end
+            return queryset
         return queryset.filter(created_at__lt=_start_of_day(value + timedelta(days=1)))
 
     def filter_metadata(self, queryset, name, value):

@@ -14,13 +14,15 @@ from django.db.models import Q, QuerySet
 from snapshots.choices import ChangeSource, Outcome, Status
 from snapshots.permissions import Scope
 from snapshots.selectors.audit import project_names
+from snapshots.templatetags.reveal import reveal_text
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def _project_choices(scope: Scope | None) -> list[tuple[str, str]]:
     names = project_names(scope)
-    return sorted(names.items(), key=lambda item: (item[1].lower(), item[0]))
+    ordered = sorted(names.items(), key=lambda item: (item[1].lower(), item[0]))
+    return [(value, reveal_text(label)) for value, label in ordered]  # <option> text
 
 
 class _ScopedFilterSet(filters.FilterSet):

@@ -77,6 +77,19 @@ def _to_login(request, message: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(url)
 
 
+def _outside_the_dashboard(path: str) -> bool:
+    """Django admin and the sign-in pages work without a cloud scope; nothing else does."""
+    return path.startswith((reverse("admin:index"), reverse("login"), reverse("logout")))
+
+
+def _to_cloud_login(request) -> HttpResponseRedirect:
+    messages.info(request, "Sign in with your cloud account to use the dashboard.")
+    url = reverse("login")
+    if request.method == "GET" and not request.htmx:
+        url += "?" + urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(url)
+
+
 class ScopeMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -89,6 +102,9 @@ class ScopeMiddleware:
                 if not data:
                     if not request.user.is_staff:
                         return _to_login(request, "Please sign in again.")
+                    if not _outside_the_dashboard(request.path):
+                        # Signed in to Django admin only: the dashboard needs a cloud sign-in.
+                        return _to_cloud_login(request)
                 elif _expired(data):
                     return _to_login(request, "Your session has expired. Please sign in again.")
                 else:

@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 
 from snapshots.choices import Status, badge
 from snapshots.models import Snapshot
+from snapshots.templatetags.reveal import reveal_html
 
 TABLE_NAME = "snapshots"
 ROW_ACTIONS_TEMPLATE = "snapshots/partials/row_actions.html"
@@ -100,11 +101,11 @@ def status_cell(snapshot: Snapshot):
         html += format_html(
             '<div class="progress snapshot-progress mt-1" role="progressbar" '
             'aria-label="{} progress" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100">'
-            '<div class="progress-bar progress-bar-striped progress-bar-animated" '
-            'style="width: {}%"></div></div>',
+            '<div class="progress-bar progress-bar-striped progress-bar-animated pct-{}">'
+            "</div></div>",
             label,
             progress,
-            progress,
+            max(0, min(100, progress)),
         )
     return html
 
@@ -265,7 +266,7 @@ class SnapshotTable(tables.Table):
     def render_name(self, record):
         url = self._detail_url(record.pk)
         if record.name:
-            return format_html('<a href="{}">{}</a>', url, record.name)
+            return format_html('<a href="{}">{}</a>', url, reveal_html(record.name))
         return format_html(
             '<a href="{}"><span class="fst-italic">unnamed</span>'
             '<span class="visually-hidden"> snapshot {}</span></a>',
@@ -295,13 +296,16 @@ class SnapshotTable(tables.Table):
         label = record.volume_name or short_id(record.volume_id)
         url = self._list_url + "?" + urlencode({"volume": record.volume_id})
         return format_html(
-            '<a href="{}" title="Snapshots of volume {}">{}</a>', url, record.volume_id, label
+            '<a href="{}" title="Snapshots of volume {}">{}</a>',
+            url,
+            record.volume_id,
+            reveal_html(label),
         )
 
     def render_project(self, record):
         name = self.project_names.get(record.project_id) or record.project_name
         return format_html(
-            '<span title="{}">{}</span>', record.project_id, name or record.project_id
+            '<span title="{}">{}</span>', record.project_id, reveal_html(name or record.project_id)
         )
 
     def render_user(self, record):
@@ -327,7 +331,7 @@ class SnapshotTable(tables.Table):
         html = format_html_join(
             " ",
             '<span class="badge text-bg-light border metadata-item">{}={}</span>',
-            items[:METADATA_SHOWN],
+            ((reveal_html(k), reveal_html(v)) for k, v in items[:METADATA_SHOWN]),
         )
         if len(items) > METADATA_SHOWN:
             html += format_html(

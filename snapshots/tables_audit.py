@@ -18,6 +18,7 @@ from django_tables2.export import TableExport
 
 from snapshots.choices import ChangeSource, Outcome, Status, badge
 from snapshots.models import AuditEvent, StatusChange
+from snapshots.templatetags.reveal import reveal_html, reveal_text
 
 DASH = "\u2014"
 OUTCOME_BADGE = {
@@ -158,10 +159,16 @@ class AuditEventTable(_ProjectNamesMixin, tables.Table):
         return iso(value)
 
     def render_project(self, value):
-        return self.project_label(value)
+        return reveal_html(self.project_label(value))
 
     def value_project(self, value):
         return self.project_label(value)
+
+    def render_actor_name(self, value):
+        return reveal_html(value)
+
+    def value_actor_name(self, value):
+        return value  # exports keep the stored value
 
     def render_action(self, value):
         return format_html("<code>{}</code>", value)
@@ -173,8 +180,10 @@ class AuditEventTable(_ProjectNamesMixin, tables.Table):
         label = record.target_name or record.target_id[:8]
         if getattr(record, "target_is_snapshot", False):
             url = reverse("snapshots:detail", args=[record.target_id])
-            return format_html('<a href="{}" title="{}">{}</a>', url, record.target_id, label)
-        return format_html('<span title="{}">{}</span>', record.target_id, label)
+            return format_html(
+                '<a href="{}" title="{}">{}</a>', url, record.target_id, reveal_html(label)
+            )
+        return format_html('<span title="{}">{}</span>', record.target_id, reveal_html(label))
 
     def value_target(self, record):
         return record.target_id
@@ -194,8 +203,12 @@ class AuditEventTable(_ProjectNamesMixin, tables.Table):
         if record.status_code:
             text = f"{record.status_code}: {text}"
         if len(text) > MESSAGE_SHOWN:
-            return format_html('<span title="{}">{}\u2026</span>', text, text[:MESSAGE_SHOWN])
-        return text
+            return format_html(
+                '<span title="{}">{}\u2026</span>',
+                reveal_text(text),
+                reveal_html(text[:MESSAGE_SHOWN]),
+            )
+        return reveal_html(text)
 
     def value_message(self, value):
         return value
@@ -260,13 +273,15 @@ class StatusChangeTable(_ProjectNamesMixin, tables.Table):
     def render_snapshot(self, record):
         url = reverse("snapshots:detail", args=[record.snapshot_id])
         label = record.snapshot.name or record.snapshot_id[:8]
-        return format_html('<a href="{}" title="{}">{}</a>', url, record.snapshot_id, label)
+        return format_html(
+            '<a href="{}" title="{}">{}</a>', url, record.snapshot_id, reveal_html(label)
+        )
 
     def value_snapshot(self, record):
         return record.snapshot_id
 
     def render_project(self, value):
-        return self.project_label(value)
+        return reveal_html(self.project_label(value))
 
     def value_project(self, value):
         return self.project_label(value)

@@ -111,3 +111,19 @@ def reconcile_unsettled() -> str:
             log.info("reconcile: the cloud cannot say yet (%s)", exc)
             break
     return f"reconciled {len(states)}: {', '.join(states)}"
+
+
+@shared_task(name="snapshots.tasks.clear_sessions", acks_late=True, time_limit=300)
+def clear_sessions() -> str:
+    """Expired sessions (with the tokens they hold) and sign-in counters (beat, hourly)."""
+    from snapshots.services import sessions
+
+    return sessions.clear_expired_sessions()
+
+
+@shared_task(name="snapshots.tasks.log_audit_head", acks_late=True, time_limit=60)
+def log_audit_head() -> str:
+    """The audit chain's newest id and hash, into the log: an anchor outside the database."""
+    from snapshots.services import audit
+
+    return audit.log_head()

@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 
 
 class LoginForm(forms.Form):
@@ -21,3 +22,16 @@ class LoginForm(forms.Form):
             self.fields["domain"].help_text = "Keystone domain of your user"
         else:
             del self.fields["domain"]
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """Django admin's sign-in, saying so when the throttle refused the attempt."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            throttled = getattr(self.request, "login_throttled", None)
+            if throttled is not None:
+                raise forms.ValidationError(str(throttled), code="throttled") from None
+            raise

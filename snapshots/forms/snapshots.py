@@ -147,9 +147,12 @@ def metadata_formset(
 # --- create -----------------------------------------------------------------------------------
 class SnapshotCreateForm(KeyedForm):
     volume = forms.ChoiceField(label="Volume", widget=forms.RadioSelect)
-    name = forms.CharField(required=False, max_length=None, validators=[validators.validate_name])
+    # strip=False: Cinder must store what was typed, trailing CR/LF/TAB included.
+    name = forms.CharField(
+        required=False, strip=False, max_length=None, validators=[validators.validate_name]
+    )
     description = forms.CharField(
-        required=False, max_length=None, validators=[validators.validate_description]
+        required=False, strip=False, max_length=None, validators=[validators.validate_description]
     )
     force = forms.BooleanField(
         required=False,
@@ -193,9 +196,12 @@ class SnapshotCreateForm(KeyedForm):
 
 # --- edit -------------------------------------------------------------------------------------
 class SnapshotEditForm(KeyedForm):
-    name = forms.CharField(required=False, max_length=None, validators=[validators.validate_name])
+    # strip=False: Cinder must store what was typed, trailing CR/LF/TAB included.
+    name = forms.CharField(
+        required=False, strip=False, max_length=None, validators=[validators.validate_name]
+    )
     description = forms.CharField(
-        required=False, max_length=None, validators=[validators.validate_description]
+        required=False, strip=False, max_length=None, validators=[validators.validate_description]
     )
 
     def __init__(self, *args, **kwargs):

@@ -1,6 +1,15 @@
-"""The two histories. Both are append-only: rows are inserted, never updated or deleted."""
+"""The two histories. Both are append-only: rows are inserted, never updated or deleted.
 
-from django.db import models
+Two guards: the ORM refuses (AppendOnlyModel), and on PostgreSQL a trigger refuses UPDATE and
+DELETE on both tables (migration 0004) unless the transaction has lifted it with
+`privileged_history_writes()`, which only prune_history() does. Neither stops someone who
+owns the database; the audit chain's keyed hashes (services/audit.py) make their edits visible.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from snapshots.choices import ChangeSource, Outcome
@@ -37,6 +46,29 @@ class AppendOnlyModel(models.Model):
         raise AppendOnlyError(f"{type(self).__name__} rows cannot be deleted")
 
 
+# The transaction-local PostgreSQL setting the history trigger checks.
+HISTORY_WRITE_SETTING = "snapshots.history_write"
+
+
+@contextmanager
+def privileged_history_writes() -> Iterator[None]:
+    """Lift the database guard for the rest of the current transaction block (PostgreSQL).
+
+    Only services/retention.py calls this. The setting is transaction-local: it ends with the
+    block's transaction whatever happens, and a connection reused later starts guarded again.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'on', true)", [HISTORY_WRITE_SETTING])
+        try:
+            yield
+        finally:
+            if connection.vendor == "postgresql" and not connection.needs_rollback:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config(%s, 'off', true)", [HISTORY_WRITE_SETTING])
+
+
 class StatusChange(AppendOnlyModel):
     snapshot = models.ForeignKey(
         "snapshots.Snapshot", on_delete=models.PROTECT, related_name="status_changes"
@@ -70,9 +102,12 @@ class AuditEvent(AppendOnlyModel):
     message = models.TextField(blank=True)
     request_id = models.CharField(max_length=128, blank=True)
     client_addr = models.GenericIPAddressField(null=True, blank=True)
-    # Tamper evidence: each event carries the hash of the one before it.
+    # Tamper evidence: each event carries the hash of the one before it. `hash` is an HMAC
+    # with the key named by `key_id` (settings.AUDIT_HMAC_KEYS); blank key_id: an event written
+    # before the chain was keyed (plain sha256).
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -35,6 +35,7 @@ from snapshots.models import AuditEvent, Project, Snapshot, StatusChange, Volume
 from snapshots.permissions import Scope
 from snapshots.selectors import visible_snapshots
 from snapshots.selectors.audit import scope_history
+from snapshots.templatetags.reveal import reveal_text
 
 DEFAULT_DAYS = 30  # the window of the per-day charts
 DEFAULT_OLDER_THAN = 90  # "snapshots older than N days"
@@ -148,7 +149,8 @@ def snapshots_by_project(scope: Scope) -> tuple[ChartData, ChartData]:
         for pk, name in Project.objects.filter(id__in=top_ids).values_list("id", "name")
         if name
     )
-    labels = [names.get(r["project_id"]) or r["name"] or r["project_id"] for r in top]
+    # Drawn on a canvas, where markup cannot flag them: hidden characters as visible markers.
+    labels = [reveal_text(names.get(r["project_id"]) or r["name"] or r["project_id"]) for r in top]
     counts = [r["n"] for r in top]
     sizes = [r["gib"] or 0 for r in top]
     if rest:

@@ -94,7 +94,7 @@ def parse_watched(values: list[str], *, limit: int = 500) -> dict[str, int]:
     watched: dict[str, int] = {}
     for value in values[:limit]:
         snapshot_id, _, version = value.rpartition(":")
-        if snapshot_id and version.isdigit() and len(snapshot_id) <= 64:
+        if snapshot_id and version.isdecimal() and len(version) < 19 and len(snapshot_id) <= 64:
             watched[snapshot_id] = int(version)
     return watched
 

@@ -1,31 +1,51 @@
-"""The only writer of AuditEvent rows, and the hash chain that makes edits to them visible.
+"""The only writer of AuditEvent rows, and the keyed hash chain that makes edits to them visible.
 
-Every event stores `prev_hash` (the hash of the event written just before it) and `hash`
-(sha256 over a canonical JSON of its own fields plus `prev_hash`). Editing, removing or
-inserting a row anywhere breaks a link that `verify_chain()` (and `manage.py verify_audit`)
-names. Writers are serialised by a lock row, so two processes never both extend the same head
-and fork the chain.
+Every event stores `prev_hash` (the hash of the event written just before it), `key_id` and
+`hash`: an HMAC-SHA256, with the key `key_id` names, over a canonical JSON of its own fields
+plus `prev_hash`. The keys live in settings (AUDIT_HMAC_KEYS, from the environment), never in
+the database, so someone who can only write to the database cannot recompute a valid hash after
+editing, removing or inserting a row: `verify_chain()` (and `manage.py verify_audit`) names the
+first broken event. Keys rotate: new events use AUDIT_HMAC_KEY_ID, old ones keep the id of the
+key that signed them, and old keys stay listed for verification.
+
+Events written before the chain was keyed (blank key_id, plain sha256) are accepted only as the
+oldest run of the chain, followed by keyed events (migration 0004 appends one): a plain-hash
+event after a keyed one, or a chain whose newest event is not keyed, is a rewrite.
+
+The head (newest id and hash) is written to the log at every beat tick (`log_head()`), so a log
+store outside the database anchors it and removing the newest events is visible too.
+
+Writers are serialised (a PostgreSQL advisory lock held until the writer's transaction commits;
+on SQLite the IMMEDIATE transaction itself), so two processes never both extend the same head.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from snapshots.choices import Outcome
 from snapshots.cloud.errors import CloudError, OutcomeUnknown, Unavailable
-from snapshots.models import AuditEvent, WorkerLock
+from snapshots.models import AuditEvent
 from snapshots.permissions import Scope
 
+log = logging.getLogger(__name__)
+
 SYSTEM_ACTOR = "system"
-CHAIN_LOCK = "audit-chain"
+# pg_advisory_xact_lock key of the chain (an arbitrary constant: "audit" in ASCII).
+CHAIN_LOCK_KEY = 0x6175646974
+# Appended once by migration 0004 after events that predate keying: the first keyed link.
+KEYED_ACTION = "audit_chain_keyed"
 # Written by services/retention.py: its parameters name the first event kept (the new anchor).
 PRUNE_ACTION = "history_prune"
 
@@ -53,10 +73,15 @@ def _canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+class UnknownKey(Exception):
+    """An event names a key id that settings.AUDIT_HMAC_KEYS does not hold."""
+
+
 def canonical(event: AuditEvent) -> bytes:
     """The bytes the hash is computed over: the same whether the event is new or read back."""
     values: dict[str, Any] = {}
-    for name in HASHED_FIELDS:
+    names = (*HASHED_FIELDS, "key_id") if event.key_id else HASHED_FIELDS
+    for name in names:
         value = getattr(event, name)
         if name == "created_at":
             value = _canonical_time(value)
@@ -66,8 +91,18 @@ def canonical(event: AuditEvent) -> bytes:
     ).encode()
 
 
+def _key(key_id: str) -> bytes:
+    try:
+        return settings.AUDIT_HMAC_KEYS[key_id].encode()
+    except KeyError:
+        raise UnknownKey(f"no audit key with id {key_id!r} in AUDIT_HMAC_KEYS") from None
+
+
 def compute_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(canonical(event)).hexdigest()
+    """HMAC-SHA256 with the event's key; plain sha256 for an event from before keying."""
+    if not event.key_id:
+        return hashlib.sha256(canonical(event)).hexdigest()
+    return hmac.new(_key(event.key_id), canonical(event), hashlib.sha256).hexdigest()
 
 
 def _json_safe(parameters: dict[str, Any] | None) -> dict[str, Any]:
@@ -76,13 +111,15 @@ def _json_safe(parameters: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def lock_chain() -> None:
-    """Hold the chain's lock row until the surrounding transaction ends.
+    """Hold the chain's lock until the surrounding transaction ends.
 
-    PostgreSQL: a row lock every writer queues on. SQLite: select_for_update is a no-op, but the
-    settings open every transaction with BEGIN IMMEDIATE, so writers already queue on the file.
+    PostgreSQL: a transaction-level advisory lock (no table row to read, lock or bloat; released
+    by the commit). SQLite: the settings open every transaction with BEGIN IMMEDIATE, so writers
+    already queue on the file. Taken as late as possible: just before the head is read.
     """
-    WorkerLock.objects.get_or_create(name=CHAIN_LOCK, defaults={"owner": "audit chain"})
-    WorkerLock.objects.select_for_update().filter(name=CHAIN_LOCK).first()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
 
 
 def chain_head() -> AuditEvent | None:
@@ -95,9 +132,21 @@ def append(event: AuditEvent) -> AuditEvent:
     lock_chain()
     head = chain_head()
     event.prev_hash = head.hash if head else ""
+    event.key_id = settings.AUDIT_HMAC_KEY_ID
     event.hash = compute_hash(event)
     event.save(force_insert=True)
     return event
+
+
+def log_head() -> str:
+    """Write the chain's head to the log (beat): an anchor outside the database."""
+    head = AuditEvent.objects.order_by("-id").only("id", "hash", "key_id").first()
+    if head is None:
+        line = "audit chain head: empty"
+    else:
+        line = f"audit chain head: #{head.id} {head.hash} key={head.key_id or '-'}"
+    log.info(line)
+    return line
 
 
 def record(
@@ -219,10 +268,28 @@ def verify_chain(events: Iterable[AuditEvent] | None = None, *, batch: int = 200
                 "(an event before it was removed, inserted or its hash changed)",
                 anchor_id,
             )
-        if not event.hash or compute_hash(event) != event.hash:
+        if not event.key_id and prev is not None and prev.key_id:
+            return ChainReport(
+                checked,
+                event.id,
+                "it has no key id after keyed events (rewritten with plain hashes)",
+                anchor_id,
+            )
+        try:
+            expected = compute_hash(event)
+        except UnknownKey as exc:
+            return ChainReport(checked, event.id, str(exc), anchor_id)
+        if not event.hash or not hmac.compare_digest(expected, event.hash):
             return ChainReport(
                 checked, event.id, "its content does not match its hash (row edited)", anchor_id
             )
         checked += 1
         prev = event
+    if prev is not None and not prev.key_id:
+        return ChainReport(
+            checked - 1,
+            prev.id,
+            "the newest event has no key id: the chain ends in plain hashes (rewritten)",
+            anchor_id,
+        )
     return ChainReport(checked, anchor_id=anchor_id)

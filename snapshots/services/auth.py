@@ -1,57 +1,24 @@
-"""Signing in and out, switching project, and throttling repeated failures."""
+"""Signing in and out, and switching project. Throttling: services/throttle.py."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 
 from snapshots.choices import Outcome
 from snapshots.cloud import errors
 from snapshots.cloud.credentials import keystone
 from snapshots.cloud.identity import ScopedToken
 from snapshots.middleware import scope_from_session
-from snapshots.services import audit
+from snapshots.services import audit, throttle
+from snapshots.services.throttle import Throttled
 
-
-class Throttled(Exception):
-    def __init__(self, seconds: int) -> None:
-        super().__init__(
-            f"Too many failed sign-ins. Try again in {max(1, seconds // 60)} minute(s)."
-        )
-        self.seconds = seconds
+__all__ = ["NoProject", "SignIn", "Throttled", "keystone_sign_in", "keystone_sign_out"]
 
 
 class NoProject(Exception):
     """The user holds no role on any project."""
-
-
-def _throttle_key(username: str, client_addr: str | None) -> str:
-    raw = f"{username.lower()}|{client_addr or ''}".encode()
-    return "login-fail:" + hashlib.sha256(raw).hexdigest()
-
-
-def check_throttle(username: str, client_addr: str | None) -> None:
-    failures = cache.get(_throttle_key(username, client_addr), 0)
-    if failures >= settings.LOGIN_THROTTLE_ATTEMPTS:
-        raise Throttled(settings.LOGIN_THROTTLE_WINDOW)
-
-
-def note_failure(username: str, client_addr: str | None) -> None:
-    key = _throttle_key(username, client_addr)
-    if cache.add(key, 1, settings.LOGIN_THROTTLE_WINDOW):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, settings.LOGIN_THROTTLE_WINDOW)
-
-
-def clear_failures(username: str, client_addr: str | None) -> None:
-    cache.delete(_throttle_key(username, client_addr))
 
 
 @dataclass(frozen=True)
@@ -82,12 +49,11 @@ def keystone_sign_in(
     *, username: str, password: str, domain: str, client_addr: str | None
 ) -> SignIn:
     """Password -> unscoped token -> the user's projects -> a token scoped to the first one."""
-    check_throttle(username, client_addr)
+    throttle.reserve(username, client_addr)  # before Keystone: raises Throttled past the limit
     ks = keystone()
     try:
         unscoped = ks.password(username, password, domain)
     except errors.BadCredentials:
-        note_failure(username, client_addr)
         audit.record(
             scope=None,
             actor_name=f"{username}@{domain}",
@@ -97,12 +63,15 @@ def keystone_sign_in(
             client_addr=client_addr,
         )
         raise
+    except errors.CloudError:
+        throttle.release(username, client_addr, signed_in=False)  # Keystone never judged it
+        raise
+    throttle.release(username, client_addr, signed_in=True)
     projects = ks.projects(unscoped.token)
     if not projects:
         ks.revoke(unscoped.token)
         raise NoProject("You have no role on any project. Ask your cloud administrator.")
     scoped = ks.scope(unscoped.token, projects[0].id)
-    clear_failures(username, client_addr)
     pairs = [[p.id, p.name] for p in projects]
     data = _session_data(scoped, unscoped.token, unscoped.domain_name, pairs)
     user_model = get_user_model()

@@ -11,7 +11,8 @@ update and delete). `prune_history()` is the exception, run by `manage.py prune_
   names, are removed from the mirror (nothing would link to them any more).
 
 Everything happens in one transaction holding the audit chain's lock, and the prune itself is
-recorded as an audit event.
+recorded as an audit event. On PostgreSQL a trigger refuses UPDATE and DELETE on the history
+tables; the prune lifts it for its own transaction only (`privileged_history_writes()`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from snapshots.choices import Outcome
 from snapshots.models import AuditEvent, Snapshot, StatusChange
+from snapshots.models.audit import privileged_history_writes
 from snapshots.services import audit
 
 
@@ -78,8 +80,9 @@ def prune_history(
             return PruneResult(
                 cutoff, changes.count(), events.count(), len(gone_ids), anchor and anchor.id, None
             )
-        n_changes = _privileged_delete(changes)
-        n_events = _privileged_delete(events)
+        with privileged_history_writes():
+            n_changes = _privileged_delete(changes)
+            n_events = _privileged_delete(events)
         n_snapshots = 0
         if gone_ids:
             n_snapshots, _ = Snapshot.objects.filter(id__in=gone_ids).delete()

@@ -26,6 +26,8 @@ def test_beat_and_the_actions_name_tasks_that_exist(settings):
         "snapshots.tasks.track",
         "snapshots.tasks.forget_operations",
         "snapshots.tasks.reconcile_unsettled",
+        "snapshots.tasks.clear_sessions",
+        "snapshots.tasks.log_audit_head",
     }
     assert scheduled <= set(app.tasks)
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"

@@ -16,12 +16,12 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.http import require_http_methods
 
 from snapshots.models import Snapshot
 from snapshots.permissions import Action, require
+from snapshots.redirects import safe_next_url
 from snapshots.selectors import get_snapshot, visible_snapshots
 from snapshots.services import gateways, idempotency
 from snapshots.services.errors import ActionRefused, CloudError, NotAuthenticated, OutcomeUnknown
@@ -40,12 +40,7 @@ def list_url(highlight: str = "") -> str:
 
 
 def next_url(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    return safe_next_url(request, default)
 
 
 def selected_ids(request) -> list[str]:

@@ -6,26 +6,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from snapshots.auth_backends import BACKEND_PATH
 from snapshots.choices import Outcome
 from snapshots.cloud import errors
 from snapshots.forms.auth import LoginForm
+from snapshots.redirects import safe_next_url
 from snapshots.services import audit
 from snapshots.services import auth as auth_service
 from snapshots.views.common import client_addr
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
 
 def _next_url(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return settings.LOGIN_REDIRECT_URL
+    return safe_next_url(request, settings.LOGIN_REDIRECT_URL)
 
 
 def login_view(request):
@@ -36,6 +30,8 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         addr = client_addr(request)
+        # Decided before Keystone is asked: nothing after a successful sign-in may fail.
+        target = _next_url(request)
         try:
             if settings.DASHBOARD_AUTH == "keystone":
                 result = auth_service.keystone_sign_in(
@@ -44,13 +40,14 @@ def login_view(request):
                     domain=data.get("domain") or settings.KEYSTONE_DEFAULT_DOMAIN,
                     client_addr=addr,
                 )
-                login(request, result.user, backend=MODEL_BACKEND)
+                login(request, result.user, backend=BACKEND_PATH)
                 request.session["cloud"] = result.session_data
             else:
-                auth_service.check_throttle(data["username"], addr)
                 user = authenticate(request, username=data["username"], password=data["password"])
+                throttled = getattr(request, "login_throttled", None)
+                if throttled is not None:
+                    raise throttled
                 if user is None:
-                    auth_service.note_failure(data["username"], addr)
                     audit.record(
                         scope=None,
                         actor_name=data["username"],
@@ -60,9 +57,8 @@ def login_view(request):
                         client_addr=addr,
                     )
                     raise errors.BadCredentials("Wrong user name or password")
-                auth_service.clear_failures(data["username"], addr)
                 login(request, user)
-            return redirect(_next_url(request))
+            return redirect(target)
         except auth_service.Throttled as exc:
             form.add_error(None, str(exc))
             status = 429

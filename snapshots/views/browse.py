@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
@@ -21,6 +21,7 @@ from django_tables2 import RequestConfig
 from snapshots import exports
 from snapshots.filters import FILTER_PARAMS, SnapshotFilter
 from snapshots.permissions import Action, require
+from snapshots.redirects import is_safe_local_path
 from snapshots.selectors import get_snapshot
 from snapshots.selectors import history as history_selectors
 from snapshots.selectors import snapshots as selectors
@@ -171,14 +172,12 @@ def table_settings(request):
         user=request.user,
         table=TABLE_NAME,
         columns=columns,
-        per_page=int(per_page) if per_page and per_page.isdigit() else None,
+        per_page=int(per_page) if per_page and per_page.isdecimal() and len(per_page) < 6 else None,
         allowed_columns=OPTIONAL_COLUMNS,
         allowed_page_sizes=_page_sizes(),
     )
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if not is_safe_local_path(target, request):
         return redirect("snapshots:list")
     # Drop ?per_page= so the saved size shows; keep filters and sort.
     return redirect(target)

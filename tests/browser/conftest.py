@@ -137,7 +137,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, stack):
-    context = browser.new_context(base_url=stack.url, accept_downloads=True)
+    # bypass_csp: axe_violations injects axe-core and a style tag inline, which the dashboard's
+    # Content-Security-Policy refuses (tests/browser/test_csp.py checks the pages without it).
+    context = browser.new_context(base_url=stack.url, accept_downloads=True, bypass_csp=True)
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     yield tab

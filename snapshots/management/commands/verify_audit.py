@@ -1,12 +1,14 @@
 """`manage.py verify_audit`: check the audit log's hash chain.
 
-Exits 1 and names the first broken link when an event was edited, removed or inserted.
+Exits 1 and names the first broken link when an event was edited, removed or inserted. The
+hashes are keyed (settings.AUDIT_HMAC_KEYS), so a rewrite made with database access alone is
+caught too. On success it prints the chain's head, to compare with the heads the beat logged.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from snapshots.models import AuditEvent
-from snapshots.services.audit import verify_chain
+from snapshots.services.audit import log_head, verify_chain
 
 
 class Command(BaseCommand):
@@ -31,3 +33,5 @@ class Command(BaseCommand):
             )
         anchor = f", starting at the prune anchor #{report.anchor_id}" if report.anchor_id else ""
         self.stdout.write(f"Audit chain OK: {report.checked} events verified{anchor}.")
+        # Compare with the heads the beat logged: events removed from the end show up there.
+        self.stdout.write(log_head())

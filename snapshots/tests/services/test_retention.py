@@ -83,7 +83,9 @@ def test_tampering_after_a_prune_is_still_detected(history):
     first_kept = history["new_events"][0]
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    from snapshots.models.audit import privileged_history_writes
+
+    with privileged_history_writes(), connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s",
             [first_kept.pk],
