@@ -70,6 +70,20 @@ CINDER_ROUTES = [
     ("/volumes/<volume_id>", "show_volume", ["GET"]),
     ("/volumes/<volume_id>", "delete_volume", ["DELETE"]),
     ("/volumes/<volume_id>/action", "volume_action", ["POST"]),
+    ("/attachments", "list_attachments", ["GET"]),
+    ("/attachments", "create_attachment", ["POST"]),
+    ("/attachments/detail", "list_attachments_detail", ["GET"]),
+    ("/attachments/<attachment_id>", "show_attachment", ["GET"]),
+    ("/attachments/<attachment_id>", "delete_attachment", ["DELETE"]),
+    ("/attachments/<attachment_id>/action", "attachment_action", ["POST"]),
+    ("/messages", "list_messages", ["GET"]),
+    ("/messages/<message_id>", "show_message", ["GET"]),
+    ("/messages/<message_id>", "delete_message", ["DELETE"]),
+    ("/os-quota-sets/<target_project>", "show_quota_set", ["GET"]),
+    ("/manageable_snapshots", "list_manageable", ["GET"]),
+    ("/manageable_snapshots", "manage_snapshot", ["POST"]),
+    ("/manageable_snapshots/detail", "list_manageable_detail", ["GET"]),
+    ("/os-snapshot-manage", "os_snapshot_manage", ["POST"]),
     ("/limits", "limits", ["GET"]),
     ("/resource_filters", "resource_filters", ["GET"]),
 ]
@@ -213,10 +227,17 @@ class Simulator(Faults, Control, IdentityApi):
         self, req: Request, endpoint: str, values: dict, *, noauth: bool = False
     ) -> Response:
         base = req.host_url.rstrip("/")
-        if endpoint == "cv_versions":
-            return json_response(300, versions_doc(base))
-        if endpoint == "cv_version":
-            return json_response(200, versions_doc(base, NOAUTH_PREFIX if noauth else "/volume"))
+        if endpoint in ("cv_versions", "cv_version"):
+            # cinder's versions controller is versioned too: the same two headers as every call
+            version = parse_microversion(req.headers.get("OpenStack-API-Version"))
+            vheaders = {
+                "OpenStack-API-Version": f"volume {vstr(version)}",
+                "Vary": "OpenStack-API-Version",
+            }
+            if endpoint == "cv_versions":
+                return json_response(300, versions_doc(base), vheaders)
+            prefix = NOAUTH_PREFIX if noauth else "/volume"
+            return json_response(200, versions_doc(base, prefix), vheaders)
         with self.store.lock:
             if noauth:  # cinder's NoAuthMiddleware: `user:project`, is_admin=True
                 user_id, _, project_id = req.headers["X-Auth-Token"].partition(":")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from .attachments import Attachments
 from .handlers import Handlers
 from .listing import Listing
+from .manageable import Manageable
+from .messages import Messages
 from .metadata import Metadata
 from .microversions import Ctx, parse_microversion, versions_doc, vstr
 from .quota import Quota
@@ -22,6 +25,9 @@ class Cinder(
     SnapshotActions,
     Volumes,
     VolumeActions,
+    Attachments,
+    Messages,
+    Manageable,
     Quota,
     Listing,
     Views,

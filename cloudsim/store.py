@@ -11,6 +11,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 SCHEMA = """
@@ -93,6 +94,39 @@ CREATE TABLE IF NOT EXISTS snapshots (
     due_at REAL,
     due_status TEXT
 );
+CREATE TABLE IF NOT EXISTS attachments (
+    id TEXT PRIMARY KEY,
+    volume_id TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    instance_uuid TEXT,
+    status TEXT NOT NULL,
+    attach_mode TEXT NOT NULL DEFAULT 'rw',
+    connector TEXT,
+    attached_at REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS att_volume ON attachments (volume_id);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    request_id TEXT,
+    resource_type TEXT NOT NULL,
+    resource_uuid TEXT,
+    event_id TEXT NOT NULL,
+    message_level TEXT NOT NULL DEFAULT 'ERROR',
+    user_message TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS msg_project ON messages (project_id, created_at);
+-- what a backend holds that Cinder does not manage (LVM: logical volumes of unmanaged snapshots)
+CREATE TABLE IF NOT EXISTS backend_snapshots (
+    name TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    volume_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -131,6 +165,19 @@ SNAPSHOT_COLUMNS = (
     "provider_auth",
     "use_quota",
 )
+
+# cinder/message/message_field.py: (resource type, event id, "<action>: <detail>")
+SNAPSHOT_CREATE_FAILED = (
+    "VOLUME_SNAPSHOT",
+    "VOLUME_VOLUME_SNAPSHOT_009_012",
+    "create snapshot: Snapshot failed to create.",
+)
+VOLUME_SCHEDULE_FAILED = (
+    "VOLUME",
+    "VOLUME_VOLUME_001_003",
+    "schedule allocate volume: Could not find any available weighted backend.",
+)
+MESSAGE_TTL = 30 * 86400  # cinder's message_ttl default: 2592000 s
 
 ROLES = ("reader", "member", "admin")
 IMPLIED = {
@@ -215,7 +262,7 @@ class Store:
                 skip = f" AND status NOT IN ({','.join('?' * len(stuck))})"
             for table in ("snapshots", "volumes"):
                 rows = self.q(
-                    f"SELECT id, due_at, due_status FROM {table} WHERE due_at IS NOT NULL "
+                    f"SELECT id, status, due_at, due_status FROM {table} WHERE due_at IS NOT NULL "
                     f"AND due_at <= ?{skip}",
                     (now, *stuck),
                 )
@@ -224,6 +271,7 @@ class Store:
                 self.x("BEGIN")
                 try:
                     for row in rows:
+                        self.on_transition(table, row)
                         if row["due_status"] == "gone":
                             self.x(f"DELETE FROM {table} WHERE id = ?", (row["id"],))
                             continue
@@ -239,6 +287,85 @@ class Store:
                 except Exception:
                     self.x("ROLLBACK")
                     raise
+
+    def on_transition(self, table: str, row: sqlite3.Row) -> None:
+        """What a finished transition leaves behind besides the new status."""
+        if table == "snapshots" and row["status"] == "unmanaging" and row["due_status"] == "gone":
+            self.keep_on_backend(row["id"])
+        elif row["status"] == "creating" and row["due_status"] == "error":
+            self.record_failure(table, row["id"], row["due_at"])
+
+    def attach(
+        self, volume_id: str, instance_uuid: str, when: float, aid: str | None = None
+    ) -> str:
+        """An `attached` attachment (what os-complete leaves): seeding and /_sim use it."""
+        vol = self.q1("SELECT project_id FROM volumes WHERE id = ?", (volume_id,))
+        aid = aid or str(uuid.uuid4())
+        self.x(
+            "INSERT INTO attachments (id, volume_id, project_id, instance_uuid, status, "
+            "attach_mode, attached_at, created_at) VALUES (?, ?, ?, ?, 'attached', 'rw', ?, ?)",
+            (aid, volume_id, vol["project_id"], instance_uuid, when, when),
+        )
+        return aid
+
+    def attachment_rows(self, volume_id: str, *, attached_only: bool = False) -> list:
+        sql = "SELECT * FROM attachments WHERE volume_id = ?"
+        if attached_only:
+            sql += " AND status = 'attached'"
+        return self.q(sql + " ORDER BY created_at, id", (volume_id,))
+
+    def keep_on_backend(self, snapshot_id: str) -> None:
+        """An unmanaged snapshot leaves Cinder, not the backend: it becomes manageable."""
+        snap = self.q1("SELECT * FROM snapshots WHERE id = ?", (snapshot_id,))
+        vol = snap and self.q1("SELECT * FROM volumes WHERE id = ?", (snap["volume_id"],))
+        if vol is None or not vol["host"]:
+            return
+        self.x(
+            "INSERT OR REPLACE INTO backend_snapshots (name, host, volume_id, size, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (f"_snapshot-{snapshot_id}", vol["host"], vol["id"], snap["volume_size"], now_or(snap)),
+        )
+
+    def record_failure(self, table: str, rid: str, when: float) -> None:
+        """The user message cinder writes when it fails a create (cinder/message/message_field)."""
+        row = self.q1(f"SELECT * FROM {table} WHERE id = ?", (rid,))
+        if row is None:
+            return
+        if table == "snapshots":
+            kind, event, text = SNAPSHOT_CREATE_FAILED
+        else:
+            kind, event, text = VOLUME_SCHEDULE_FAILED
+        self.add_message(row["project_id"], kind, rid, event, text, when)
+
+    def add_message(
+        self,
+        project_id: str,
+        resource_type: str,
+        resource_uuid: str | None,
+        event_id: str,
+        user_message: str,
+        when: float | None = None,
+        request_id: str | None = None,
+    ) -> str:
+        created = self.now() if when is None else when
+        mid = str(uuid.uuid4())
+        self.x(
+            "INSERT INTO messages (id, project_id, request_id, resource_type, resource_uuid, "
+            "event_id, message_level, user_message, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'ERROR', ?, ?, ?)",
+            (
+                mid,
+                project_id,
+                request_id or f"req-{uuid.uuid4()}",
+                resource_type,
+                resource_uuid,
+                event_id,
+                user_message,
+                created,
+                created + MESSAGE_TTL,
+            ),
+        )
+        return mid
 
     # -- reset support -----------------------------------------------------------------------
     def save_template(self) -> None:
@@ -263,6 +390,13 @@ class Store:
                     f"updated_at = updated_at + ?, due_at = due_at + ?",
                     (delta, delta, delta),
                 )
+            for table, cols in (
+                ("attachments", ("created_at", "attached_at")),
+                ("messages", ("created_at", "expires_at")),
+                ("backend_snapshots", ("created_at",)),
+            ):
+                assign = ", ".join(f"{c} = {c} + ?" for c in cols)
+                self.x(f"UPDATE {table} SET {assign}", (delta,) * len(cols))
             self.x("COMMIT")
             self._template_time += delta
 
@@ -311,6 +445,10 @@ class Store:
             "snapshot_count": total,
             "now": iso(self.now()),
         }
+
+
+def now_or(row: sqlite3.Row) -> float:
+    return row["updated_at"] or row["created_at"]
 
 
 def dumps(value: object) -> str:

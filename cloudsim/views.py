@@ -62,19 +62,19 @@ class Views:
                 "name": row["display_name"],
                 "links": self.volume_link(ctx, row["id"]),
             }
-        attachments = []
-        if row["attached_to"]:
-            attachments.append(
-                {
-                    "id": row["id"],
-                    "attachment_id": stable_id("attachment", row["id"]),
-                    "volume_id": row["id"],
-                    "server_id": row["attached_to"],
-                    "host_name": None,
-                    "device": "/dev/vdb",
-                    "attached_at": iso(row["created_at"]),
-                }
-            )
+        # cinder lists only the attachments that are `attached` in a volume's body
+        attachments = [
+            {
+                "id": row["id"],
+                "attachment_id": att["id"],
+                "volume_id": row["id"],
+                "server_id": att["instance_uuid"],
+                "host_name": None,
+                "device": "/dev/vdb",
+                "attached_at": iso(att["attached_at"]),
+            }
+            for att in self.store.attachment_rows(row["id"], attached_only=True)
+        ]
         out = {
             "id": row["id"],
             "name": row["display_name"],
@@ -105,12 +105,12 @@ class Views:
             out["os-vol-mig-status-attr:name_id"] = None
         if ctx.at_least(3, 13):
             out["group_id"] = None
-        if ctx.at_least(3, 21):
+        if ctx.at_least(3, 21) and ctx.is_admin:
             out["provider_id"] = None
         if ctx.at_least(3, 48):
             out["shared_targets"] = False
             out["service_uuid"] = stable_id("service", "cinder-volume")
-        if ctx.at_least(3, 61):
+        if ctx.at_least(3, 61) and ctx.is_admin:
             out["cluster_name"] = None
         if ctx.at_least(3, 63):
             out["volume_type_id"] = stable_id("volume_type", row["volume_type"])

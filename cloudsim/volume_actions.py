@@ -80,7 +80,7 @@ class VolumeActions:
             ctx, "admin", "volume_extension:volume_admin_actions:reset_status", vol["project_id"]
         )
         status = args["status"].lower()
-        if status == "in-use" and not vol["attached_to"]:
+        if status == "in-use" and not self.store.attachment_rows(vid):
             raise bad_request(
                 "Invalid volume: Cannot reset the status to in-use: the volume does not have "
                 "any attachments."

@@ -180,9 +180,10 @@ class Volumes:
                 f"snapshot size {snap_row['volume_size']}GB. They must be >= original snapshot "
                 "size."
             )
+        zone, vtype = self._zone_and_type(vol, snap_row)
         proj = self.store.q1("SELECT * FROM projects WHERE id = ?", (ctx.project_id,))
         if proj is not None:
-            self.check_gigabytes(proj, size, "volume")
+            self.check_volume_quota(proj, size)
         name = vol.get("name", vol.get("display_name"))
         desc = vol.get("description", vol.get("display_description"))
         now = self.store.now()
@@ -200,8 +201,8 @@ class Volumes:
                 name.strip() if isinstance(name, str) else name,
                 desc.strip() if isinstance(desc, str) else desc,
                 size,
-                vol.get("availability_zone") or "nova",
-                vol.get("volume_type") or "__DEFAULT__",
+                zone,
+                vtype,
                 "cloudsim@lvm#lvm",
                 now,
                 dumps(vol.get("metadata") or {}),
@@ -214,13 +215,37 @@ class Volumes:
         row = self.store.q1("SELECT * FROM volumes WHERE id = ?", (vid,))
         return 202, {"volume": self.volume_view(row, ctx, "create")}
 
+    def _zone_and_type(self, vol: dict, snap_row) -> tuple[str, str]:
+        """The zone and type of a new volume, checked as cinder's create flow does."""
+        source = None
+        if snap_row is not None:
+            source = self.store.q1("SELECT * FROM volumes WHERE id = ?", (snap_row["volume_id"],))
+        zones = {r[0] for r in self.store.q("SELECT DISTINCT availability_zone FROM volumes")}
+        zone = vol.get("availability_zone")
+        if zone is not None and zone not in zones | {"nova"}:
+            raise bad_request(f"Invalid input received: Availability zone '{zone}' is invalid.")
+        if source is not None:
+            if zone is not None and zone != source["availability_zone"]:
+                raise bad_request(
+                    "Invalid input received: Volume must be in the same availability zone as "
+                    "the snapshot"
+                )
+            zone = source["availability_zone"]
+        types = {r[0] for r in self.store.q("SELECT DISTINCT volume_type FROM volumes")}
+        vtype = vol.get("volume_type")
+        if vtype is not None and vtype not in types | {"__DEFAULT__"}:
+            raise not_found(f"Volume type with name {vtype} could not be found.")
+        if vtype is None:
+            vtype = source["volume_type"] if source is not None else "__DEFAULT__"
+        return zone or "nova", vtype
+
     def delete_volume(self, ctx: Ctx, vid: str) -> tuple[int, None]:
         row = self.get_volume_row(ctx, vid)
         self.authorize(ctx, "member", "volume:delete", row["project_id"])
         cascade = bool_param("cascade", ctx.req.args.get("cascade", "false"))
         force = bool_param("force", ctx.req.args.get("force", "false"))
         deletable = ("available", "error", "error_restoring", "error_extending", "error_managing")
-        if not force and (row["status"] not in deletable or row["attached_to"]):
+        if not force and (row["status"] not in deletable or self.store.attachment_rows(vid)):
             raise bad_request(
                 "Invalid volume: Volume status must be available or error or error_restoring or "
                 "error_extending or error_managing and must not be migrating, attached, belong "
