@@ -68,3 +68,53 @@ def forget_operations() -> str:
     from snapshots.services import idempotency
 
     return f"forgot {idempotency.forget()} idempotency keys"
+
+
+@shared_task(
+    name="snapshots.tasks.track_volumes",
+    acks_late=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=2,
+    retry_backoff_max=10,
+    max_retries=2,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def track_volumes(volume_id: str | None = None) -> str:
+    """Volumes in a transitional status (beat, every TRACK_INTERVAL); with `volume_id`, that one
+    now (a create from a snapshot or a revert just changed it)."""
+    from snapshots.services import volume_tracking
+
+    return volume_tracking.track_volumes(volume_id=volume_id).summary()
+
+
+@shared_task(
+    name="snapshots.tasks.refresh_quotas",
+    acks_late=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=5,
+    max_retries=2,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def refresh_quotas(project_id: str | None = None) -> str:
+    """Quota usage of every known project (beat, every QUOTA_INTERVAL), or of one after a create."""
+    from snapshots.services import quota
+
+    return quota.refresh_quotas([project_id] if project_id else None).summary()
+
+
+@shared_task(
+    name="snapshots.tasks.refresh_messages",
+    acks_late=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=5,
+    max_retries=2,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def refresh_messages() -> str:
+    """Cinder's user messages, while a mirrored snapshot or volume is in error (beat)."""
+    from snapshots.services import messages
+
+    return messages.refresh_messages().summary()

@@ -2,6 +2,7 @@ from snapshots.models.audit import AppendOnlyError, AuditEvent, StatusChange
 from snapshots.models.operation import CloudState, Operation, WorkerLock
 from snapshots.models.preference import TablePreference
 from snapshots.models.snapshot import Project, Snapshot, Volume
+from snapshots.models.workflow import ProjectQuota, UserMessage
 
 __all__ = [
     "AppendOnlyError",
@@ -9,9 +10,11 @@ __all__ = [
     "CloudState",
     "Operation",
     "Project",
+    "ProjectQuota",
     "Snapshot",
     "StatusChange",
     "TablePreference",
+    "UserMessage",
     "Volume",
     "WorkerLock",
 ]
