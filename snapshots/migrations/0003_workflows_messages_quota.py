@@ -5,41 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('snapshots', '0002_search_trigram_indexes'),
+        ("snapshots", "0002_search_trigram_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProjectQuota',
+            name="ProjectQuota",
             fields=[
-                ('project_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('snapshots_limit', models.IntegerField(default=-1)),
-                ('snapshots_used', models.IntegerField(default=0)),
-                ('gigabytes_limit', models.IntegerField(default=-1)),
-                ('gigabytes_used', models.IntegerField(default=0)),
-                ('volumes_limit', models.IntegerField(default=-1)),
-                ('volumes_used', models.IntegerField(default=0)),
-                ('refreshed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("project_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("snapshots_limit", models.IntegerField(default=-1)),
+                ("snapshots_used", models.IntegerField(default=0)),
+                ("gigabytes_limit", models.IntegerField(default=-1)),
+                ("gigabytes_used", models.IntegerField(default=0)),
+                ("volumes_limit", models.IntegerField(default=-1)),
+                ("volumes_used", models.IntegerField(default=0)),
+                ("refreshed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='UserMessage',
+            name="UserMessage",
             fields=[
-                ('id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('project_id', models.CharField(blank=True, max_length=64)),
-                ('resource_type', models.CharField(blank=True, max_length=64)),
-                ('resource_uuid', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('event_id', models.CharField(blank=True, max_length=128)),
-                ('user_message', models.TextField(blank=True)),
-                ('message_level', models.CharField(blank=True, max_length=32)),
-                ('request_id', models.CharField(blank=True, max_length=128)),
-                ('created_at', models.DateTimeField(blank=True, null=True)),
-                ('fetched_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("project_id", models.CharField(blank=True, max_length=64)),
+                ("resource_type", models.CharField(blank=True, max_length=64)),
+                ("resource_uuid", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("event_id", models.CharField(blank=True, max_length=128)),
+                ("user_message", models.TextField(blank=True)),
+                ("message_level", models.CharField(blank=True, max_length=32)),
+                ("request_id", models.CharField(blank=True, max_length=128)),
+                ("created_at", models.DateTimeField(blank=True, null=True)),
+                ("fetched_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-created_at', 'id'],
+                "ordering": ["-created_at", "id"],
             },
         ),
     ]
