@@ -59,3 +59,30 @@ class ProjectQuota(models.Model):
     @property
     def volumes_left(self) -> int | None:
         return self.left(self.volumes_limit, self.volumes_used)
+
+
+class ManageableSnapshot(models.Model):
+    """A snapshot a backend holds (`GET /manageable_snapshots?host=`), as last read by an admin.
+
+    Read only on request (a POST of the Manageable page): the listing asks the backend's driver,
+    which is too costly for a beat.
+    """
+
+    host = models.CharField(max_length=255, db_index=True)
+    name = models.CharField(max_length=255)
+    reference = models.JSONField(default=dict)
+    size = models.PositiveIntegerField(default=0)
+    safe_to_manage = models.BooleanField(default=False)
+    reason_not_safe = models.CharField(max_length=255, blank=True)
+    cinder_id = models.CharField(max_length=64, blank=True)
+    source_volume_id = models.CharField(max_length=64, blank=True)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["host", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "name"], name="manageable_host_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}: {self.name}"

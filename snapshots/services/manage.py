@@ -1,0 +1,195 @@
+"""Manage and unmanage snapshots (admins).
+
+Unmanaging removes a snapshot from Cinder and leaves it on the backend, where it shows up as
+manageable. `refresh_manageable` reads a host's manageable snapshots into the mirror (a POST of
+the Manageable page: the listing asks the backend's driver); `manage_snapshot` brings one back
+under Cinder's management as a new snapshot, `creating` and then `available`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.db import transaction
+from django.utils import timezone
+
+from snapshots import selectors
+from snapshots.choices import DELETABLE, ChangeSource
+from snapshots.cloud import errors
+from snapshots.cloud.gateway import Gateway
+from snapshots.models import ManageableSnapshot, Snapshot, Volume
+from snapshots.permissions import Action, Scope, require
+from snapshots.services import mirror, queue, quota
+from snapshots.services.attempts import Attempt
+from snapshots.services.snapshots import ActionRefused
+
+TRACK_TASK = "snapshots.tasks.track"
+UNMANAGE = "unmanage_snapshot"
+MANAGE = "manage_snapshot"
+
+
+def unmanage_refusal(snapshot: Snapshot) -> str:
+    if snapshot.deleted_at is not None:
+        return "This snapshot no longer exists in Cinder."
+    if snapshot.status not in DELETABLE:
+        return (
+            f"Only an available or error snapshot can be unmanaged; this one is {snapshot.status}."
+        )
+    if snapshot.group_snapshot_id:
+        return "A snapshot that is part of a group snapshot cannot be unmanaged."
+    return ""
+
+
+def unmanage_snapshot(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_id: str,
+    idempotency_key: str,
+    client_addr: str | None,
+) -> Snapshot:
+    """Remove the snapshot from Cinder; the backend keeps its data."""
+    snapshot = selectors.get_snapshot(scope, snapshot_id)
+    attempt = Attempt(
+        scope=scope,
+        action=UNMANAGE,
+        project_id=snapshot.project_id,
+        key=idempotency_key,
+        client_addr=client_addr,
+        target_id=snapshot.id,
+        target_name=snapshot.name,
+        parameters={"snapshot_id": snapshot.id},
+    )
+    if attempt.admit(Action.MANAGE) is not None:
+        return Snapshot.objects.get(pk=snapshot.id)
+    reason = unmanage_refusal(snapshot)
+    if reason:
+        raise attempt.refuse(reason)
+    try:
+        gateway.unmanage_snapshot(snapshot.id)
+    except errors.CloudError as exc:
+        attempt.failed(exc)
+        raise
+    try:
+        seen = gateway.get_snapshot(snapshot.id)
+    except errors.NotFound:
+        seen = None
+    except errors.NotAuthenticated:
+        raise
+    except errors.CloudError:
+        seen = False  # unknown: the worker reads it
+    with transaction.atomic():
+        if seen:
+            mirror.apply(seen, source=ChangeSource.ACTION)
+        elif seen is None:
+            mirror.mark_gone(snapshot.id, source=ChangeSource.ACTION)
+        attempt.succeeded()
+        queue.enqueue(TRACK_TASK, snapshot_id=snapshot.id)
+    return Snapshot.objects.get(pk=snapshot.id)
+
+
+def source_volume_id(reference: dict) -> str:
+    """The volume id of a source reference such as {"source-name": "volume-<id>"}."""
+    name = str((reference or {}).get("source-name") or (reference or {}).get("source-id") or "")
+    return name.removeprefix("volume-")
+
+
+def refresh_manageable(*, scope: Scope, gateway: Gateway, host: str) -> int:
+    """Read the host's manageable snapshots into the mirror; returns how many it holds."""
+    require(scope, Action.MANAGE)
+    entries = gateway.list_manageable_snapshots(host)
+    now = timezone.now()
+    with transaction.atomic():
+        ManageableSnapshot.objects.filter(host=host).delete()
+        ManageableSnapshot.objects.bulk_create(
+            [
+                ManageableSnapshot(
+                    host=host,
+                    name=str(e.reference.get("source-name") or e.reference)[:255],
+                    reference=e.reference,
+                    size=e.size,
+                    safe_to_manage=e.safe_to_manage,
+                    reason_not_safe=e.reason_not_safe[:255],
+                    cinder_id=e.cinder_id,
+                    source_volume_id=source_volume_id(e.source_reference),
+                    fetched_at=now,
+                )
+                for e in entries
+            ]
+        )
+    return len(entries)
+
+
+def manage_refusal(entry: ManageableSnapshot, volume: Volume | None, project_id: str) -> str:
+    if not entry.safe_to_manage:
+        return f"The backend says this snapshot is not safe to manage: {entry.reason_not_safe}."
+    if volume is None:
+        return "Its volume is not one Cinder knows (no volume in the mirror has that id)."
+    if volume.status not in ("available", "in-use"):
+        return f"Its volume must be available or in-use; it is {volume.status}."
+    return quota.quota_refusal(quota.quota_for(project_id), snapshots=1, gigabytes=entry.size)
+
+
+def manage_snapshot(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    entry_id: int,
+    name: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+    client_addr: str | None,
+) -> Snapshot:
+    """Bring a manageable snapshot under Cinder's management (in the admin's current project,
+    as Cinder creates it in the caller's project)."""
+    entry = ManageableSnapshot.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise ActionRefused("That backend snapshot is no longer listed; refresh the list.")
+    attempt = Attempt(
+        scope=scope,
+        action=MANAGE,
+        project_id=scope.project_id,
+        key=idempotency_key,
+        client_addr=client_addr,
+        target_name=name,
+        parameters={
+            "host": entry.host,
+            "reference": entry.reference,
+            "volume_id": entry.source_volume_id,
+            "name": name,
+            "description": description,
+            "metadata": metadata,
+        },
+    )
+    earlier = attempt.admit(Action.MANAGE)
+    if earlier is not None:
+        return Snapshot.objects.get(pk=earlier)
+    volume = Volume.objects.filter(pk=entry.source_volume_id, deleted_at__isnull=True).first()
+    reason = manage_refusal(entry, volume, scope.project_id)
+    if reason:
+        raise attempt.refuse(reason)
+    try:
+        data = gateway.manage_snapshot(
+            volume_id=volume.id,
+            ref=entry.reference,
+            name=name,
+            description=description,
+            metadata=metadata,
+        )
+    except errors.CloudError as exc:
+        attempt.failed(exc)
+        raise
+    data = dataclasses.replace(
+        data,
+        project_id=data.project_id or scope.project_id,
+        progress=data.progress if data.progress is not None else 0,
+    )
+    with transaction.atomic():
+        row, _ = mirror.apply(data, source=ChangeSource.ACTION, volume_name=volume.name)
+        entry.delete()
+        attempt.succeeded(target_id=row.id, target_name=row.name)
+        quota.note_use(row.project_id, snapshots=1, gigabytes=row.size)
+        queue.enqueue(TRACK_TASK, snapshot_id=row.id)
+        queue.enqueue(quota.REFRESH_TASK, project_id=row.project_id)
+    return row
