@@ -79,9 +79,13 @@ class Manageable:
         host = params.pop("host", None)
         cluster = params.pop("cluster", None) if ctx.at_least(3, 17) else None
         if (host is None) == (cluster is None):
-            raise bad_request(
-                "Invalid input received: One and only one of cluster and host must be set."
+            # cinder.api.common.get_cluster_host: the text depends on whether `cluster` exists
+            reason = (
+                "One and only one of cluster and host must be set."
+                if ctx.at_least(3, 17)
+                else "Host field is missing."
             )
+            raise bad_request(f"Invalid input received: {reason}")
         if cluster is not None:
             raise not_found(f"Cluster {cluster} could not be found.")
         host = backend_of(host)

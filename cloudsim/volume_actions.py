@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import SimError, bad_request
+from .errors import SimError, bad_request, not_found
 from .microversions import (
     Ctx,
 )
@@ -23,7 +23,10 @@ class VolumeActions:
         if not isinstance(body, dict) or len(body) != 1:
             raise bad_request("Malformed request body")
         ((name, args),) = body.items()
-        if name == "revert" and ctx.at_least(3, 40):
+        if name == "revert":
+            if not ctx.at_least(3, 40):
+                # a versioned action asked below its version: cinder's wsgi answers 404
+                raise not_found("The resource could not be found.")
             return self._revert(ctx, vid, args)
         if name == "os-reset_status":
             return self._volume_reset_status(ctx, vid, args)

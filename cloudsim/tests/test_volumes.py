@@ -102,7 +102,7 @@ def test_revert_to_latest_snapshot(sim, conn, raw):
     old = sim.create_snapshot("alpha", volume_id=vol["id"], created_at="2024-01-01T00:00:00")
     new = sim.create_snapshot("alpha", volume_id=vol["id"], created_at="2024-02-01T00:00:00")
     path = f"/volumes/{vol['id']}/action"
-    assert raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.39").status_code == 400
+    assert raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.39").status_code == 404
     assert raw.post(path, json={"revert": {"snapshot_id": old["id"]}}, mv="3.40").status_code == 400
     r = raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.40")
     assert r.status_code == 202
