@@ -197,6 +197,8 @@ class Simulator(Faults, Control, IdentityApi):
                 resp = self.cinder_call(req, endpoint, values, noauth=noauth)
         except SimError as exc:
             resp = json_response(exc.status, exc.body(), exc.headers)
+        if faults.get("answer_delay_ms") and service != "identity" and req.method != "GET":
+            time.sleep(faults["answer_delay_ms"] / 1000.0)
         resp.headers["X-OpenStack-Request-Id"] = request_id
         with self.stats_lock:
             self.recent.append(

@@ -17,6 +17,9 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "stuck": [],
     "keystone_down": False,
     "cinder_down": False,
+    # Cinder carries out a change (POST/PUT/DELETE), then its answer takes this long: the
+    # "acted, but the caller timed out" case.
+    "answer_delay_ms": 0,
 }
 
 # A second Cinder API on the same state with `auth_strategy = noauth`, like a real cinder-api
@@ -46,7 +49,7 @@ class Faults:
                 new[key] = sorted(set(value))
             elif key in ("keystone_down", "cinder_down"):
                 new[key] = bool(value)
-            elif key in ("latency_ms", "error_status"):
+            elif key in ("latency_ms", "error_status", "answer_delay_ms"):
                 new[key] = int(value)
             else:
                 rate = float(value)

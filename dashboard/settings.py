@@ -168,6 +168,9 @@ AUTH_PASSWORD_VALIDATORS = [
 OS_CLOUD = env.str("OS_CLOUD", default="dashboard-demo")
 OS_CLIENT_CONFIG_FILE = env.str("OS_CLIENT_CONFIG_FILE", default="")
 CLOUD_TIMEOUT = env.float("CLOUD_TIMEOUT", default=15.0)
+# Seconds a user's action (create, edit, delete, repairs) waits for Cinder's answer. Past it the
+# outcome is "unknown": the page says so at once and a worker finds out what Cinder did.
+ACTION_TIMEOUT = env.float("ACTION_TIMEOUT", default=5.0)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
@@ -244,6 +247,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "snapshots.tasks.forget_operations",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
+    },
+    # Actions whose outcome is still unknown, in case their own reconcile task was lost.
+    "reconcile-unsettled": {
+        "task": "snapshots.tasks.reconcile_unsettled",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
     },
 }
 

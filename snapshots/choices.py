@@ -84,3 +84,6 @@ class Outcome(models.TextChoices):
     REFUSED = "refused", "Refused by Cinder"
     DENIED = "denied", "Denied by the dashboard"
     FAILED = "failed", "Failed (cloud unreachable)"
+    # Sent, but no answer said whether Cinder acted; a later event of the same action, whose
+    # parameters name this one (`reconciles`), says what the worker found.
+    UNKNOWN = "unknown", "Unknown (being checked)"

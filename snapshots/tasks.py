@@ -71,6 +71,49 @@ def forget_operations() -> str:
 
 
 @shared_task(
+    name="snapshots.tasks.reconcile",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=40,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def reconcile(self, key: str) -> str:
+    """Find out what an action whose answer never came did (key: its idempotency key)."""
+    from snapshots.cloud.credentials import service_gateway
+    from snapshots.cloud.errors import CloudError
+    from snapshots.models import Operation
+    from snapshots.services import reconcile as service
+
+    try:
+        state = service.reconcile_operation(key=key, gateway=service_gateway())
+    except CloudError as exc:
+        log.info("reconcile %s: the cloud cannot say yet (%s)", key[:6], exc)
+        state = Operation.UNKNOWN
+    if state == Operation.UNKNOWN:
+        raise self.retry(countdown=5)
+    return state
+
+
+@shared_task(name="snapshots.tasks.reconcile_unsettled", acks_late=True, time_limit=120)
+def reconcile_unsettled() -> str:
+    """The safety net (beat): actions still unknown, in case their own task was lost."""
+    from snapshots.cloud.credentials import service_gateway
+    from snapshots.cloud.errors import CloudError
+    from snapshots.services import reconcile as service
+
+    states = []
+    for key in service.unsettled_keys():
+        try:
+            states.append(service.reconcile_operation(key=key, gateway=service_gateway()))
+        except CloudError as exc:
+            log.info("reconcile: the cloud cannot say yet (%s)", exc)
+            break
+    return f"reconciled {len(states)}: {', '.join(states)}"
+
+
+@shared_task(
     name="snapshots.tasks.track_volumes",
     acks_late=True,
     reject_on_worker_lost=True,

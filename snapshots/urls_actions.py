@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from snapshots.views import actions, admin_actions, stuck, volumes
+from snapshots.views import actions, admin_actions, operations, stuck, volumes
 
 urlpatterns = [
     path("create/", actions.create, name="create"),
     path("volumes/", volumes.volume_list, name="volumes"),
     path("stuck/", stuck.stuck_list, name="stuck"),
+    path("operations/<int:event_id>/", operations.operation_detail, name="operation"),
     path("bulk/delete/", actions.bulk_delete, name="bulk-delete"),
     path("bulk/force-delete/", admin_actions.bulk_force_delete, name="bulk-force-delete"),
     path("bulk/reset-status/", admin_actions.bulk_reset_status, name="bulk-reset-status"),

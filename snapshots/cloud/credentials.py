@@ -34,44 +34,58 @@ def keystone() -> Keystone:
     )
 
 
+def _build_service(timeout: float) -> Gateway:
+    if settings.CINDER_NOAUTH_ENDPOINT:
+        return Gateway.for_noauth(
+            endpoint=settings.CINDER_NOAUTH_ENDPOINT,
+            token=settings.CINDER_NOAUTH_TOKEN,
+            verify=_verify(),
+            timeout=timeout,
+        )
+    return Gateway.for_cloud(
+        settings.OS_CLOUD, config_file=settings.OS_CLIENT_CONFIG_FILE, timeout=timeout
+    )
+
+
 def service_gateway(*, fresh: bool = False) -> Gateway:
     """The service account's gateway (workers; every call in local mode). One per process."""
     global _service
     with _lock:
         if _service is None or fresh:
-            if settings.CINDER_NOAUTH_ENDPOINT:
-                _service = Gateway.for_noauth(
-                    endpoint=settings.CINDER_NOAUTH_ENDPOINT,
-                    token=settings.CINDER_NOAUTH_TOKEN,
-                    verify=_verify(),
-                    timeout=settings.CLOUD_TIMEOUT,
-                )
-            else:
-                _service = Gateway.for_cloud(
-                    settings.OS_CLOUD,
-                    config_file=settings.OS_CLIENT_CONFIG_FILE,
-                    timeout=settings.CLOUD_TIMEOUT,
-                )
+            _service = _build_service(settings.CLOUD_TIMEOUT)
         return _service
 
 
+_action_service: Gateway | None = None
+
+
+def _action_service_gateway() -> Gateway:
+    global _action_service
+    with _lock:
+        if _action_service is None:
+            _action_service = _build_service(settings.ACTION_TIMEOUT)
+        return _action_service
+
+
 def reset_service_gateway() -> None:
-    global _service
+    global _service, _action_service
     with _lock:
         _service = None
+        _action_service = None
 
 
-def user_gateway(request) -> Gateway:
-    """The gateway for this request's user: their own token in keystone mode."""
+def user_gateway(request, *, for_action: bool = False) -> Gateway:
+    """The gateway for this request's user: their own token in keystone mode. `for_action`:
+    with the short ACTION_TIMEOUT, so a form answers within seconds."""
     cloud = request.session.get("cloud") if settings.DASHBOARD_AUTH == "keystone" else None
     if not cloud:
-        return service_gateway()
+        return _action_service_gateway() if for_action else service_gateway()
     return Gateway.for_token(
         token=cloud["token"],
         endpoint=cloud["endpoint"],
         project_id=cloud["project_id"],
         verify=_verify(),
-        timeout=settings.CLOUD_TIMEOUT,
+        timeout=settings.ACTION_TIMEOUT if for_action else settings.CLOUD_TIMEOUT,
     )
 
 

@@ -7,6 +7,20 @@ from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
+class Receipt:
+    """Cinder's answer to a change that went through: its HTTP status and request id."""
+
+    status_code: int | None
+    request_id: str = ""
+
+
+class Metadata(dict[str, str]):
+    """A snapshot's whole metadata after a change, with Cinder's answer to that change."""
+
+    receipt: Receipt | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SnapshotData:
     id: str
     name: str
@@ -22,6 +36,8 @@ class SnapshotData:
     group_snapshot_id: str = ""
     consumes_quota: bool | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # Cinder's answer to the change that returned this snapshot (create, update); None on reads.
+    receipt: Receipt | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

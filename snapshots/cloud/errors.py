@@ -8,6 +8,9 @@ class CloudError(Exception):
 
     status_code: int | None = None
     title = "The cloud refused the request"
+    # Set when part of a change went through before this error (e.g. metadata set, then a
+    # removal refused): the person must not read "nothing changed".
+    partly_done = False
 
     def __init__(
         self, message: str = "", *, request_id: str = "", status_code: int | None = None
@@ -63,6 +66,19 @@ class Unavailable(CloudError):
     title = "The cloud is unreachable"
 
 
+class OutcomeUnknown(CloudError):
+    """A change was sent and may have been made, but no answer says so: a read timeout, a
+    connection dropped after the request went out, or a 5xx from Cinder or a proxy in front
+    of it. Never "nothing changed": the worker finds out what Cinder did."""
+
+    status_code = None
+    title = "Cinder did not answer in time; we are checking whether it was done"
+    # The dashboard's record of the attempt (its idempotency key and audit event), set by the
+    # service that sent the change.
+    operation_key = ""
+    event_id: int | None = None
+
+
 class BadCredentials(CloudError):
     """Keystone refused the user name or password."""
 
@@ -80,7 +96,13 @@ BY_STATUS: dict[int, type[CloudError]] = {
 }
 
 
-def from_status(status: int | None, message: str, request_id: str = "") -> CloudError:
+def from_status(
+    status: int | None, message: str, request_id: str = "", *, sent_change: bool = False
+) -> CloudError:
+    """The error for an HTTP answer. A 5xx to a change (`sent_change`) may come after Cinder
+    acted, so its outcome is unknown; a 4xx always means Cinder did nothing."""
+    if sent_change and (status is None or status >= 500):
+        return OutcomeUnknown(message, request_id=request_id, status_code=status)
     if status is None or status >= 500:
         return Unavailable(message, request_id=request_id, status_code=status)
     cls = BY_STATUS.get(status, BadRequest)

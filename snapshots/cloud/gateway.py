@@ -12,6 +12,7 @@ after the first one, and a call never repeats it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Iterator
@@ -26,14 +27,17 @@ from keystoneauth1 import token_endpoint
 from openstack import exceptions as sdk_exc
 from openstack import utils as sdk_utils
 from openstack.block_storage.v3 import snapshot as sdk_snapshot
+from urllib3 import exceptions as urllib3_exc
 
 from snapshots.cloud import errors
 from snapshots.cloud.dto import (
     Limits,
     ManageableSnapshotData,
     MessageData,
+    Metadata,
     ProjectData,
     QuotaUsage,
+    Receipt,
     SnapshotData,
     SnapshotPage,
     VolumeData,
@@ -57,38 +61,105 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _translate(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn openstacksdk/keystoneauth/requests exceptions into the project's errors."""
+def _never_sent(exc: BaseException) -> bool:
+    """True when the request provably never reached the server: the connection was refused,
+    the name did not resolve, the connect or the TLS handshake failed. keystoneauth folds these
+    and "sent, then no answer" into the same exceptions, so look at the ones underneath."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(
+            current,
+            requests.exceptions.ConnectTimeout
+            | requests.exceptions.SSLError
+            | urllib3_exc.NewConnectionError
+            | urllib3_exc.ConnectTimeoutError
+            | urllib3_exc.SSLError
+            | ConnectionRefusedError,
+        ):
+            return True
+        if isinstance(
+            current,
+            requests.exceptions.ReadTimeout
+            | urllib3_exc.ReadTimeoutError
+            | urllib3_exc.ProtocolError
+            | ConnectionResetError,
+        ):
+            return False
+        stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+    return False
 
+
+def _translated(exc: Exception, *, sent_change: bool) -> errors.CloudError | None:
+    """The project's error for an openstacksdk/keystoneauth/requests exception (None: not one).
+
+    For a change (`sent_change`), only what provably did not reach Cinder or what Cinder
+    refused (4xx) says "nothing changed"; a timeout, a dropped connection or a 5xx may come
+    after Cinder acted, so its outcome is unknown."""
+    if isinstance(exc, sdk_exc.HttpException):
+        message = (exc.details or exc.message or "").strip()
+        return errors.from_status(
+            exc.status_code, message, exc.request_id or "", sent_change=sent_change
+        )
+    if isinstance(exc, ksa_exc.Unauthorized):
+        return errors.NotAuthenticated(str(exc.message or ""))
+    if isinstance(exc, ksa_exc.http.HttpError):
+        return errors.from_status(
+            exc.http_status, str(exc.message or ""), exc.request_id or "", sent_change=sent_change
+        )
+    if isinstance(
+        exc,
+        ksa_exc.DiscoveryFailure
+        | ksa_exc.EndpointNotFound
+        | ksa_exc.catalog.EmptyCatalog
+        | sdk_exc.EndpointNotFound,
+    ):
+        return errors.Unavailable(_short(exc))
+    if isinstance(exc, ksa_exc.ConnectionError | requests.RequestException | sdk_exc.SDKException):
+        if sent_change and not _never_sent(exc):
+            return errors.OutcomeUnknown(_short(exc))
+        return errors.Unavailable(_short(exc))
+    return None
+
+
+def _wrap(fn: Callable[P, R], *, sent_change: bool) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except errors.CloudError:
             raise
-        except sdk_exc.HttpException as exc:
-            status = exc.status_code
-            message = (exc.details or exc.message or "").strip()
-            raise errors.from_status(status, message, exc.request_id or "") from exc
-        except ksa_exc.Unauthorized as exc:
-            raise errors.NotAuthenticated(str(exc.message or "")) from exc
-        except ksa_exc.http.HttpError as exc:
-            raise errors.from_status(
-                exc.http_status, str(exc.message or ""), exc.request_id or ""
-            ) from exc
-        except (
-            ksa_exc.ConnectionError,
-            ksa_exc.DiscoveryFailure,
-            ksa_exc.EndpointNotFound,
-            ksa_exc.catalog.EmptyCatalog,
-            requests.RequestException,
-            sdk_exc.EndpointNotFound,
-        ) as exc:
-            raise errors.Unavailable(_short(exc)) from exc
-        except sdk_exc.SDKException as exc:
-            raise errors.Unavailable(_short(exc)) from exc
+        except Exception as exc:
+            ours = _translated(exc, sent_change=sent_change)
+            if ours is None:
+                raise
+            raise ours from exc
 
     return wrapper
+
+
+def _translate(fn: Callable[P, R]) -> Callable[P, R]:
+    """A read: openstacksdk/keystoneauth/requests exceptions become the project's errors."""
+    return _wrap(fn, sent_change=False)
+
+
+def _change(fn: Callable[P, R]) -> Callable[P, R]:
+    """A change: as `_translate`, with "outcome unknown" where Cinder may have acted."""
+    return _wrap(fn, sent_change=True)
+
+
+def _receipt(resp: Any) -> Receipt:
+    """Raise the project's error for a failed answer, else its status and request id."""
+    sdk_exc.raise_from_response(resp)
+    request_id = resp.headers.get("x-openstack-request-id") or resp.headers.get(
+        "x-compute-request-id", ""
+    )
+    return Receipt(status_code=resp.status_code, request_id=request_id or "")
 
 
 def _short(exc: BaseException) -> str:
@@ -198,6 +269,26 @@ def _message(raw: dict) -> MessageData:
     )
 
 
+def _volume_from_body(raw: dict) -> VolumeData:
+    """A volume of Cinder's JSON (a create's answer)."""
+    bootable = raw.get("bootable")
+    if isinstance(bootable, str):
+        bootable = bootable.lower() == "true"
+    return VolumeData(
+        id=raw["id"],
+        name=raw.get("name") or "",
+        size=int(raw.get("size") or 0),
+        status=(raw.get("status") or "").lower(),
+        project_id=raw.get("os-vol-tenant-attr:tenant_id") or "",
+        availability_zone=raw.get("availability_zone") or "",
+        volume_type=raw.get("volume_type") or "",
+        bootable=bool(bootable),
+        attachments=len(raw.get("attachments") or []),
+        created_at=_parse_time(raw.get("created_at")),
+        source_snapshot_id=raw.get("snapshot_id") or "",
+    )
+
+
 def _quota_part(body: dict, key: str) -> tuple[int, int]:
     value = body.get(key)
     if isinstance(value, dict):
@@ -210,7 +301,7 @@ class WorkflowCalls:
 
     _conn: Any
 
-    @_translate
+    @_change
     def create_volume(
         self,
         *,
@@ -220,9 +311,9 @@ class WorkflowCalls:
         description: str = "",
         volume_type: str = "",
         availability_zone: str = "",
-    ) -> VolumeData:
+    ) -> tuple[VolumeData, Receipt]:
         """A volume made from a snapshot; Cinder answers `creating`."""
-        attrs: dict[str, Any] = {"snapshot_id": snapshot_id, "size": int(size)}
+        body: dict[str, Any] = {"snapshot_id": snapshot_id, "size": int(size)}
         for key, value in (
             ("name", name),
             ("description", description),
@@ -230,18 +321,21 @@ class WorkflowCalls:
             ("availability_zone", availability_zone),
         ):
             if value:
-                attrs[key] = value
-        return _volume(self._conn.block_storage.create_volume(**attrs))
+                body[key] = value
+        resp = self._conn.block_storage.post("/volumes", json={"volume": body})
+        receipt = _receipt(resp)
+        return _volume_from_body(resp.json()["volume"]), receipt
 
-    @_translate
-    def revert_volume_to_snapshot(self, volume_id: str, snapshot_id: str) -> None:
+    @_change
+    def revert_volume_to_snapshot(self, volume_id: str, snapshot_id: str) -> Receipt:
         """Revert a volume to its latest snapshot (3.40)."""
-        resp = self._conn.block_storage.post(
-            f"/volumes/{volume_id}/action",
-            json={"revert": {"snapshot_id": snapshot_id}},
-            microversion=REVERT_MICROVERSION,
+        return _receipt(
+            self._conn.block_storage.post(
+                f"/volumes/{volume_id}/action",
+                json={"revert": {"snapshot_id": snapshot_id}},
+                microversion=REVERT_MICROVERSION,
+            )
         )
-        sdk_exc.raise_from_response(resp)
 
     @_translate
     def list_messages(self, *, resource_uuid: str = "", limit: int = 1000) -> list[MessageData]:
@@ -295,7 +389,7 @@ class WorkflowCalls:
             for item in items
         ]
 
-    @_translate
+    @_change
     def manage_snapshot(
         self,
         *,
@@ -306,19 +400,31 @@ class WorkflowCalls:
         metadata: dict[str, str] | None = None,
     ) -> SnapshotData:
         """Bring a backend snapshot under Cinder's management; Cinder answers `creating`."""
-        created = self._conn.block_storage.manage_snapshot(
-            volume_id=volume_id,
-            ref=dict(ref),
-            name=name or None,
-            description=description or None,
-            metadata=dict(metadata or {}) or None,
+        body = {
+            "snapshot": {
+                "volume_id": volume_id,
+                "ref": dict(ref),
+                "name": name or None,
+                "description": description or None,
+                "metadata": dict(metadata or {}) or None,
+            }
+        }
+        resp = self._conn.block_storage.post(
+            "/manageable_snapshots", json=body, microversion=MANAGEABLE_MICROVERSION
         )
-        return _snapshot(created)
+        receipt = _receipt(resp)
+        return dataclasses.replace(_snapshot_from_body(resp.json()["snapshot"]), receipt=receipt)
 
-    @_translate
-    def unmanage_snapshot(self, snapshot_id: str) -> None:
+    @_change
+    def unmanage_snapshot(self, snapshot_id: str) -> Receipt:
         """Remove a snapshot from Cinder; the backend keeps it."""
-        self._conn.block_storage.unmanage_snapshot(snapshot_id)
+        return _receipt(
+            self._conn.block_storage.post(
+                f"/snapshots/{snapshot_id}/action",
+                json={"os-unmanage": {}},
+                microversion=self.snapshot_microversion(),
+            )
+        )
 
 
 class Gateway(WorkflowCalls):
@@ -486,8 +592,19 @@ class Gateway(WorkflowCalls):
         obj = self._conn.block_storage.fetch_snapshot_metadata(snapshot_id)
         return dict(obj.metadata or {})
 
-    # --- snapshots: writes ------------------------------------------------------------
-    @_translate
+    # --- snapshots: writes -----------------------------------------------------------
+    # Sent through the SDK's session (auth, endpoint, microversion) as plain requests, so the
+    # answer's status and request id reach the audit log on success too.
+    def _post_action(self, snapshot_id: str, body: dict[str, Any]) -> Receipt:
+        return _receipt(
+            self._conn.block_storage.post(
+                f"/snapshots/{snapshot_id}/action",
+                json=body,
+                microversion=self.snapshot_microversion(),
+            )
+        )
+
+    @_change
     def create_snapshot(
         self,
         *,
@@ -497,69 +614,90 @@ class Gateway(WorkflowCalls):
         metadata: dict[str, str] | None = None,
         force: bool = False,
     ) -> SnapshotData:
-        attrs: dict[str, Any] = {"volume_id": volume_id, "name": name or None}
+        body: dict[str, Any] = {"volume_id": volume_id, "name": name or None}
         if description:
-            attrs["description"] = description
+            body["description"] = description
         if metadata:
-            attrs["metadata"] = metadata
+            body["metadata"] = dict(metadata)
         if force and self.in_use_needs_force():
             # From 3.66 force is implied and `false` is refused: only send it when it matters.
-            attrs["is_forced"] = True
-        return _snapshot(self._conn.block_storage.create_snapshot(**attrs))
+            body["force"] = True
+        resp = self._conn.block_storage.post(
+            "/snapshots", json={"snapshot": body}, microversion=self.snapshot_microversion()
+        )
+        receipt = _receipt(resp)
+        return dataclasses.replace(_snapshot_from_body(resp.json()["snapshot"]), receipt=receipt)
 
-    @_translate
+    @_change
     def update_snapshot(
         self, snapshot_id: str, *, name: str | None = None, description: str | None = None
     ) -> SnapshotData:
-        attrs: dict[str, Any] = {}
+        body: dict[str, Any] = {}
         if name is not None:
-            attrs["name"] = name
+            body["name"] = name
         if description is not None:
-            attrs["description"] = description
-        if not attrs:
+            body["description"] = description
+        if not body:
             raise errors.BadRequest("Nothing to update: give a name or a description")
-        self._conn.block_storage.update_snapshot(snapshot_id, **attrs)
+        receipt = _receipt(
+            self._conn.block_storage.put(
+                f"/snapshots/{snapshot_id}",
+                json={"snapshot": body},
+                microversion=self.snapshot_microversion(),
+            )
+        )
         # The update answer has no extended attributes: read the whole snapshot back.
-        return _snapshot(self._conn.block_storage.get_snapshot(snapshot_id))
+        return dataclasses.replace(self.get_snapshot(snapshot_id), receipt=receipt)
 
-    @_translate
-    def delete_snapshot(self, snapshot_id: str) -> None:
-        self._conn.block_storage.delete_snapshot(snapshot_id, ignore_missing=False)
+    @_change
+    def delete_snapshot(self, snapshot_id: str) -> Receipt:
+        return _receipt(
+            self._conn.block_storage.delete(
+                f"/snapshots/{snapshot_id}", microversion=self.snapshot_microversion()
+            )
+        )
 
-    @_translate
-    def force_delete_snapshot(self, snapshot_id: str) -> None:
-        self._conn.block_storage.delete_snapshot(snapshot_id, force=True)
+    @_change
+    def force_delete_snapshot(self, snapshot_id: str) -> Receipt:
+        return self._post_action(snapshot_id, {"os-force_delete": {}})
 
-    @_translate
-    def reset_snapshot_status(self, snapshot_id: str, status: str) -> None:
-        self._conn.block_storage.reset_snapshot_status(snapshot_id, status)
+    @_change
+    def reset_snapshot_status(self, snapshot_id: str, status: str) -> Receipt:
+        return self._post_action(snapshot_id, {"os-reset_status": {"status": status}})
 
-    @_translate
+    @_change
     def set_snapshot_status(
         self, snapshot_id: str, status: str, progress: int | None = None
-    ) -> None:
-        value = f"{int(progress)}%" if progress is not None else None
-        self._conn.block_storage.set_snapshot_status(snapshot_id, status, value)
+    ) -> Receipt:
+        body: dict[str, Any] = {"status": status}
+        if progress is not None:
+            body["progress"] = f"{int(progress)}%"
+        return self._post_action(snapshot_id, {"os-update_snapshot_status": body})
 
-    @_translate
-    def set_snapshot_metadata(self, snapshot_id: str, metadata: dict[str, str]) -> dict[str, str]:
+    @_change
+    def set_snapshot_metadata(self, snapshot_id: str, metadata: dict[str, str]) -> Metadata:
         """Merge keys in; returns the snapshot's whole metadata as Cinder now has it."""
-        self._conn.block_storage.set_snapshot_metadata(snapshot_id, **metadata)
-        return self.get_snapshot_metadata(snapshot_id)
+        receipt = _receipt(
+            self._conn.block_storage.post(
+                f"/snapshots/{snapshot_id}/metadata", json={"metadata": dict(metadata)}
+            )
+        )
+        return self._metadata_after(snapshot_id, receipt)
 
-    @_translate
-    def delete_snapshot_metadata(self, snapshot_id: str, keys: list[str]) -> dict[str, str]:
-        if keys:
-            self._conn.block_storage.delete_snapshot_metadata(snapshot_id, keys=list(keys))
-        return self.get_snapshot_metadata(snapshot_id)
+    @_change
+    def delete_snapshot_metadata(self, snapshot_id: str, keys: list[str]) -> Metadata:
+        """Remove keys, one call each (Cinder has no bulk form); the receipt is the last one's."""
+        receipt = None
+        for key in keys:
+            receipt = _receipt(
+                self._conn.block_storage.delete(f"/snapshots/{snapshot_id}/metadata/{key}")
+            )
+        return self._metadata_after(snapshot_id, receipt)
 
-    @_translate
-    def replace_snapshot_metadata(
-        self, snapshot_id: str, metadata: dict[str, str]
-    ) -> dict[str, str]:
-        snap = self._conn.block_storage.get_snapshot(snapshot_id)
-        snap.replace_metadata(self._conn.block_storage, metadata=dict(metadata))
-        return self.get_snapshot_metadata(snapshot_id)
+    def _metadata_after(self, snapshot_id: str, receipt: Receipt | None) -> Metadata:
+        answer = Metadata(self.get_snapshot_metadata(snapshot_id))
+        answer.receipt = receipt
+        return answer
 
     # --- volumes, limits, projects ----------------------------------------------------
     @_translate

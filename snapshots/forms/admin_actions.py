@@ -11,7 +11,7 @@ from django import forms
 from snapshots.choices import RESETTABLE, Status
 from snapshots.forms.snapshots import KeyedForm
 from snapshots.forms.validators import MAX_LENGTH
-from snapshots.services.snapshots import allowed_set_statuses
+from snapshots.services.eligibility import allowed_set_statuses
 
 # Offered first: the statuses an admin normally resets to (Horizon offers these five).
 COMMON_RESETS = ("available", "error", "error_deleting", "creating", "deleting")

@@ -36,12 +36,31 @@ class WorkerLock(models.Model):
 
 
 class Operation(models.Model):
-    """An idempotency key: the same form submitted twice performs the action once."""
+    """An idempotency key: the same form submitted twice performs the action once.
+
+    The key is bound to who used it, for what and on what (`subject`: the snapshot, or the
+    volume of a create); the same key for anything else is refused. An attempt whose outcome is
+    unknown stays claimed until the worker has found out what Cinder did (`state`).
+    """
+
+    RUNNING = "running"
+    DONE = "done"
+    UNKNOWN = "unknown"  # Cinder did not answer in time; the worker is checking
+    SUCCEEDED = "succeeded"  # found out afterwards: Cinder did it
+    NOT_DONE = "not_done"  # found out afterwards: Cinder did not do it
 
     key = models.CharField(primary_key=True, max_length=64)
     actor_id = models.CharField(max_length=64)
     action = models.CharField(max_length=64)
+    subject = models.CharField(max_length=64, blank=True)
+    project_id = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=16, default=RUNNING)
+    # The audit event of the attempt, which a later "reconciled" event points back to.
+    event_id = models.BigIntegerField(null=True, blank=True)
+    # What was asked of Cinder, for the worker that finds out whether it happened.
+    request = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Set once the action has run: a repeated submit shows this result instead of acting again.
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -49,3 +68,7 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key}"
+
+    @property
+    def settled(self) -> bool:
+        return self.state in (self.DONE, self.SUCCEEDED, self.NOT_DONE)

@@ -32,6 +32,8 @@ class Volume(models.Model):
     volume_type = models.CharField(max_length=255, blank=True)
     bootable = models.BooleanField(default=False)
     attachments = models.PositiveIntegerField(default=0)
+    # The snapshot this volume was created from ("" when none): delete confirmations list these.
+    snapshot_id = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(null=True, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from snapshots.choices import Outcome
-from snapshots.cloud.errors import CloudError, Unavailable
+from snapshots.cloud.errors import CloudError, OutcomeUnknown, Unavailable
 from snapshots.models import AuditEvent, WorkerLock
 from snapshots.permissions import Scope
 
@@ -113,10 +113,13 @@ def record(
     message: str = "",
     client_addr: str | None = None,
     actor_name: str = "",
+    status_code: int | None = None,
+    request_id: str = "",
 ) -> AuditEvent:
-    """Append one audit event. Never pass a token or password in `parameters`."""
-    status_code = None
-    request_id = ""
+    """Append one audit event. Never pass a token or password in `parameters`.
+
+    `status_code` and `request_id` are Cinder's answer to a call that went through; for one
+    that failed they come from `error`."""
     if error is not None:
         status_code = error.status_code
         request_id = error.request_id
@@ -145,6 +148,8 @@ def record(
 def outcome_of(error: CloudError | None) -> str:
     if error is None:
         return Outcome.SUCCESS
+    if isinstance(error, OutcomeUnknown):
+        return Outcome.UNKNOWN
     if isinstance(error, Unavailable):
         return Outcome.FAILED
     return Outcome.REFUSED

@@ -1,31 +1,24 @@
-"""Volumes created from a snapshot, asked of Cinder when someone is about to delete it.
+"""Volumes created from a snapshot, shown when someone is about to delete it.
 
-The mirror does not hold volumes' source snapshots, so the delete confirmation asks Cinder once
-(the project's volume list) and, when the cloud does not answer, says that it cannot tell rather
-than claiming there are none. On clone-based backends such a delete ends in `error_deleting`.
+On clone-based backends deleting such a snapshot ends in `error_deleting`. The volume mirror
+(kept by sync) records each volume's source snapshot, so the confirmation page asks no one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from snapshots.cloud import errors
-from snapshots.cloud.dto import VolumeData
-from snapshots.cloud.gateway import Gateway
+from snapshots.models import Volume
+from snapshots.permissions import Scope
 
 
-def volumes_from(
-    gateway: Gateway, snapshot_ids: Iterable[str], *, all_projects: bool = False
-) -> dict[str, list[VolumeData]] | None:
-    """{snapshot id: volumes made from it} for the given ids, or None when Cinder cannot say."""
+def volumes_from(scope: Scope, snapshot_ids: Iterable[str]) -> dict[str, list[Volume]]:
+    """{snapshot id: live volumes made from it} for the given ids, among what `scope` may see."""
     wanted = set(snapshot_ids)
-    found: dict[str, list[VolumeData]] = {sid: [] for sid in wanted}
-    try:
-        for volume in gateway.iter_volumes(all_projects=all_projects):
-            if volume.source_snapshot_id in wanted:
-                found[volume.source_snapshot_id].append(volume)
-    except errors.NotAuthenticated:
-        raise
-    except errors.CloudError:
-        return None
+    found: dict[str, list[Volume]] = {sid: [] for sid in wanted}
+    rows = Volume.objects.filter(snapshot_id__in=wanted, deleted_at__isnull=True)
+    if scope.readable_projects is not None:
+        rows = rows.filter(project_id__in=scope.readable_projects)
+    for volume in rows.order_by("name", "id"):
+        found[volume.snapshot_id].append(volume)
     return found

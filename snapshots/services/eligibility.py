@@ -1,8 +1,9 @@
-"""Which volumes Cinder will snapshot, and why not (section 8 of cinder-snapshots-api.md).
+"""Which volumes Cinder will snapshot, which actions a snapshot offers, and why not.
 
 Cinder takes a snapshot of an `available` volume, and of an `in-use` one when `force` is sent
 (below microversion 3.66) or always (3.66 and later). Every other status is refused with a 400.
-The create form and the volumes page show the answer before anyone clicks.
+The create form and the volumes page show the answer before anyone clicks; they read the volume
+mirror, never Cinder. Cinder stays the last word on the POST.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from snapshots.cloud import errors
-from snapshots.cloud.dto import VolumeData
-from snapshots.cloud.gateway import Gateway
-from snapshots.models import Volume
-from snapshots.permissions import Scope
+from snapshots.choices import DELETABLE, SET_STATUS_TRANSITIONS, Status
+from snapshots.models import Snapshot, Volume
+from snapshots.permissions import Action, Scope, can
 
 SNAPSHOTTABLE = ("available", "in-use")
 REASONS = {
@@ -51,7 +50,7 @@ class VolumeChoice:
         return self.name or self.id
 
 
-def assess(volume: VolumeData, *, in_use_needs_force: bool) -> VolumeChoice:
+def assess(volume: Volume, *, in_use_needs_force: bool) -> VolumeChoice:
     status = volume.status
     eligible = status in SNAPSHOTTABLE
     needs_force = status == "in-use" and in_use_needs_force
@@ -82,41 +81,24 @@ def assess(volume: VolumeData, *, in_use_needs_force: bool) -> VolumeChoice:
 
 @dataclass(frozen=True, slots=True)
 class ProjectVolumes:
-    """The volumes of the user's project, as Cinder lists them or, when it cannot, the mirror."""
+    """The volumes of the user's project, as the volume mirror holds them."""
 
     choices: list[VolumeChoice]
-    needs_force: bool
-    live: bool
-    problem: str = ""
+    # Whether an in-use volume needs "force": that depends on the microversion, which only a
+    # call would tell, so the form always offers the box; the gateway sends it only when needed.
+    needs_force: bool = True
 
 
-def project_volumes(*, scope: Scope, gateway: Gateway) -> ProjectVolumes:
-    """Ask Cinder (through the user's own token: exactly what they may snapshot); fall back to
-    the Volume mirror when the cloud is unavailable."""
-    try:
-        volumes = gateway.list_volumes()
-        needs_force = gateway.in_use_needs_force()
-        live, problem = True, ""
-    except errors.NotAuthenticated:
-        raise
-    except errors.CloudError as exc:
-        volumes = [
-            VolumeData(id=v.id, name=v.name, size=v.size, status=v.status, project_id=v.project_id)
-            for v in Volume.objects.filter(project_id=scope.project_id, deleted_at__isnull=True)
-        ]
-        needs_force, live, problem = True, False, exc.user_message()
-    volumes.sort(key=lambda v: (v.name.lower(), v.id))
-    return ProjectVolumes(
-        choices=[assess(v, in_use_needs_force=needs_force) for v in volumes],
-        needs_force=needs_force,
-        live=live,
-        problem=problem,
-    )
+def project_volumes(*, scope: Scope) -> ProjectVolumes:
+    """The volumes of the user's current project, from the mirror (no cloud call)."""
+    rows = Volume.objects.filter(project_id=scope.project_id, deleted_at__isnull=True)
+    volumes = sorted(rows, key=lambda v: (v.name.lower(), v.id))
+    return ProjectVolumes(choices=[assess(v, in_use_needs_force=True) for v in volumes])
 
 
 def keep_posted_volume(volumes: ProjectVolumes, volume_id: str) -> ProjectVolumes:
-    """While Cinder is unreachable the mirror may lack the volume the person chose: keep their
-    choice (Cinder decides when it answers again) instead of calling it invalid."""
+    """The mirror may not hold a volume made in the last minute: keep the person's choice
+    (Cinder decides, and says why not in its own words) instead of calling it invalid."""
     if not volume_id or any(v.id == volume_id for v in volumes.choices):
         return volumes
     unknown = VolumeChoice(
@@ -126,6 +108,75 @@ def keep_posted_volume(volumes: ProjectVolumes, volume_id: str) -> ProjectVolume
         status="",
         eligible=True,
         needs_force=False,
-        reason="Not in the dashboard's mirror; Cinder decides when it answers again.",
+        reason="Not in the dashboard's mirror yet; Cinder decides.",
     )
     return dataclasses.replace(volumes, choices=[*volumes.choices, unknown])
+
+
+# --- which actions a snapshot offers -------------------------------------------------------
+def why_not_deletable(snapshot: Snapshot) -> str:
+    """Empty when a plain delete may be sent, else the reason (shown instead of the button)."""
+    if snapshot.deleted_at is not None:
+        return "It has already been deleted."
+    if snapshot.status not in DELETABLE:
+        return (
+            f"Its status is {snapshot.get_status_display().lower()}; Cinder deletes only "
+            "available or error snapshots."
+        )
+    if snapshot.group_snapshot_id:
+        return "It belongs to a group snapshot; delete the group snapshot instead."
+    return ""
+
+
+def allowed_set_statuses(current: str) -> tuple[str, ...]:
+    """The statuses os-update_snapshot_status accepts from `current` (empty: none)."""
+    if current not in Status.values:
+        return ()
+    return tuple(str(s) for s in SET_STATUS_TRANSITIONS.get(Status(current), ()))
+
+
+def why_not_settable(current: str) -> str:
+    if allowed_set_statuses(current):
+        return ""
+    return (
+        f"Cinder changes the status this way only from creating or deleting; this "
+        f"snapshot is {current}. Use reset status instead."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PermittedActions:
+    """The action buttons one user gets on one snapshot (pages show these and no others)."""
+
+    edit: bool = False
+    delete: bool = False
+    delete_reason: str = ""
+    force_delete: bool = False
+    reset_status: bool = False
+    set_status: bool = False
+
+    @property
+    def admin(self) -> bool:
+        return self.force_delete or self.reset_status or self.set_status
+
+    @property
+    def any(self) -> bool:
+        return self.edit or self.delete or self.admin
+
+
+def permitted_actions(scope: Scope | None, snapshot: Snapshot | None) -> PermittedActions:
+    """The one place that decides which actions a page offers on a snapshot. Pure: no query."""
+    if scope is None or snapshot is None:
+        return PermittedActions()
+    project = snapshot.project_id
+    live = snapshot.deleted_at is None
+    return PermittedActions(
+        edit=live and can(scope, Action.EDIT, project),
+        delete=live and can(scope, Action.DELETE, project),
+        delete_reason=why_not_deletable(snapshot),
+        force_delete=live and can(scope, Action.FORCE_DELETE, project),
+        reset_status=live and can(scope, Action.RESET_STATUS, project),
+        set_status=live
+        and can(scope, Action.SET_STATUS, project)
+        and bool(allowed_set_statuses(snapshot.status)),
+    )

@@ -9,19 +9,30 @@ under Cinder's management as a new snapshot, `creating` and then `available`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from snapshots import selectors
-from snapshots.choices import DELETABLE, ChangeSource
+from snapshots.choices import DELETABLE, ChangeSource, Outcome
 from snapshots.cloud import errors
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import ManageableSnapshot, Snapshot, Volume
 from snapshots.permissions import Action, Scope, require
-from snapshots.services import mirror, queue, quota
-from snapshots.services.attempts import Attempt
-from snapshots.services.snapshots import ActionRefused
+from snapshots.services import idempotency, mirror, queue, quota
+from snapshots.services.snapshots import (
+    ActionRefused,
+    ActionResult,
+    Attempt,
+    admit,
+    call_failed,
+    refuse,
+    succeeded,
+    write_audit,
+)
+
+log = logging.getLogger(__name__)
 
 TRACK_TASK = "snapshots.tasks.track"
 UNMANAGE = "unmanage_snapshot"
@@ -40,52 +51,36 @@ def unmanage_refusal(snapshot: Snapshot) -> str:
     return ""
 
 
-def unmanage_snapshot(
+def snapshot_unmanage(
     *,
     scope: Scope,
     gateway: Gateway,
     snapshot_id: str,
     idempotency_key: str,
     client_addr: str | None,
-) -> Snapshot:
+) -> ActionResult:
     """Remove the snapshot from Cinder; the backend keeps its data."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt(
+    attempt = Attempt.on(
+        snapshot,
         scope=scope,
         action=UNMANAGE,
-        project_id=snapshot.project_id,
-        key=idempotency_key,
         client_addr=client_addr,
-        target_id=snapshot.id,
-        target_name=snapshot.name,
+        key=idempotency_key,
         parameters={"snapshot_id": snapshot.id},
     )
-    if attempt.admit(Action.MANAGE) is not None:
-        return Snapshot.objects.get(pk=snapshot.id)
+    earlier = admit(attempt, Action.MANAGE)
+    if earlier is not None:
+        return earlier
     reason = unmanage_refusal(snapshot)
     if reason:
-        raise attempt.refuse(reason)
+        raise refuse(attempt, reason)
     try:
-        gateway.unmanage_snapshot(snapshot.id)
+        receipt = gateway.unmanage_snapshot(snapshot.id)
     except errors.CloudError as exc:
-        attempt.failed(exc)
+        call_failed(attempt, exc, request={"snapshot_id": snapshot.id})
         raise
-    try:
-        seen = gateway.get_snapshot(snapshot.id)
-    except errors.NotFound:
-        seen = None
-    except errors.NotAuthenticated:
-        raise
-    except errors.CloudError:
-        seen = False  # unknown: the worker reads it
-    with transaction.atomic():
-        if seen:
-            mirror.apply(seen, source=ChangeSource.ACTION)
-        elif seen is None:
-            mirror.mark_gone(snapshot.id, source=ChangeSource.ACTION)
-        attempt.succeeded()
-        queue.enqueue(TRACK_TASK, snapshot_id=snapshot.id)
-    return Snapshot.objects.get(pk=snapshot.id)
+    return succeeded(attempt, gateway=gateway, receipt=receipt)
 
 
 def source_volume_id(reference: dict) -> str:
@@ -130,7 +125,7 @@ def manage_refusal(entry: ManageableSnapshot, volume: Volume | None, project_id:
     return quota.quota_refusal(quota.quota_for(project_id), snapshots=1, gigabytes=entry.size)
 
 
-def manage_snapshot(
+def snapshot_manage(
     *,
     scope: Scope,
     gateway: Gateway,
@@ -140,19 +135,19 @@ def manage_snapshot(
     metadata: dict[str, str],
     idempotency_key: str,
     client_addr: str | None,
-) -> Snapshot:
-    """Bring a manageable snapshot under Cinder's management (in the admin's current project,
-    as Cinder creates it in the caller's project)."""
+) -> ActionResult:
+    """Bring a manageable snapshot under Cinder's management, in the admin's current project
+    (Cinder makes it in the caller's project)."""
     entry = ManageableSnapshot.objects.filter(pk=entry_id).first()
     if entry is None:
-        raise ActionRefused("That backend snapshot is no longer listed; refresh the list.")
+        raise ActionRefused("That backend snapshot is no longer listed; read the list again.")
     attempt = Attempt(
         scope=scope,
         action=MANAGE,
         project_id=scope.project_id,
-        key=idempotency_key,
         client_addr=client_addr,
-        target_name=name,
+        key=idempotency_key,
+        subject=f"{entry.host}:{entry.name}",
         parameters={
             "host": entry.host,
             "reference": entry.reference,
@@ -162,13 +157,14 @@ def manage_snapshot(
             "metadata": metadata,
         },
     )
-    earlier = attempt.admit(Action.MANAGE)
+    earlier = admit(attempt, Action.MANAGE)
     if earlier is not None:
-        return Snapshot.objects.get(pk=earlier)
+        return earlier
     volume = Volume.objects.filter(pk=entry.source_volume_id, deleted_at__isnull=True).first()
     reason = manage_refusal(entry, volume, scope.project_id)
     if reason:
-        raise attempt.refuse(reason)
+        raise refuse(attempt, reason)
+    sent_at = timezone.now()
     try:
         data = gateway.manage_snapshot(
             volume_id=volume.id,
@@ -178,18 +174,30 @@ def manage_snapshot(
             metadata=metadata,
         )
     except errors.CloudError as exc:
-        attempt.failed(exc)
+        request = {
+            "volume_id": volume.id,
+            "name": name,
+            "description": description,
+            "sent_at": sent_at.isoformat(),
+        }
+        call_failed(attempt, exc, request=request)
         raise
     data = dataclasses.replace(
         data,
         project_id=data.project_id or scope.project_id,
         progress=data.progress if data.progress is not None else 0,
     )
-    with transaction.atomic():
-        row, _ = mirror.apply(data, source=ChangeSource.ACTION, volume_name=volume.name)
-        entry.delete()
-        attempt.succeeded(target_id=row.id, target_name=row.name)
-        quota.note_use(row.project_id, snapshots=1, gigabytes=row.size)
-        queue.enqueue(TRACK_TASK, snapshot_id=row.id)
-        queue.enqueue(quota.REFRESH_TASK, project_id=row.project_id)
-    return row
+    try:
+        with transaction.atomic():
+            row, _ = mirror.apply(data, source=ChangeSource.ACTION, volume_name=volume.name)
+            entry.delete()
+            write_audit(attempt, Outcome.SUCCESS, receipt=data.receipt, target=row)
+            if idempotency_key:
+                idempotency.finish(key=idempotency_key, target_id=row.id)
+            quota.note_use(row.project_id, snapshots=1, gigabytes=row.size)
+            queue.enqueue(TRACK_TASK, snapshot_id=row.id)
+            queue.enqueue(quota.REFRESH_TASK, project_id=row.project_id)
+    except DatabaseError:
+        log.exception("snapshot %s was managed but could not be recorded", data.id)
+        return ActionResult(snapshot=None, recorded=False)
+    return ActionResult(snapshot=row)

@@ -404,7 +404,9 @@ def flag_stuck_rows(now: datetime | None = None) -> int:
 
 # --- volumes (sync) ------------------------------------------------------------------------
 def volume_values(data: VolumeData) -> dict:
-    return {name: getattr(data, name) for name in VOLUME_FIELDS}
+    values = {name: getattr(data, name) for name in VOLUME_FIELDS}
+    values["snapshot_id"] = data.source_snapshot_id
+    return values
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.db import transaction
 
 def enqueue(task: str, **kwargs: Any) -> None:
     """Send Celery task `task` (its dotted name) once the current transaction commits."""
-    transaction.on_commit(lambda: send(task, kwargs))
+    transaction.on_commit(lambda: send(task, kwargs), robust=True)
 
 
 def send(task: str, kwargs: dict[str, Any]) -> None:

@@ -8,21 +8,25 @@ snapshot `restoring`; the workers follow both back to `available`.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from snapshots import selectors
-from snapshots.choices import ChangeSource, Status
+from snapshots.choices import Status
 from snapshots.cloud import errors
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import Snapshot, Volume
-from snapshots.permissions import Action, Scope
-from snapshots.selectors.volumes import get_volume
+from snapshots.permissions import Action, Scope, can
 from snapshots.services import mirror, queue, volume_tracking
-from snapshots.services.attempts import Attempt
+from snapshots.services.snapshots import (
+    ActionResult,
+    Attempt,
+    admit,
+    call_failed,
+    refuse,
+    succeeded,
+)
 
 ACTION = "revert_volume_to_snapshot"
-SNAPSHOT_TRACK_TASK = "snapshots.tasks.track"
 
 
 def latest_snapshot(volume_id: str) -> Snapshot | None:
@@ -53,56 +57,61 @@ def revert_refusal(volume: Volume | None, snapshot: Snapshot) -> str:
     return ""
 
 
-def revertible(snapshot: Snapshot) -> bool:
-    volume = Volume.objects.filter(pk=snapshot.volume_id).first()
-    return revert_refusal(volume, snapshot) == ""
+def source_volume(snapshot: Snapshot) -> Volume | None:
+    return Volume.objects.filter(pk=snapshot.volume_id).first() if snapshot.volume_id else None
 
 
-def revert_volume_to_snapshot(
+def may_revert(scope: Scope | None, snapshot: Snapshot, volume: Volume | None) -> bool:
+    """Whether pages offer the revert: the role allows it and Cinder would take it."""
+    return (
+        scope is not None
+        and can(scope, Action.REVERT, snapshot.project_id)
+        and revert_refusal(volume, snapshot) == ""
+    )
+
+
+def volume_revert_to_snapshot(
     *,
     scope: Scope,
     gateway: Gateway,
     snapshot_id: str,
     idempotency_key: str,
     client_addr: str | None,
-) -> Snapshot:
-    """Revert the snapshot's volume to it. Returns the snapshot's mirror row (`restoring`)."""
+) -> ActionResult:
+    """Revert the snapshot's volume to it. The result's snapshot is `restoring`."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt(
+    attempt = Attempt.on(
+        snapshot,
         scope=scope,
         action=ACTION,
-        project_id=snapshot.project_id,
-        key=idempotency_key,
         client_addr=client_addr,
-        target_id=snapshot.id,
-        target_name=snapshot.name,
+        key=idempotency_key,
         parameters={"snapshot_id": snapshot.id, "volume_id": snapshot.volume_id},
     )
-    if attempt.admit(Action.REVERT) is not None:
-        return Snapshot.objects.get(pk=snapshot.id)
-    volume = get_volume(scope, snapshot.volume_id) if snapshot.volume_id else None
+    earlier = admit(attempt, Action.REVERT)
+    if earlier is not None:
+        return earlier
+    volume = source_volume(snapshot)
     reason = revert_refusal(volume, snapshot)
     if reason:
-        raise attempt.refuse(reason)
+        raise refuse(attempt, reason)
+    sent_at = timezone.now()
     try:
-        gateway.revert_volume_to_snapshot(volume.id, snapshot.id)
+        receipt = gateway.revert_volume_to_snapshot(volume.id, snapshot.id)
     except errors.CloudError as exc:
-        attempt.failed(exc)
+        request = {
+            "volume_id": volume.id,
+            "snapshot_id": snapshot.id,
+            "sent_at": sent_at.isoformat(),
+        }
+        call_failed(attempt, exc, request=request)
         raise
-    seen_volume = seen_snapshot = None
     try:
-        seen_volume = gateway.get_volume(volume.id)
-        seen_snapshot = gateway.get_snapshot(snapshot.id)
+        mirror.apply_volume_page([gateway.get_volume(volume.id)], now=timezone.now())
     except errors.NotAuthenticated:
         raise
     except errors.CloudError:
-        pass  # the revert went through; the workers read the new statuses
-    with transaction.atomic():
-        if seen_volume is not None:
-            mirror.apply_volume_page([seen_volume], now=timezone.now())
-        if seen_snapshot is not None:
-            mirror.apply(seen_snapshot, source=ChangeSource.ACTION)
-        attempt.succeeded()
-        queue.enqueue(volume_tracking.TRACK_TASK, volume_id=volume.id)
-        queue.enqueue(SNAPSHOT_TRACK_TASK, snapshot_id=snapshot.id)
-    return Snapshot.objects.get(pk=snapshot.id)
+        pass  # the revert went through; the workers read the volume's status
+    result = succeeded(attempt, gateway=gateway, receipt=receipt)
+    queue.enqueue(volume_tracking.TRACK_TASK, volume_id=volume.id)
+    return result

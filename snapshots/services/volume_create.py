@@ -9,20 +9,34 @@ volume goes into the volume mirror at once (`creating`) and the workers follow i
 from __future__ import annotations
 
 import dataclasses
+import logging
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from snapshots import selectors
-from snapshots.choices import Status
+from snapshots.choices import Outcome, Status
 from snapshots.cloud import errors
 from snapshots.cloud.gateway import Gateway
-from snapshots.models import Snapshot, Volume
+from snapshots.models import Operation, Snapshot, Volume
 from snapshots.permissions import Action, Scope
-from snapshots.services import mirror, queue, quota, volume_tracking
-from snapshots.services.attempts import Attempt
+from snapshots.services import idempotency, mirror, queue, quota, volume_tracking
+from snapshots.services.snapshots import Attempt, admit, call_failed, refuse, write_audit
+
+log = logging.getLogger(__name__)
 
 ACTION = "create_volume_from_snapshot"
+
+
+@dataclasses.dataclass(frozen=True)
+class VolumeResult:
+    """The new volume's mirror row (None when it could not be recorded or found), the snapshot
+    it came from, and whether this repeats an earlier submit of the same form."""
+
+    volume: Volume | None
+    snapshot: Snapshot
+    repeated: bool = False
+    recorded: bool = True
 
 
 def create_refusal(snapshot: Snapshot, *, size: int, project_id: str) -> str:
@@ -41,7 +55,19 @@ def create_refusal(snapshot: Snapshot, *, size: int, project_id: str) -> str:
     return quota.quota_refusal(quota.quota_for(project_id), volumes=1, gigabytes=size)
 
 
-def create_volume_from_snapshot(
+def may_create_from(scope: Scope | None, snapshot: Snapshot) -> bool:
+    """Whether pages offer the action: members on their current project's snapshots; admins
+    on any (the volume is made in the admin's current project, as Cinder does)."""
+    from snapshots.permissions import can
+
+    if scope is None or snapshot.deleted_at is not None:
+        return False
+    if not can(scope, Action.CREATE, scope.project_id):
+        return False
+    return scope.is_admin or snapshot.project_id == scope.project_id
+
+
+def volume_create_from_snapshot(
     *,
     scope: Scope,
     gateway: Gateway,
@@ -53,17 +79,17 @@ def create_volume_from_snapshot(
     availability_zone: str = "",
     idempotency_key: str,
     client_addr: str | None,
-) -> Volume:
+) -> VolumeResult:
     """A new volume in the user's current project, made from a snapshot they may see."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
     attempt = Attempt(
         scope=scope,
         action=ACTION,
-        # the volume is created in the token's project (an admin may use another's snapshot)
-        project_id=scope.project_id,
-        key=idempotency_key,
+        project_id=scope.project_id,  # the volume lives in the token's project
         client_addr=client_addr,
-        target_name=name,
+        key=idempotency_key,
+        snapshot=snapshot,
+        subject=snapshot.id,
         parameters={
             "snapshot_id": snapshot.id,
             "size": size,
@@ -73,16 +99,21 @@ def create_volume_from_snapshot(
             "availability_zone": availability_zone,
         },
     )
-    earlier = attempt.admit(Action.CREATE)
+    earlier = admit(attempt, Action.CREATE)
     if earlier is not None:
-        return Volume.objects.get(pk=earlier)
-    if scope.project_id != snapshot.project_id and not scope.is_admin:
-        raise attempt.refuse("A volume can be made only from a snapshot of your current project.")
+        target = (
+            Operation.objects.filter(pk=idempotency_key).values_list("target_id", flat=True).first()
+        )
+        made = Volume.objects.filter(pk=target).first() if target else None
+        return VolumeResult(volume=made, snapshot=snapshot, repeated=True)
+    if not may_create_from(scope, snapshot):
+        raise refuse(attempt, "A volume can be made only from a snapshot of your current project.")
     reason = create_refusal(snapshot, size=size, project_id=scope.project_id)
     if reason:
-        raise attempt.refuse(reason)
+        raise refuse(attempt, reason)
+    sent_at = timezone.now()
     try:
-        data = gateway.create_volume(
+        data, receipt = gateway.create_volume(
             snapshot_id=snapshot.id,
             size=size,
             name=name,
@@ -91,17 +122,31 @@ def create_volume_from_snapshot(
             availability_zone=availability_zone,
         )
     except errors.CloudError as exc:
-        attempt.failed(exc)
+        # what the worker looks for when the answer was lost: a volume made from this snapshot
+        # with this name, created around the time the request went out
+        request = {"snapshot_id": snapshot.id, "name": name, "sent_at": sent_at.isoformat()}
+        call_failed(attempt, exc, request=request)
         raise
     data = dataclasses.replace(
         data,
         project_id=data.project_id or scope.project_id,
         source_snapshot_id=data.source_snapshot_id or snapshot.id,
     )
-    with transaction.atomic():
-        mirror.apply_volume_page([data], now=timezone.now())
-        attempt.succeeded(target_id=data.id, target_name=data.name)
-        quota.note_use(data.project_id, volumes=1, gigabytes=data.size)
-        queue.enqueue(volume_tracking.TRACK_TASK, volume_id=data.id)
-        queue.enqueue(quota.REFRESH_TASK, project_id=data.project_id)
-    return Volume.objects.get(pk=data.id)
+    try:
+        with transaction.atomic():
+            mirror.apply_volume_page([data], now=timezone.now())
+            write_audit(
+                attempt,
+                Outcome.SUCCESS,
+                receipt=receipt,
+                parameters={**attempt.parameters, "volume_id": data.id},
+            )
+            if idempotency_key:
+                idempotency.finish(key=idempotency_key, target_id=data.id)
+            quota.note_use(data.project_id, volumes=1, gigabytes=data.size)
+            queue.enqueue(volume_tracking.TRACK_TASK, volume_id=data.id)
+            queue.enqueue(quota.REFRESH_TASK, project_id=data.project_id)
+    except DatabaseError:
+        log.exception("volume %s was created but could not be recorded", data.id)
+        return VolumeResult(volume=None, snapshot=snapshot, recorded=False)
+    return VolumeResult(volume=Volume.objects.get(pk=data.id), snapshot=snapshot)

@@ -6,11 +6,13 @@ HTTP, and the mirror is filled the way the sync worker fills it (mirror.apply of
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 import pytest
 import requests
 from django.test import Client
+from django.utils import timezone
 
 from snapshots.choices import ChangeSource
 from snapshots.cloud.credentials import keystone, service_gateway
@@ -49,8 +51,39 @@ def actor(cloud, user: str = "demo", project: str = "alpha") -> Actor:
     return Actor(scope=scope, gateway=gateway)
 
 
+def unreachable(who: Actor) -> Actor:
+    """The same person with a gateway whose Cinder refuses connections: the request provably
+    never reaches it (nothing listens on the port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    gateway = Gateway.for_token(
+        token="unused", endpoint=f"http://127.0.0.1:{port}/volume/v3/x", project_id="x"
+    )
+    return Actor(scope=who.scope, gateway=gateway)
+
+
+def mirror_volumes() -> int:
+    """Copy every volume of the simulator into the volume mirror, as a sync would."""
+    volumes = list(service_gateway().iter_volumes(all_projects=True))
+    mirror.apply_volume_page(volumes, now=timezone.now())
+    return len(volumes)
+
+
+def cut_off(client: Client) -> None:
+    """Point a signed-in client's session at a Cinder that refuses connections, so its
+    requests provably never arrive."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    session = client.session
+    session["cloud"] = {**session["cloud"], "endpoint": f"http://127.0.0.1:{port}/volume/v3/x"}
+    session.save()
+
+
 def fill_mirror() -> int:
-    """Copy every snapshot of the simulator into the mirror, as a sync would."""
+    """Copy every volume and snapshot of the simulator into the mirror, as a sync would."""
+    mirror_volumes()
     count = 0
     for page in service_gateway().iter_snapshot_pages(all_projects=True):
         for data in page.items:

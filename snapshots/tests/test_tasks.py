@@ -28,6 +28,7 @@ def test_beat_and_the_actions_name_tasks_that_exist(settings):
         "snapshots.tasks.track_volumes",
         "snapshots.tasks.refresh_quotas",
         "snapshots.tasks.refresh_messages",
+        "snapshots.tasks.reconcile_unsettled",
     }
     assert scheduled <= set(app.tasks)
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"

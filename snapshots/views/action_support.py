@@ -1,31 +1,37 @@
-"""What the action views share: where to go afterwards, and how a failure is shown."""
+"""The one shape of every action view, and the one place its failures become a message.
+
+An action view (NetBox's edit/delete views are the model) gets its object through the scoped
+selector (404 for another project's), checks the permission, validates its form, calls ONE
+service and says what happened. The project's errors (ActionRefused, the cloud's errors, an
+outcome nobody knows yet, a reused form) are turned into a message in `failed()` only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.urls import NoReverseMatch, reverse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.http import require_http_methods
 
-from snapshots.cloud import credentials, errors
-from snapshots.cloud.gateway import Gateway
-from snapshots.services import idempotency
-from snapshots.services import snapshots as actions
+from snapshots.models import Snapshot
+from snapshots.permissions import Action, require
+from snapshots.selectors import get_snapshot, visible_snapshots
+from snapshots.services import gateways, idempotency
+from snapshots.services.errors import ActionRefused, CloudError, NotAuthenticated, OutcomeUnknown
 from snapshots.views.common import client_addr
 
 MAX_BULK = 200  # snapshots per bulk request: a bigger selection is refused, not truncated
 
 
 def detail_url(snapshot_id: str) -> str:
-    """The snapshot's detail page (the tables area), or the list until that page exists."""
-    try:
-        return reverse("snapshots:detail", args=[snapshot_id])
-    except NoReverseMatch:
-        return reverse("snapshots:list")
+    return reverse("snapshots:detail", args=[snapshot_id])
 
 
 def list_url(highlight: str = "") -> str:
@@ -42,26 +48,6 @@ def next_url(request, default: str) -> str:
     return default
 
 
-def error_status(exc: errors.CloudError) -> int:
-    """The HTTP status of a page re-rendered after Cinder said no (or did not answer)."""
-    if isinstance(exc, errors.Unavailable):
-        return 503
-    if isinstance(exc, errors.Forbidden | errors.NotFound):
-        return exc.status_code or 400
-    return 400
-
-
-def show_cloud_error(request, exc: errors.CloudError, *, nothing_changed: bool = True) -> int:
-    """Flash Cinder's words (or the outage) and return the status for the re-rendered page."""
-    text = exc.user_message()
-    if isinstance(exc, errors.Unavailable):
-        text += ". Nothing was changed; your input is kept below, send it again in a moment."
-    elif nothing_changed:
-        text += ". Nothing was changed."
-    messages.error(request, text)
-    return error_status(exc)
-
-
 def selected_ids(request) -> list[str]:
     """Snapshot ids from a table selection (`ids`; `pk` and `select` as django-tables2 names)."""
     source = request.POST if request.method == "POST" else request.GET
@@ -71,59 +57,175 @@ def selected_ids(request) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _call(request, service: Callable[..., Any], form, gateway: Gateway | None, arguments):
-    return service(
-        scope=request.scope,
-        gateway=credentials.user_gateway(request) if gateway is None else gateway,
-        client_addr=client_addr(request),
-        idempotency_key=form.cleaned_data["idempotency_key"],
-        **arguments,
-    )
+def error_status(exc: CloudError) -> int:
+    """The HTTP status of a page re-rendered after Cinder said no (or did not answer)."""
+    if exc.status_code in (403, 404):
+        return exc.status_code
+    if exc.status_code is None or exc.status_code >= 500:
+        return 503
+    return 400
 
 
-def perform(
-    request,
-    service: Callable[..., Any],
-    form,
-    *,
-    done: Callable[[Any], HttpResponse],
-    repeat_url: str,
-    refused: str = "",
-    nothing_changed: bool = True,
-    gateway: Gateway | None = None,
-    **arguments: Any,
-) -> HttpResponse | int:
-    """The POST of a single action: call the service and turn its outcome into a response.
-
-    The service gets the request's scope, gateway (the user's unless `gateway` is given),
-    client address and the form's idempotency key, with `arguments`. Returns `done(result)`
-    on success and a redirect to `repeat_url` for a repeated or reused form; otherwise the
-    message is flashed and the status of the page to re-render is returned: 409 when the
-    dashboard refused (`refused` goes before the reason), Cinder's status when it said no or
-    did not answer. A revoked token goes on up (sign-out).
-    """
-    try:
-        result = _call(request, service, form, gateway, arguments)
-    except (idempotency.InProgress, idempotency.KeyReused) as exc:
-        messages.warning(request, str(exc))
-        return redirect(repeat_url)
-    except actions.ActionRefused as exc:
-        messages.error(request, f"{refused}{exc}")
-        return 409
-    except errors.NotAuthenticated:
-        raise
-    except errors.CloudError as exc:
-        return show_cloud_error(request, exc, nothing_changed=nothing_changed)
-    return done(result)
+def service_arguments(request, form) -> dict[str, Any]:
+    """What every action service takes from the request: who, with which gateway, from where,
+    and the form's idempotency key."""
+    return {
+        "scope": request.scope,
+        "gateway": gateways.for_request(request),
+        "client_addr": client_addr(request),
+        "idempotency_key": form.cleaned_data["idempotency_key"],
+    }
 
 
-def perform_bulk(request, service: Callable[..., actions.BulkResult], form, **arguments) -> None:
-    """The POST of a bulk action (called as `perform` calls it): its summary as one message
-    (a warning when not all were done), or why the repeated form was not sent again."""
-    try:
-        result = _call(request, service, form, None, arguments)
-    except (idempotency.InProgress, idempotency.KeyReused) as exc:
-        messages.warning(request, str(exc))
-    else:
-        level = messages.SUCCESS if not result.not_done else messages.WARNING
-        messages.add_message(request, level, result.summary())
+@method_decorator(login_required, name="dispatch")
+@method_decorator(require_http_methods(["GET", "POST"]), name="dispatch")
+class ActionView(View):
+    """GET shows the form; POST validates it and runs the action. Subclasses say which
+    permission, which form, which ONE service call (`run`) and what success says."""
+
+    permission: Action
+    template_name: str
+    refused_prefix = ""  # put before a local refusal's reason, e.g. "Not deleted: "
+    object: Snapshot | None = None
+
+    # --- what a subclass provides ---------------------------------------------------------
+    def get_object(self) -> Snapshot | None:
+        snapshot_id = self.kwargs.get("snapshot_id")
+        return get_snapshot(self.request.scope, snapshot_id) if snapshot_id else None
+
+    def project_id(self) -> str | None:
+        if self.object is not None:
+            return self.object.project_id
+        return self.request.scope.project_id if self.request.scope else None
+
+    def get_form(self, data):
+        raise NotImplementedError
+
+    def form_valid(self, form) -> bool:
+        return form.is_valid()
+
+    def run(self, form) -> Any:
+        """Call the one service with `service_arguments(request, form)` and the form's data."""
+        raise NotImplementedError
+
+    def succeeded(self, result) -> HttpResponse:
+        raise NotImplementedError
+
+    def context(self, form) -> dict[str, Any]:
+        return {"form": form, "snapshot": self.object}
+
+    def back_url(self) -> str:
+        """Where a repeated or reused form sends the person."""
+        return detail_url(self.object.id) if self.object is not None else list_url()
+
+    # --- the shape ------------------------------------------------------------------------
+    def setup_action(self) -> None:
+        self.object = self.get_object()
+        require(self.request.scope, self.permission, self.project_id())
+
+    def get(self, request, **kwargs):
+        self.setup_action()
+        return self.page(self.get_form(None))
+
+    def post(self, request, **kwargs):
+        self.setup_action()
+        form = self.get_form(request.POST)
+        if not self.form_valid(form):
+            return self.invalid(form)
+        try:
+            result = self.run(form)
+        except NotAuthenticated:
+            raise  # the middleware signs the person out
+        except (ActionRefused, CloudError, idempotency.InProgress, idempotency.KeyReused) as exc:
+            return self.failed(form, exc)
+        if getattr(result, "recorded", True) is False:
+            messages.warning(
+                request,
+                "Cinder did it, but the dashboard could not record it yet; the list catches "
+                "up within a minute.",
+            )
+        return self.succeeded(result)
+
+    def page(self, form, status: int = 200) -> HttpResponse:
+        return render(self.request, self.template_name, self.context(form), status=status)
+
+    def invalid(self, form) -> HttpResponse:
+        return self.page(form, status=400)
+
+    def failed(self, form, exc: Exception) -> HttpResponse:
+        """The one place where an action's failure becomes what the person sees."""
+        request = self.request
+        if isinstance(exc, idempotency.InProgress | idempotency.KeyReused):
+            messages.warning(request, str(exc))
+            return redirect(self.back_url())
+        if isinstance(exc, OutcomeUnknown):
+            messages.warning(
+                request, "Cinder did not answer in time; we are checking whether it was done."
+            )
+            return redirect(reverse("snapshots:operation", args=[exc.event_id]))
+        if isinstance(exc, ActionRefused):
+            messages.error(request, f"{self.refused_prefix}{exc}")
+            return self.page(form, status=409)
+        assert isinstance(exc, CloudError)
+        text = exc.user_message()
+        if exc.partly_done:
+            text += ". Part of the change was made; the page shows what Cinder now has."
+        elif exc.status_code is None or exc.status_code >= 500:
+            text += ". Nothing was changed; your input is kept below, send it again in a moment."
+        else:
+            text += ". Nothing was changed."
+        messages.error(request, text)
+        return self.page(form, status=error_status(exc))
+
+
+class BulkActionView(ActionView):
+    """An action on a selection of snapshots: a confirmation page, then one bulk service."""
+
+    def get_object(self) -> None:
+        return None
+
+    def project_id(self) -> None:
+        return None
+
+    def setup_action(self) -> None:
+        require(self.request.scope, self.permission)
+        self.chosen: list[Snapshot] = []
+        ids = selected_ids(self.request)
+        if len(ids) > MAX_BULK:
+            messages.error(self.request, f"Select at most {MAX_BULK} snapshots at a time.")
+            return
+        self.chosen = list(visible_snapshots(self.request.scope).filter(pk__in=ids))
+        if not self.chosen:
+            messages.info(self.request, "Select the snapshots first.")
+
+    def confirmed(self) -> bool:
+        return self.request.method == "POST" and self.request.POST.get("confirm") == "yes"
+
+    def get(self, request, **kwargs):
+        return self.post(request, **kwargs)
+
+    def post(self, request, **kwargs):
+        self.setup_action()
+        if not self.chosen:
+            return redirect(next_url(request, list_url()))
+        form = self.get_form(request.POST if self.confirmed() else None)
+        if not self.confirmed():
+            return self.page(form)
+        if not form.is_valid():
+            return self.invalid(form)
+        try:
+            result = self.run(form)
+        except (idempotency.InProgress, idempotency.KeyReused) as exc:
+            messages.warning(request, str(exc))
+        else:
+            level = messages.SUCCESS if not result.not_done else messages.WARNING
+            messages.add_message(request, level, result.summary())
+        return redirect(next_url(request, list_url()))
+
+
+class ConfirmView(ActionView):
+    """A single-snapshot confirmation (delete, force delete): its form is only the key, so an
+    incomplete one is a broken page, not a person's typing mistake."""
+
+    def invalid(self, form) -> HttpResponse:
+        return HttpResponseBadRequest("The form was incomplete; reload the page.")

@@ -1,19 +1,11 @@
-"""Member actions: create, edit, metadata and delete (single and bulk).
-
-Each view checks the permission for the page, renders a form whose POST goes to one service
-function, and turns the outcome into a message: Cinder's refusal in its own words with nothing
-changed locally, an outage with the form kept filled in.
-"""
+"""Member actions: create, edit, metadata and delete (single and bulk), in the one action shape
+of action_support.py."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import redirect
 
-from snapshots.cloud import credentials
 from snapshots.forms.snapshots import (
     ConfirmForm,
     MetadataForm,
@@ -21,270 +13,227 @@ from snapshots.forms.snapshots import (
     SnapshotEditForm,
     metadata_formset,
 )
-from snapshots.permissions import Action, can, require
-from snapshots.selectors import get_snapshot, visible_snapshots
+from snapshots.permissions import Action, can
 from snapshots.services import dependents
-from snapshots.services import snapshots as actions
-from snapshots.services.eligibility import keep_posted_volume, project_volumes
+from snapshots.services.eligibility import keep_posted_volume, project_volumes, why_not_deletable
+from snapshots.services.snapshot_bulk import snapshots_delete
+from snapshots.services.snapshot_create import snapshot_create
+from snapshots.services.snapshot_delete import snapshot_delete
+from snapshots.services.snapshot_edit import snapshot_update, snapshot_update_metadata
 from snapshots.views.action_support import (
-    MAX_BULK,
+    ActionView,
+    BulkActionView,
+    ConfirmView,
     detail_url,
     list_url,
     next_url,
-    perform,
-    perform_bulk,
-    selected_ids,
+    service_arguments,
 )
 
 
-# --- create -----------------------------------------------------------------------------------
-@login_required
-@require_http_methods(["GET", "POST"])
-def create(request):
-    scope = request.scope
-    require(scope, Action.CREATE, scope.project_id if scope else None)
-    gateway = credentials.user_gateway(request)
-    volumes = project_volumes(scope=scope, gateway=gateway)
-    initial = {"volume": request.GET.get("volume", "")}
-    data = request.POST if request.method == "POST" else None
-    if data is not None and not volumes.live:
-        volumes = keep_posted_volume(volumes, data.get("volume", ""))
-    form = SnapshotCreateForm(
-        data, initial=initial, volumes=volumes.choices, needs_force=volumes.needs_force
-    )
-    rows = metadata_formset(data, on_create=True)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid() and rows.is_valid():
-            chosen = form.chosen()
-
-            def created(row):
-                messages.success(
-                    request,
-                    f"Snapshot “{row.name or row.id}” is being created; it turns available "
-                    "on its own.",
-                )
-                return redirect(list_url(highlight=row.id))
-
-            status = perform(
-                request,
-                actions.create_snapshot,
-                form,
-                gateway=gateway,
-                volume_id=form.cleaned_data["volume"],
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                metadata=rows.wanted(),
-                force=bool(form.cleaned_data.get("force")),
-                volume_name=chosen.name if chosen else None,
-                done=created,
-                repeat_url=list_url(),
-            )
-            if not isinstance(status, int):
-                return status
-        else:
-            status = 400
-    return render(
-        request,
-        "snapshots/create.html",
-        {"form": form, "rows": rows, "volumes": volumes, "chosen": form.chosen()},
-        status=status,
-    )
-
-
-# --- edit -------------------------------------------------------------------------------------
-@login_required
-@require_http_methods(["GET", "POST"])
-def edit(request, snapshot_id: str):
-    snapshot = get_snapshot(request.scope, snapshot_id)
-    require(request.scope, Action.EDIT, snapshot.project_id)
-    initial = {"name": snapshot.name, "description": snapshot.description}
-    form = SnapshotEditForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if not form.is_valid():
-            status = 400
-        elif not form.has_changed() or set(form.changed_data) == {"idempotency_key"}:
-            messages.info(request, "Nothing to change.")
-            return redirect(detail_url(snapshot.id))
-        else:
-
-            def saved(_row):
-                messages.success(request, "Snapshot saved.")
-                return redirect(detail_url(snapshot.id))
-
-            status = perform(
-                request,
-                actions.update_snapshot,
-                form,
-                snapshot_id=snapshot.id,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                done=saved,
-                repeat_url=detail_url(snapshot.id),
-            )
-            if not isinstance(status, int):
-                return status
-    return render(
-        request,
-        "snapshots/edit.html",
-        {"form": form, "snapshot": snapshot, "detail_url": detail_url(snapshot.id)},
-        status=status,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def metadata(request, snapshot_id: str):
-    snapshot = get_snapshot(request.scope, snapshot_id)
-    require(request.scope, Action.EDIT, snapshot.project_id)
-    data = request.POST if request.method == "POST" else None
-    form = MetadataForm(data)
-    rows = metadata_formset(data, initial=snapshot.metadata, on_create=False, extra=1)
-    status = 200
-    if request.method == "POST":
-        if not (form.is_valid() and rows.is_valid()):
-            status = 400
-        else:
-            to_set, to_remove = rows.changes()
-            if not to_set and not to_remove:
-                messages.info(request, "Nothing to change.")
-                return redirect(detail_url(snapshot.id))
-
-            def saved(_row):
-                parts = []
-                if to_set:
-                    parts.append(f"set {', '.join(sorted(to_set))}")
-                if to_remove:
-                    parts.append(f"removed {', '.join(sorted(to_remove))}")
-                messages.success(request, f"Metadata saved: {'; '.join(parts)}.")
-                return redirect(detail_url(snapshot.id))
-
-            status = perform(
-                request,
-                actions.update_snapshot_metadata,
-                form,
-                snapshot_id=snapshot.id,
-                set_items=to_set,
-                remove_keys=to_remove,
-                done=saved,
-                repeat_url=detail_url(snapshot.id),
-                nothing_changed=False,
-            )
-            if not isinstance(status, int):
-                return status
-    return render(
-        request,
-        "snapshots/metadata.html",
-        {
-            "form": form,
-            "rows": rows,
-            "snapshot": snapshot,
-            "detail_url": detail_url(snapshot.id),
-        },
-        status=status,
-    )
-
-
-# --- delete -----------------------------------------------------------------------------------
-def dependents_context(request, snapshots: list, *, all_projects: bool = False) -> dict:
-    """Each snapshot with the volumes made from it (asked of Cinder), and whether Cinder could
-    tell at all: the confirmation says "cannot tell" rather than "none" when it could not."""
-    found = None
-    if snapshots:
-        found = dependents.volumes_from(
-            credentials.user_gateway(request), [s.id for s in snapshots], all_projects=all_projects
-        )
-    items = [(s, (found or {}).get(s.id, [])) for s in snapshots]
+def dependents_context(scope, snapshots: list) -> dict:
+    """Each snapshot with the volumes made from it, from the volume mirror."""
+    found = dependents.volumes_from(scope, [s.id for s in snapshots])
+    items = [(s, found.get(s.id, [])) for s in snapshots]
     return {
         "items": items,
-        "children_known": found is not None or not snapshots,
+        "children_known": True,
         "children_total": sum(len(v) for _, v in items),
     }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def delete(request, snapshot_id: str):
-    snapshot = get_snapshot(request.scope, snapshot_id)
-    require(request.scope, Action.DELETE, snapshot.project_id)
-    form = ConfirmForm(request.POST or None)
-    reason = actions.why_not_deletable(snapshot)
-    status = 200
-    if request.method == "POST":
-        if not form.is_valid():
-            return HttpResponseBadRequest("The form was incomplete; reload the page.")
+# --- create -----------------------------------------------------------------------------------
+class CreateView(ActionView):
+    permission = Action.CREATE
+    template_name = "snapshots/create.html"
 
-        def scheduled(_row):
-            messages.success(
-                request,
-                f"Deletion of “{snapshot.name or snapshot.id}” has been scheduled; it disappears "
-                "from the list once Cinder has removed it.",
-            )
-            return redirect(next_url(request, list_url()))
-
-        status = perform(
-            request,
-            actions.delete_snapshot,
-            form,
-            snapshot_id=snapshot.id,
-            done=scheduled,
-            repeat_url=list_url(),
-            refused="Not deleted: ",
+    def get_form(self, data):
+        self.volumes = project_volumes(scope=self.request.scope)
+        if data is not None:
+            self.volumes = keep_posted_volume(self.volumes, data.get("volume", ""))
+        self.rows = metadata_formset(data, on_create=True)
+        return SnapshotCreateForm(
+            data,
+            initial={"volume": self.request.GET.get("volume", "")},
+            volumes=self.volumes.choices,
+            needs_force=self.volumes.needs_force,
         )
-        if not isinstance(status, int):
-            return status
-    context = {
-        "form": form,
-        "snapshots": [snapshot],
-        "refused": [] if not reason else [(snapshot, reason)],
-        "action_url": request.path,
-        "bulk": False,
-        "cancel_url": detail_url(snapshot.id),
-        "next": next_url(request, ""),
-        **dependents_context(request, [] if reason else [snapshot]),
-    }
-    return render(request, "snapshots/delete_confirm.html", context, status=status)
+
+    def form_valid(self, form) -> bool:
+        return form.is_valid() and self.rows.is_valid()
+
+    def run(self, form):
+        chosen = form.chosen()
+        return snapshot_create(
+            **service_arguments(self.request, form),
+            volume_id=form.cleaned_data["volume"],
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            metadata=self.rows.wanted(),
+            force=bool(form.cleaned_data.get("force")),
+            volume_name=chosen.name if chosen else None,
+        )
+
+    def succeeded(self, result):
+        row = result.snapshot
+        label = (row.name or row.id) if row else "the new snapshot"
+        messages.success(
+            self.request,
+            f"Snapshot “{label}” is being created; it turns available on its own.",
+        )
+        return redirect(list_url(highlight=row.id if row else ""))
+
+    def back_url(self) -> str:
+        return list_url()
+
+    def context(self, form):
+        return {"form": form, "rows": self.rows, "volumes": self.volumes, "chosen": form.chosen()}
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def bulk_delete(request):
-    require(request.scope, Action.DELETE)
-    ids = selected_ids(request)
-    if len(ids) > MAX_BULK:
-        messages.error(request, f"Select at most {MAX_BULK} snapshots at a time.")
-        return redirect(next_url(request, list_url()))
-    chosen = list(visible_snapshots(request.scope).filter(pk__in=ids))
-    if not chosen:
-        messages.info(request, "Select the snapshots to delete first.")
-        return redirect(next_url(request, list_url()))
-    deletable, refused = [], []
-    for snap in chosen:
-        if not can(request.scope, Action.DELETE, snap.project_id):
-            refused.append((snap, "Your role does not allow deleting it."))
-        elif reason := actions.why_not_deletable(snap):
-            refused.append((snap, reason))
+# --- edit -------------------------------------------------------------------------------------
+class EditView(ActionView):
+    permission = Action.EDIT
+    template_name = "snapshots/edit.html"
+
+    def get_form(self, data):
+        initial = {"name": self.object.name, "description": self.object.description}
+        return SnapshotEditForm(data, initial=initial)
+
+    def run(self, form):
+        return snapshot_update(
+            **service_arguments(self.request, form),
+            snapshot_id=self.object.id,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+        )
+
+    def succeeded(self, result):
+        if result.changed:
+            messages.success(self.request, "Snapshot saved.")
         else:
-            deletable.append(snap)
-    confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
-    form = ConfirmForm(request.POST if confirmed else None)
-    if confirmed and form.is_valid():
-        perform_bulk(
-            request,
-            actions.delete_snapshots,
-            form,
-            snapshot_ids=[s.id for s in deletable],
+            messages.info(self.request, "Nothing to change.")
+        return redirect(detail_url(self.object.id))
+
+    def context(self, form):
+        return {"form": form, "snapshot": self.object, "detail_url": detail_url(self.object.id)}
+
+
+class MetadataView(ActionView):
+    permission = Action.EDIT
+    template_name = "snapshots/metadata.html"
+
+    def get_form(self, data):
+        self.rows = metadata_formset(data, initial=self.object.metadata, on_create=False, extra=1)
+        return MetadataForm(data)
+
+    def form_valid(self, form) -> bool:
+        return form.is_valid() and self.rows.is_valid()
+
+    def run(self, form):
+        self.to_set, self.to_remove = self.rows.changes()
+        return snapshot_update_metadata(
+            **service_arguments(self.request, form),
+            snapshot_id=self.object.id,
+            set_items=self.to_set,
+            remove_keys=self.to_remove,
         )
-        return redirect(next_url(request, list_url()))
-    context = {
-        "form": form,
-        "snapshots": chosen,
-        "refused": refused,
-        "action_url": request.path,
-        "bulk": True,
-        "cancel_url": next_url(request, list_url()),
-        "next": next_url(request, ""),
-        **dependents_context(request, deletable),
-    }
-    return render(request, "snapshots/delete_confirm.html", context)
+
+    def succeeded(self, result):
+        if not result.changed:
+            messages.info(self.request, "Nothing to change.")
+            return redirect(detail_url(self.object.id))
+        parts = []
+        if self.to_set:
+            parts.append(f"set {', '.join(sorted(self.to_set))}")
+        if self.to_remove:
+            parts.append(f"removed {', '.join(sorted(self.to_remove))}")
+        messages.success(self.request, f"Metadata saved: {'; '.join(parts)}.")
+        return redirect(detail_url(self.object.id))
+
+    def context(self, form):
+        return {
+            "form": form,
+            "rows": self.rows,
+            "snapshot": self.object,
+            "detail_url": detail_url(self.object.id),
+        }
+
+
+# --- delete -----------------------------------------------------------------------------------
+class DeleteView(ConfirmView):
+    permission = Action.DELETE
+    template_name = "snapshots/delete_confirm.html"
+    refused_prefix = "Not deleted: "
+
+    def get_form(self, data):
+        return ConfirmForm(data)
+
+    def run(self, form):
+        return snapshot_delete(**service_arguments(self.request, form), snapshot_id=self.object.id)
+
+    def succeeded(self, result):
+        messages.success(
+            self.request,
+            f"Deletion of “{self.object.name or self.object.id}” has been scheduled; it "
+            "disappears from the list once Cinder has removed it.",
+        )
+        return redirect(next_url(self.request, list_url()))
+
+    def back_url(self) -> str:
+        return list_url()
+
+    def context(self, form):
+        snapshot = self.object
+        reason = why_not_deletable(snapshot)
+        return {
+            "form": form,
+            "snapshots": [snapshot],
+            "refused": [(snapshot, reason)] if reason else [],
+            "action_url": self.request.path,
+            "bulk": False,
+            "cancel_url": detail_url(snapshot.id),
+            "next": next_url(self.request, ""),
+            **dependents_context(self.request.scope, [] if reason else [snapshot]),
+        }
+
+
+class BulkDeleteView(BulkActionView):
+    permission = Action.DELETE
+    template_name = "snapshots/delete_confirm.html"
+
+    def get_form(self, data):
+        scope = self.request.scope
+        self.deletable, self.refused = [], []
+        for snap in self.chosen:
+            if not can(scope, Action.DELETE, snap.project_id):
+                self.refused.append((snap, "Your role does not allow deleting it."))
+            elif reason := why_not_deletable(snap):
+                self.refused.append((snap, reason))
+            else:
+                self.deletable.append(snap)
+        return ConfirmForm(data)
+
+    def run(self, form):
+        return snapshots_delete(
+            **service_arguments(self.request, form),
+            snapshot_ids=[s.id for s in self.deletable],
+        )
+
+    def context(self, form):
+        return {
+            "form": form,
+            "snapshots": self.chosen,
+            "refused": self.refused,
+            "action_url": self.request.path,
+            "bulk": True,
+            "cancel_url": next_url(self.request, list_url()),
+            "next": next_url(self.request, ""),
+            **dependents_context(self.request.scope, self.deletable),
+        }
+
+
+create = CreateView.as_view()
+edit = EditView.as_view()
+metadata = MetadataView.as_view()
+delete = DeleteView.as_view()
+bulk_delete = BulkDeleteView.as_view()

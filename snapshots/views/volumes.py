@@ -1,8 +1,7 @@
 """The project's volumes, each with its snapshot count and a "Snapshot this volume" button.
 
-The list comes from Cinder through the user's own token, so it is exactly what Cinder lets them
-snapshot; the counts come from the mirror in one query. When the cloud does not answer, the page
-shows the Volume mirror with a note instead of failing.
+Everything comes from the mirror (volumes kept by sync, counts in one query): the page asks
+Cinder nothing. Cinder stays the last word when the create form is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from django.db.models import Count
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from snapshots.cloud import credentials
 from snapshots.permissions import Action, can, require
 from snapshots.selectors import visible_snapshots
 from snapshots.services.eligibility import project_volumes
@@ -23,7 +21,7 @@ from snapshots.services.eligibility import project_volumes
 def volume_list(request):
     scope = request.scope
     require(scope, Action.VIEW)
-    volumes = project_volumes(scope=scope, gateway=credentials.user_gateway(request))
+    volumes = project_volumes(scope=scope)
     ids = [v.id for v in volumes.choices]
     counts = dict(
         visible_snapshots(scope)

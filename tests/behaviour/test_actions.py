@@ -1,4 +1,4 @@
-"""Every action of snapshots/services/snapshots.py through the views, signed in with Keystone,
+"""Every snapshot action service through the views, signed in with Keystone,
 with Cinder's default policy as the last word: member changes, admin repairs, bulk forms,
 refusals by the dashboard before Cinder, and Cinder's own refusals shown readably."""
 
@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from snapshots.cloud import errors
 from snapshots.middleware import scope_from_session
 from snapshots.models import AuditEvent
-from snapshots.services import snapshots as actions
+from snapshots.services.snapshot_create import snapshot_create
 from tests.behaviour.helpers import (
     create_outside,
     create_through_form,
@@ -223,7 +223,7 @@ def test_reader_cannot_create(keystone_mode, made, tag):
     gateway = backend.gateway("auditor", "alpha")
     volume = backend.volume_ids("alpha")[0]
     with pytest.raises(PermissionDenied):
-        actions.create_snapshot(
+        snapshot_create(
             scope=scope,
             gateway=gateway,
             volume_id=volume,

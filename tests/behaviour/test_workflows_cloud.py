@@ -62,7 +62,7 @@ def _volume_status(backend, project: str, vid: str, status: str):
 def test_volume_from_a_snapshot_becomes_available(backend, made, volumes, tag):
     snap = create_outside(backend, made, "alpha", f"{tag}-src")
     member = backend.gateway("demo", "alpha")
-    made_volume = member.create_volume(snapshot_id=snap.id, size=snap.size, name=f"{tag}-copy")
+    made_volume, _ = member.create_volume(snapshot_id=snap.id, size=snap.size, name=f"{tag}-copy")
     volumes("alpha", made_volume.id)
     assert made_volume.status == "creating"
     assert made_volume.source_snapshot_id == snap.id
@@ -80,7 +80,7 @@ def test_revert_is_offered_only_for_the_latest_snapshot_and_goes_through(
 ):
     seed = create_outside(backend, made, "alpha", f"{tag}-seed", volume=2)
     admin = backend.outside("alpha")
-    vol = admin.create_volume(snapshot_id=seed.id, size=seed.size, name=f"{tag}-rv")
+    vol, _ = admin.create_volume(snapshot_id=seed.id, size=seed.size, name=f"{tag}-rv")
     volumes("alpha", vol.id)
     _volume_status(backend, "alpha", vol.id, "available")
     older = admin.create_snapshot(volume_id=vol.id, name=f"{tag}-older")

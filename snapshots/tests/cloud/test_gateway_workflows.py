@@ -34,8 +34,9 @@ def fresh_snapshot(gateway, cloud, size=2):
 
 def test_create_volume_from_a_snapshot(demo, cloud):
     _vol, snap = fresh_snapshot(demo, cloud)
-    made = demo.create_volume(snapshot_id=snap.id, size=3, name="copy", description="d")
+    made, receipt = demo.create_volume(snapshot_id=snap.id, size=3, name="copy", description="d")
     assert isinstance(made, VolumeData)
+    assert (receipt.status_code, receipt.request_id[:4]) == (202, "req-")
     assert (made.status, made.size, made.source_snapshot_id) == ("creating", 3, snap.id)
     cloud.advance(5)
     assert demo.get_volume(made.id).status == "available"
@@ -56,7 +57,7 @@ def test_revert_and_its_refusals(demo, reader, cloud):
     vol, snap = fresh_snapshot(demo, cloud)
     with pytest.raises(errors.Forbidden):
         reader.revert_volume_to_snapshot(vol["id"], snap.id)
-    demo.revert_volume_to_snapshot(vol["id"], snap.id)
+    assert demo.revert_volume_to_snapshot(vol["id"], snap.id).status_code == 202
     assert demo.get_volume(vol["id"]).status == "reverting"
     assert demo.get_snapshot(snap.id).status == "restoring"
     with pytest.raises(errors.Conflict):

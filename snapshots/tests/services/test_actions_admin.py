@@ -11,15 +11,14 @@ from snapshots.choices import ChangeSource, Outcome
 from snapshots.cloud import errors
 from snapshots.models import AuditEvent, Snapshot
 from snapshots.services import idempotency, mirror
-from snapshots.services.snapshots import (
-    ActionRefused,
-    delete_snapshots,
-    force_delete_snapshot,
-    force_delete_snapshots,
-    reset_snapshot_status,
-    reset_snapshots_status,
-    set_snapshot_status,
+from snapshots.services.snapshot_bulk import (
+    snapshots_delete,
+    snapshots_force_delete,
+    snapshots_reset_status,
 )
+from snapshots.services.snapshot_delete import snapshot_force_delete
+from snapshots.services.snapshot_repair import snapshot_reset_status, snapshot_set_status
+from snapshots.services.snapshots import ActionRefused
 from snapshots.tests.actions_helpers import (
     actor,
     cinder_calls,
@@ -33,10 +32,10 @@ from snapshots.tests.actions_helpers import (
 @pytest.mark.parametrize(
     "call",
     [
-        lambda a, sid: force_delete_snapshot(
+        lambda a, sid: snapshot_force_delete(
             scope=a.scope, gateway=a.gateway, snapshot_id=sid, client_addr=None
         ),
-        lambda a, sid: reset_snapshot_status(
+        lambda a, sid: snapshot_reset_status(
             scope=a.scope,
             gateway=a.gateway,
             snapshot_id=sid,
@@ -44,7 +43,7 @@ from snapshots.tests.actions_helpers import (
             reason="x",
             client_addr=None,
         ),
-        lambda a, sid: set_snapshot_status(
+        lambda a, sid: snapshot_set_status(
             scope=a.scope,
             gateway=a.gateway,
             snapshot_id=sid,
@@ -52,10 +51,10 @@ from snapshots.tests.actions_helpers import (
             progress=None,
             client_addr=None,
         ),
-        lambda a, sid: force_delete_snapshots(
+        lambda a, sid: snapshots_force_delete(
             scope=a.scope, gateway=a.gateway, snapshot_ids=[sid], client_addr=None
         ),
-        lambda a, sid: reset_snapshots_status(
+        lambda a, sid: snapshots_reset_status(
             scope=a.scope,
             gateway=a.gateway,
             snapshot_ids=[sid],
@@ -80,9 +79,9 @@ def test_member_gets_403_and_nothing_reaches_cinder(mirrored, call):
 def test_force_delete_of_error_deleting_snapshot(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = pick(mirrored.project_id("beta"), "error_deleting")
-    row = force_delete_snapshot(
+    row = snapshot_force_delete(
         scope=admin.scope, gateway=admin.gateway, snapshot_id=snap.id, client_addr="::1"
-    )
+    ).snapshot
     assert row.status == "deleting"
     event = AuditEvent.objects.get(action="force_delete_snapshot")
     assert (event.outcome, event.parameters["status"]) == (Outcome.SUCCESS, "error_deleting")
@@ -94,7 +93,7 @@ def test_reset_needs_a_reason_and_records_it(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = make_snapshot(mirrored, "alpha", "error_deleting")
     with pytest.raises(ActionRefused, match="reason"):
-        reset_snapshot_status(
+        snapshot_reset_status(
             scope=admin.scope,
             gateway=admin.gateway,
             snapshot_id=snap.id,
@@ -102,14 +101,14 @@ def test_reset_needs_a_reason_and_records_it(mirrored):
             reason="  ",
             client_addr=None,
         )
-    row = reset_snapshot_status(
+    row = snapshot_reset_status(
         scope=admin.scope,
         gateway=admin.gateway,
         snapshot_id=snap.id,
         status="available",
         reason="backend copy checked by hand, ticket 42",
         client_addr=None,
-    )
+    ).snapshot
     assert row.status == "available"
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
     event = AuditEvent.objects.filter(action="reset_snapshot_status").order_by("-id").first()
@@ -125,32 +124,32 @@ def test_reset_clears_the_stuck_flag(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = pick(mirrored.project_id("alpha"), "creating")
     Snapshot.objects.filter(pk=snap.id).update(stuck_since=snap.status_since)
-    row = reset_snapshot_status(
+    row = snapshot_reset_status(
         scope=admin.scope,
         gateway=admin.gateway,
         snapshot_id=snap.id,
         status="error",
         reason="stuck for hours",
         client_addr=None,
-    )
+    ).snapshot
     assert (row.status, row.stuck_since) == ("error", None)
 
 
 def test_set_status_follows_cinders_transitions(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     creating = pick(mirrored.project_id("alpha"), "creating")
-    row = set_snapshot_status(
+    row = snapshot_set_status(
         scope=admin.scope,
         gateway=admin.gateway,
         snapshot_id=creating.id,
         status="available",
         progress=100,
         client_addr=None,
-    )
+    ).snapshot
     assert (row.status, row.progress) == ("available", 100)
     mirrored.reset_stats()
     with pytest.raises(ActionRefused, match="only from creating or deleting"):
-        set_snapshot_status(
+        snapshot_set_status(
             scope=admin.scope,
             gateway=admin.gateway,
             snapshot_id=creating.id,
@@ -167,7 +166,7 @@ def test_set_status_on_a_stale_mirror_is_refused_by_cinder(mirrored):
     stale = dataclasses.replace(admin.gateway.get_snapshot(snap.id), status="creating")
     mirror.apply(stale, source=ChangeSource.SYNC)
     with pytest.raises(errors.BadRequest, match="not allowed"):
-        set_snapshot_status(
+        snapshot_set_status(
             scope=admin.scope,
             gateway=admin.gateway,
             snapshot_id=snap.id,
@@ -192,14 +191,20 @@ def test_bulk_delete_reports_each_snapshot(mirrored):
     creating = pick(alpha, "creating")
     ids = [s.id for s in available] + [creating.id]
     key = idempotency.new_key()
-    result = delete_snapshots(
+    result = snapshots_delete(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_ids=ids,
         client_addr=None,
         idempotency_key=key,
     )
-    assert [i.outcome for i in result.items] == ["done", "done", "done", "refused", "skipped"]
+    assert [i.outcome for i in result.items] == [
+        "success",
+        "success",
+        "success",
+        "refused",
+        "denied",
+    ]
     summary = result.summary()
     assert summary.startswith("3 of 5 deleted; 1 refused: ")
     assert stale_snap.name in summary and "must be available or error" in summary
@@ -207,7 +212,7 @@ def test_bulk_delete_reports_each_snapshot(mirrored):
     assert {sim_snapshot(mirrored, s.id)["status"] for s in available[:3]} == {"deleting"}
     # The same form again: the same report, no new call.
     mirrored.reset_stats()
-    again = delete_snapshots(
+    again = snapshots_delete(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_ids=ids,
@@ -223,11 +228,13 @@ def test_bulk_stops_calling_when_the_cloud_is_down(mirrored):
     ids = [make_snapshot(mirrored, p, "error_deleting").id for p in ("alpha", "beta")]
     mirrored.faults(cinder_down=True)
     mirrored.reset_stats()
-    result = force_delete_snapshots(
+    result = snapshots_force_delete(
         scope=admin.scope, gateway=admin.gateway, snapshot_ids=ids, client_addr=None
     )
-    assert [i.outcome for i in result.items] == ["failed", "failed"]
+    # The first got a 503, which may come after Cinder acted: unknown, and the worker checks.
+    assert [i.outcome for i in result.items] == ["unknown", "failed"]
     assert "not sent" in result.items[1].message
+    assert "1 unknown, being checked" in result.summary()
     assert cinder_calls(mirrored) == 1
     assert set(Snapshot.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         "error_deleting"
@@ -237,7 +244,7 @@ def test_bulk_stops_calling_when_the_cloud_is_down(mirrored):
 def test_bulk_reset_across_projects(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     ids = [make_snapshot(mirrored, p, "error_deleting").id for p in ("alpha", "beta", "gamma")]
-    result = reset_snapshots_status(
+    result = snapshots_reset_status(
         scope=admin.scope,
         gateway=admin.gateway,
         snapshot_ids=ids,

@@ -12,33 +12,30 @@ from snapshots.choices import ChangeSource, Outcome
 from snapshots.cloud import errors
 from snapshots.models import AuditEvent, Snapshot
 from snapshots.services import idempotency, mirror
-from snapshots.services.snapshots import (
-    TRACK_TASK,
-    ActionRefused,
-    delete_snapshot,
-    update_snapshot,
-    update_snapshot_metadata,
-)
+from snapshots.services.snapshot_delete import snapshot_delete
+from snapshots.services.snapshot_edit import snapshot_update, snapshot_update_metadata
+from snapshots.services.snapshots import TRACK_TASK, ActionRefused
 from snapshots.tests.actions_helpers import (
     actor,
     cinder_calls,
     mirrored_fixture,  # noqa: F401 (the fixture)
     pick,
     sim_snapshot,
+    unreachable,
 )
 
 
 def test_member_renames_and_the_mirror_follows_cinder(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
-    row = update_snapshot(
+    row = snapshot_update(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_id=snap.id,
         name="renamed",
         description=snap.description,
         client_addr=None,
-    )
+    ).snapshot
     assert row.name == "renamed"
     assert sim_snapshot(mirrored, snap.id)["name"] == "renamed"
     assert row.version > snap.version
@@ -51,7 +48,7 @@ def test_unchanged_edit_sends_nothing(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     mirrored.reset_stats()
-    update_snapshot(
+    snapshot_update(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_id=snap.id,
@@ -68,7 +65,7 @@ def test_another_projects_snapshot_is_not_found(mirrored):
     beta = pick(mirrored.project_id("beta"), "available")  # demo is a member there, not now
     for snap in (gamma, beta):
         with pytest.raises(Http404):
-            update_snapshot(
+            snapshot_update(
                 scope=demo.scope,
                 gateway=demo.gateway,
                 snapshot_id=snap.id,
@@ -83,7 +80,7 @@ def test_reader_cannot_edit_and_nothing_reaches_cinder(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
     mirrored.reset_stats()
     with pytest.raises(PermissionDenied):
-        update_snapshot_metadata(
+        snapshot_update_metadata(
             scope=auditor.scope,
             gateway=auditor.gateway,
             snapshot_id=snap.id,
@@ -102,14 +99,14 @@ def test_metadata_add_change_remove_through_the_metadata_endpoints(mirrored):
     assert before, "the demo snapshots carry metadata"
     doomed = sorted(before)[0]
     mirrored.reset_stats()
-    row = update_snapshot_metadata(
+    row = snapshot_update_metadata(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_id=snap.id,
         set_items={"new key": "v1", "owner": "dba-team"},
         remove_keys=[doomed],
         client_addr=None,
-    )
+    ).snapshot
     expected = {k: v for k, v in before.items() if k != doomed}
     expected.update({"new key": "v1", "owner": "dba-team"})
     if doomed == "owner":
@@ -125,7 +122,7 @@ def test_metadata_key_with_slash_is_refused_by_the_metadata_endpoint(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     with pytest.raises(errors.BadRequest):
-        update_snapshot_metadata(
+        snapshot_update_metadata(
             scope=demo.scope,
             gateway=demo.gateway,
             snapshot_id=snap.id,
@@ -140,14 +137,14 @@ def test_metadata_key_with_slash_is_refused_by_the_metadata_endpoint(mirrored):
 def test_removing_a_key_already_gone_is_not_an_error(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
-    row = update_snapshot_metadata(
+    row = snapshot_update_metadata(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_id=snap.id,
         set_items={},
         remove_keys=["never-there"],
         client_addr=None,
-    )
+    ).snapshot
     assert row.metadata == snap.metadata
 
 
@@ -157,9 +154,9 @@ def test_member_deletes_an_available_snapshot(
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     with django_capture_on_commit_callbacks(execute=True):
-        row = delete_snapshot(
+        row = snapshot_delete(
             scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
-        )
+        ).snapshot
     assert row.status == "deleting"
     assert sim_snapshot(mirrored, snap.id)["status"] == "deleting"
     assert row.status_changes.filter(to_status="deleting", source=ChangeSource.ACTION).exists()
@@ -172,20 +169,20 @@ def test_delete_twice_with_one_key_calls_cinder_once(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     key = idempotency.new_key()
-    first = delete_snapshot(
+    first = snapshot_delete(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_id=snap.id,
         client_addr=None,
         idempotency_key=key,
-    )
-    second = delete_snapshot(
+    ).snapshot
+    second = snapshot_delete(
         scope=demo.scope,
         gateway=demo.gateway,
         snapshot_id=snap.id,
         client_addr=None,
         idempotency_key=key,
-    )
+    ).snapshot
     assert first.id == second.id
     routes = mirrored.stats()["by_route"]
     assert routes.get("DELETE /volume/v3/{project_id}/snapshots/{snapshot_id}") == 1
@@ -196,7 +193,7 @@ def test_delete_of_a_creating_snapshot_is_refused_before_cinder(mirrored):
     snap = pick(mirrored.project_id("alpha"), "creating")
     mirrored.reset_stats()
     with pytest.raises(ActionRefused, match="creating"):
-        delete_snapshot(
+        snapshot_delete(
             scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
         )
     assert cinder_calls(mirrored) == 0
@@ -210,7 +207,7 @@ def test_stale_mirror_cinder_refuses_delete_and_nothing_changes(mirrored):
     stale = dataclasses.replace(demo.gateway.get_snapshot(snap.id), status="available")
     row, _ = mirror.apply(stale, source=ChangeSource.SYNC)
     with pytest.raises(errors.BadRequest) as info:
-        delete_snapshot(
+        snapshot_delete(
             scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
         )
     assert "must be available or error" in info.value.message
@@ -221,23 +218,36 @@ def test_stale_mirror_cinder_refuses_delete_and_nothing_changes(mirrored):
     assert event.request_id
 
 
-def test_delete_during_an_outage_changes_nothing(mirrored):
+def test_delete_when_cinder_cannot_be_reached_changes_nothing(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
-    mirrored.faults(cinder_down=True)
     with pytest.raises(errors.Unavailable):
-        delete_snapshot(
-            scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
+        snapshot_delete(
+            scope=unreachable(demo).scope,
+            gateway=unreachable(demo).gateway,
+            snapshot_id=snap.id,
+            client_addr=None,
         )
     assert Snapshot.objects.get(pk=snap.id).status == "available"
     assert AuditEvent.objects.get(action="delete_snapshot").outcome == Outcome.FAILED
 
 
+def test_delete_answered_by_a_5xx_is_unknown_not_failed(mirrored):
+    demo = actor(mirrored, "demo", "alpha")
+    snap = pick(mirrored.project_id("alpha"), "available")
+    mirrored.faults(cinder_down=True)
+    with pytest.raises(errors.OutcomeUnknown):
+        snapshot_delete(
+            scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
+        )
+    assert AuditEvent.objects.get(action="delete_snapshot").outcome == Outcome.UNKNOWN
+
+
 def test_admin_deletes_in_another_project(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = pick(mirrored.project_id("gamma"), "error")
-    row = delete_snapshot(
+    row = snapshot_delete(
         scope=admin.scope, gateway=admin.gateway, snapshot_id=snap.id, client_addr=None
-    )
+    ).snapshot
     assert row.status == "deleting"
     assert AuditEvent.objects.get(action="delete_snapshot").project_id == snap.project_id

@@ -9,12 +9,14 @@ from snapshots.choices import ChangeSource, Outcome
 from snapshots.cloud import errors
 from snapshots.models import AuditEvent, Operation, Snapshot, StatusChange
 from snapshots.services import idempotency
-from snapshots.services.snapshots import TRACK_TASK, create_snapshot
+from snapshots.services.snapshot_create import snapshot_create
+from snapshots.services.snapshots import RECONCILE_TASK, TRACK_TASK
 from snapshots.tests.actions_helpers import (
     actor,
     cinder_calls,
     mirrored_fixture,  # noqa: F401 (the fixture)
     sim_snapshot,
+    unreachable,
     volumes_of,
 )
 
@@ -31,13 +33,13 @@ def _create(who, volume_id, key=None, **kw):
         "volume_name": "db-replica",
     }
     args.update(kw)
-    return create_snapshot(
+    return snapshot_create(
         scope=who.scope,
         gateway=who.gateway,
         volume_id=volume_id,
         idempotency_key=key or idempotency.new_key(),
         **args,
-    )
+    ).snapshot
 
 
 def test_member_creates_a_snapshot_that_appears_creating_and_is_tracked(
@@ -65,6 +67,8 @@ def test_member_creates_a_snapshot_that_appears_creating_and_is_tracked(
     )
     event = AuditEvent.objects.get(action="create_snapshot")
     assert event.outcome == Outcome.SUCCESS
+    assert event.status_code == 202
+    assert event.request_id.startswith("req-")
     assert event.target_id == row.id
     assert event.client_addr == "10.0.0.7"
     assert event.parameters["volume_id"] == volume["id"]
@@ -158,21 +162,47 @@ def test_cinder_policy_has_the_last_word(mirrored):
     assert AuditEvent.objects.get(action="create_snapshot").status_code == 403
 
 
-def test_outage_leaves_nothing_and_releases_the_key(mirrored):
+def test_cloud_never_reached_leaves_nothing_and_releases_the_key(mirrored):
+    demo = actor(mirrored, "demo", "alpha")
+    volume_id = volumes_of(mirrored)["db-replica"]["id"]
+    key = idempotency.new_key()
+    before = Snapshot.objects.count()
+    with pytest.raises(errors.Unavailable) as info:
+        _create(unreachable(demo), volume_id, key=key)
+    assert not isinstance(info.value, errors.OutcomeUnknown)
+    assert Snapshot.objects.count() == before
+    assert not Operation.objects.filter(pk=key).exists()
+    assert AuditEvent.objects.get(action="create_snapshot").outcome == Outcome.FAILED
+
+    mirrored.reset_stats()
+    row = _create(demo, volume_id, key=key)  # the same form, sent again, now works
+    assert row.status == "creating"
+    assert cinder_calls(mirrored) >= 1
+
+
+def test_a_5xx_answer_is_unknown_and_keeps_the_key(
+    mirrored, enqueued, django_capture_on_commit_callbacks
+):
+    """A 503 may come from a proxy after Cinder acted: not "nothing changed"."""
     demo = actor(mirrored, "demo", "alpha")
     volume_id = volumes_of(mirrored)["db-replica"]["id"]
     demo.gateway.in_use_needs_force()  # discovery happened before the outage
     mirrored.faults(cinder_down=True)
     key = idempotency.new_key()
-    before = Snapshot.objects.count()
-    with pytest.raises(errors.Unavailable):
+    with (
+        pytest.raises(errors.OutcomeUnknown) as info,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         _create(demo, volume_id, key=key)
-    assert Snapshot.objects.count() == before
-    assert not Operation.objects.filter(pk=key).exists()
-    assert AuditEvent.objects.get(action="create_snapshot").outcome == Outcome.FAILED
+    assert info.value.operation_key == key
+    event = AuditEvent.objects.get(action="create_snapshot")
+    assert (event.outcome, event.status_code) == (Outcome.UNKNOWN, 503)
+    op = Operation.objects.get(pk=key)
+    assert (op.state, op.event_id) == (Operation.UNKNOWN, event.id)
+    assert enqueued == [(RECONCILE_TASK, {"key": key})]
 
     mirrored.clear_faults()
     mirrored.reset_stats()
-    row = _create(demo, volume_id, key=key)  # the same form, sent again, now works
-    assert row.status == "creating"
-    assert cinder_calls(mirrored) >= 1
+    with pytest.raises(errors.OutcomeUnknown):  # the same form again: still being checked
+        _create(demo, volume_id, key=key)
+    assert mirrored.stats()["by_route"].get(CREATE_ROUTE) is None

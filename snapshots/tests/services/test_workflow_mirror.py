@@ -74,7 +74,7 @@ def test_messages_cinder_dropped_are_dropped(mirrored):
 
 def test_track_volumes_follows_creating_to_available(mirrored):
     snap = make_snapshot(mirrored, "alpha", "available")
-    made = service_gateway().create_volume(snapshot_id=snap.id, size=snap.size, name="v")
+    made, _receipt = service_gateway().create_volume(snapshot_id=snap.id, size=snap.size, name="v")
     mirror.apply_volume_page([made], now=timezone.now())
     assert Volume.objects.get(pk=made.id).status == "creating"
     assert volume_tracking.track_volumes().checked == 1

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("snapshots", "0002_search_trigram_indexes"),
+        ("snapshots", "0003_actions_volume_source_and_operation_state"),
     ]
 
     operations = [

@@ -1,0 +1,224 @@
+"""The bulk forms: delete, force delete and reset status of many snapshots in one request.
+
+Each snapshot goes through its single action (same checks, same audit event); the result
+says per snapshot what happened, in the terms of the audit log's outcomes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from snapshots import selectors
+from snapshots.choices import Outcome
+from snapshots.cloud import errors
+from snapshots.cloud.gateway import Gateway
+from snapshots.models import Operation
+from snapshots.permissions import Action, Scope
+from snapshots.services import idempotency
+from snapshots.services.snapshot_delete import snapshot_delete, snapshot_force_delete
+from snapshots.services.snapshot_repair import snapshot_reset_status
+from snapshots.services.snapshots import ActionRefused, Attempt, admit
+
+# How the summary names each outcome that is not a success.
+NOT_DONE_LABELS = (
+    (Outcome.REFUSED, "refused"),
+    (Outcome.DENIED, "skipped"),
+    (Outcome.UNKNOWN, "unknown, being checked"),
+    (Outcome.FAILED, "failed"),
+)
+
+
+@dataclass
+class ItemResult:
+    snapshot_id: str
+    name: str
+    outcome: str
+    message: str = ""
+
+
+@dataclass
+class BulkResult:
+    verb: str  # "deleted", "force-deleted", "reset to error"
+    items: list[ItemResult] = field(default_factory=list)
+    repeated: bool = False
+
+    @property
+    def done(self) -> list[ItemResult]:
+        return [i for i in self.items if i.outcome == Outcome.SUCCESS]
+
+    @property
+    def not_done(self) -> list[ItemResult]:
+        return [i for i in self.items if i.outcome != Outcome.SUCCESS]
+
+    def summary(self) -> str:
+        """'8 of 10 deleted; 2 refused: a (why), b (why)'."""
+        text = f"{len(self.done)} of {len(self.items)} {self.verb}"
+        for outcome, label in NOT_DONE_LABELS:
+            group = [i for i in self.items if i.outcome == outcome]
+            if group:
+                shown = ", ".join(f"{i.name or i.snapshot_id} ({i.message})" for i in group)
+                text += f"; {len(group)} {label}: {shown}"
+        return text + "."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verb": self.verb, "items": [dataclasses.asdict(i) for i in self.items]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BulkResult:
+        items = [ItemResult(**i) for i in data.get("items", [])]
+        return cls(verb=data["verb"], items=items, repeated=True)
+
+
+def _one(action: str, options: dict[str, Any], **common: Any) -> None:
+    if action == "delete_snapshots":
+        snapshot_delete(**common)
+    elif action == "force_delete_snapshots":
+        snapshot_force_delete(**common)
+    else:
+        snapshot_reset_status(**common, **options)
+
+
+def _run(
+    *,
+    action: str,
+    permission: Action,
+    verb: str,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_ids: list[str],
+    client_addr: str | None,
+    idempotency_key: str,
+    options: dict[str, Any],
+) -> BulkResult:
+    snapshot_ids = list(dict.fromkeys(snapshot_ids))  # unique, in the order given
+    attempt = Attempt(
+        scope=scope,
+        action=action,
+        project_id="",
+        client_addr=client_addr,
+        key=idempotency_key,
+        subject=hashlib.sha256(" ".join(sorted(snapshot_ids)).encode()).hexdigest(),
+        parameters={"snapshot_ids": snapshot_ids, **options},
+    )
+    if admit(attempt, permission) is not None:  # the form was sent before: its first result
+        return earlier_result(idempotency_key) or BulkResult(verb=verb, repeated=True)
+    result = BulkResult(verb=verb)
+    names = dict(
+        selectors.visible_snapshots(scope, include_deleted=True)
+        .filter(pk__in=snapshot_ids)
+        .values_list("id", "name")
+    )
+    down = False
+    for sid in snapshot_ids:
+        name = names.get(sid, "")
+        if down:
+            result.items.append(
+                ItemResult(sid, name, Outcome.FAILED, "not sent: the cloud is unreachable")
+            )
+            continue
+        outcome, message = Outcome.SUCCESS, ""
+        try:
+            _one(
+                action,
+                options,
+                scope=scope,
+                gateway=gateway,
+                snapshot_id=sid,
+                client_addr=client_addr,
+            )
+        except Http404:
+            outcome, message = Outcome.DENIED, "not found"
+        except (PermissionDenied, ActionRefused) as exc:
+            outcome, message = Outcome.DENIED, str(exc)
+        except errors.OutcomeUnknown as exc:
+            outcome, message = Outcome.UNKNOWN, exc.user_message()
+            down = True
+        except errors.Unavailable as exc:
+            outcome, message = Outcome.FAILED, exc.user_message()
+            down = True
+        except errors.NotAuthenticated:
+            raise
+        except errors.CloudError as exc:
+            outcome, message = Outcome.REFUSED, exc.user_message()
+        result.items.append(ItemResult(sid, name, outcome, message))
+    if idempotency_key:
+        idempotency.finish(key=idempotency_key, result=result.as_dict())
+    return result
+
+
+def earlier_result(key: str) -> BulkResult | None:
+    op = Operation.objects.filter(pk=key).first()
+    if op is None or not op.result:
+        return None
+    return BulkResult.from_dict(op.result)
+
+
+def snapshots_delete(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_ids: list[str],
+    client_addr: str | None,
+    idempotency_key: str = "",
+) -> BulkResult:
+    return _run(
+        action="delete_snapshots",
+        permission=Action.DELETE,
+        verb="deleted",
+        scope=scope,
+        gateway=gateway,
+        snapshot_ids=snapshot_ids,
+        client_addr=client_addr,
+        idempotency_key=idempotency_key,
+        options={},
+    )
+
+
+def snapshots_force_delete(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_ids: list[str],
+    client_addr: str | None,
+    idempotency_key: str = "",
+) -> BulkResult:
+    return _run(
+        action="force_delete_snapshots",
+        permission=Action.FORCE_DELETE,
+        verb="force-deleted",
+        scope=scope,
+        gateway=gateway,
+        snapshot_ids=snapshot_ids,
+        client_addr=client_addr,
+        idempotency_key=idempotency_key,
+        options={},
+    )
+
+
+def snapshots_reset_status(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_ids: list[str],
+    status: str,
+    reason: str,
+    client_addr: str | None,
+    idempotency_key: str = "",
+) -> BulkResult:
+    return _run(
+        action="reset_snapshots_status",
+        permission=Action.RESET_STATUS,
+        verb=f"reset to {status}",
+        scope=scope,
+        gateway=gateway,
+        snapshot_ids=snapshot_ids,
+        client_addr=client_addr,
+        idempotency_key=idempotency_key,
+        options={"status": status, "reason": reason},
+    )
