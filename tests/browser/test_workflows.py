@@ -99,7 +99,7 @@ def test_read_why_a_snapshot_failed(page, sign_in, stack, axe_violations):
 
 
 def test_hit_the_quota_before_cinder_does(page, sign_in, stack):
-    _volume, sid, _name_ = _fresh(stack, size=2)
+    _volume, sid, _snap_name = _fresh(stack, size=2)
     stack.sim.set_quota("alpha", gigabytes=1)
     try:
         sign_in(page, "demo")
@@ -138,15 +138,18 @@ def test_admin_unmanages_then_manages_back(page, sign_in, stack, axe_violations)
     page.click("#host-form button[type=submit]")
     reference = f"_snapshot-{sid}"
     deadline = time.monotonic() + LIVE / 1000
-    while not page.locator("#manageable-table tr", has_text=reference).count():
+    # listed as managed while it is `unmanaging`, then as safe to manage once it left Cinder
+    while (
+        not page.locator("#manageable-table tr", has_text=reference)
+        .locator("a[href$='/manage/']")
+        .count()
+    ):
         assert time.monotonic() < deadline, "the unmanaged snapshot never became manageable"
         time.sleep(1)
         page.click("#refresh-form button[type=submit]")
         page.wait_for_load_state()
     assert axe_violations(page) == []
-    page.locator("#manageable-table tr", has_text=reference).get_by_role(
-        "link", name="Manage…"
-    ).click()
+    page.locator("#manageable-table tr", has_text=reference).locator("a[href$='/manage/']").click()
     page.wait_for_url("**/snapshots/manageable/*/manage/")
     assert axe_violations(page) == []
     back = _name("wf-back")
