@@ -338,6 +338,13 @@ class WorkflowCalls:
         )
 
     @_translate
+    def get_volume(self, volume_id: str) -> VolumeData:
+        """One volume (the workers follow a new or reverting volume with it)."""
+        resp = self._conn.block_storage.get(f"/volumes/{volume_id}")
+        sdk_exc.raise_from_response(resp)
+        return _volume_from_body(resp.json()["volume"])
+
+    @_translate
     def list_messages(self, *, resource_uuid: str = "", limit: int = 1000) -> list[MessageData]:
         """User messages (3.3): a project's, or every project's for an admin."""
         # openstacksdk's Message resource sends no microversion, which Cinder answers with 404.
@@ -564,20 +571,6 @@ class Gateway(WorkflowCalls):
         next_marker = items[-1].id if len(items) >= limit and items else None
         return SnapshotPage(items=items, next_marker=next_marker, count=count)
 
-    def iter_snapshot_pages(
-        self, *, all_projects: bool = True, page_size: int = 1000, **filters: Any
-    ) -> Iterator[SnapshotPage]:
-        """Every snapshot, one page at a time (marker paging, oldest id order kept by Cinder)."""
-        marker = None
-        while True:
-            page = self.list_snapshots(
-                all_projects=all_projects, limit=page_size, marker=marker, **filters
-            )
-            yield page
-            if not page.next_marker:
-                return
-            marker = page.next_marker
-
     @_translate
     def count_snapshots(self, *, all_projects: bool = False, **filters: Any) -> int | None:
         page = self.list_snapshots(all_projects=all_projects, limit=1, with_count=True, **filters)
@@ -722,10 +715,6 @@ class Gateway(WorkflowCalls):
             if len(page) < page_size:
                 return
             marker = page[-1].id
-
-    @_translate
-    def get_volume(self, volume_id: str) -> VolumeData:
-        return _volume(self._conn.block_storage.get_volume(volume_id))
 
     @_translate
     def get_limits(self) -> Limits:

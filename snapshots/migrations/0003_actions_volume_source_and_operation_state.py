@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="operation",
             name="event_id",
-            field=models.BigIntegerField(blank=True, null=True),
+            field=models.BigIntegerField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
             model_name="operation",

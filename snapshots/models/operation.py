@@ -57,7 +57,7 @@ class Operation(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=16, default=RUNNING)
     # The audit event of the attempt, which a later "reconciled" event points back to.
-    event_id = models.BigIntegerField(null=True, blank=True)
+    event_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     # What was asked of Cinder, for the worker that finds out whether it happened.
     request = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)

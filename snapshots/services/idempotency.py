@@ -66,7 +66,11 @@ def claim(
             )
         if op.state == Operation.NOT_DONE:  # the worker found the first attempt never happened
             taken = Operation.objects.filter(pk=key, state=Operation.NOT_DONE).update(
-                state=Operation.RUNNING, finished_at=None, event_id=None, message=""
+                state=Operation.RUNNING,
+                finished_at=None,
+                event_id=None,
+                message="",
+                created_at=timezone.now(),
             )
             if taken:
                 return None

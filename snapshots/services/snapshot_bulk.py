@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from snapshots.permissions import Action, Scope
 from snapshots.services import idempotency
 from snapshots.services.snapshot_delete import snapshot_delete, snapshot_force_delete
 from snapshots.services.snapshot_repair import snapshot_reset_status
-from snapshots.services.snapshots import ActionRefused, Attempt, admit
+from snapshots.services.snapshots import ActionRefused, ActionResult, Attempt, admit
 
 # How the summary names each outcome that is not a success.
 NOT_DONE_LABELS = (
@@ -75,16 +76,8 @@ class BulkResult:
         return cls(verb=data["verb"], items=items, repeated=True)
 
 
-def _one(action: str, options: dict[str, Any], **common: Any) -> None:
-    if action == "delete_snapshots":
-        snapshot_delete(**common)
-    elif action == "force_delete_snapshots":
-        snapshot_force_delete(**common)
-    else:
-        snapshot_reset_status(**common, **options)
-
-
 def _run(
+    one: Callable[..., ActionResult],
     *,
     action: str,
     permission: Action,
@@ -124,13 +117,12 @@ def _run(
             continue
         outcome, message = Outcome.SUCCESS, ""
         try:
-            _one(
-                action,
-                options,
+            one(
                 scope=scope,
                 gateway=gateway,
                 snapshot_id=sid,
                 client_addr=client_addr,
+                **options,
             )
         except Http404:
             outcome, message = Outcome.DENIED, "not found"
@@ -168,6 +160,7 @@ def snapshots_delete(
     idempotency_key: str = "",
 ) -> BulkResult:
     return _run(
+        snapshot_delete,
         action="delete_snapshots",
         permission=Action.DELETE,
         verb="deleted",
@@ -189,6 +182,7 @@ def snapshots_force_delete(
     idempotency_key: str = "",
 ) -> BulkResult:
     return _run(
+        snapshot_force_delete,
         action="force_delete_snapshots",
         permission=Action.FORCE_DELETE,
         verb="force-deleted",
@@ -212,6 +206,7 @@ def snapshots_reset_status(
     idempotency_key: str = "",
 ) -> BulkResult:
     return _run(
+        snapshot_reset_status,
         action="reset_snapshots_status",
         permission=Action.RESET_STATUS,
         verb=f"reset to {status}",

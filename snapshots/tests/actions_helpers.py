@@ -21,6 +21,7 @@ from snapshots.middleware import scope_from_session
 from snapshots.models import Snapshot
 from snapshots.permissions import Scope
 from snapshots.services import mirror
+from snapshots.tests.paging import snapshot_pages
 
 
 @dataclass
@@ -29,8 +30,9 @@ class Actor:
     gateway: Gateway
 
 
-def actor(cloud, user: str = "demo", project: str = "alpha") -> Actor:
-    """The scope and the gateway a signed-in `user` working in `project` gets."""
+def actor(cloud, user: str = "demo", project: str = "alpha", timeout: float = 15.0) -> Actor:
+    """The scope and the gateway a signed-in `user` working in `project` gets (`timeout`: how
+    long its calls wait for an answer)."""
     ks = keystone()
     unscoped = ks.password(user, "secret", "Default")
     projects = ks.projects(unscoped.token)
@@ -46,7 +48,10 @@ def actor(cloud, user: str = "demo", project: str = "alpha") -> Actor:
         }
     )
     gateway = Gateway.for_token(
-        token=scoped.token, endpoint=scoped.cinder_endpoint, project_id=scoped.project_id
+        token=scoped.token,
+        endpoint=scoped.cinder_endpoint,
+        project_id=scoped.project_id,
+        timeout=timeout,
     )
     return Actor(scope=scope, gateway=gateway)
 
@@ -85,7 +90,7 @@ def fill_mirror() -> int:
     """Copy every volume and snapshot of the simulator into the mirror, as a sync would."""
     mirror_volumes()
     count = 0
-    for page in service_gateway().iter_snapshot_pages(all_projects=True):
+    for page in snapshot_pages(service_gateway(), all_projects=True):
         for data in page.items:
             mirror.apply(data, source=ChangeSource.SYNC)
             count += 1

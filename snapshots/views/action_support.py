@@ -162,7 +162,7 @@ class ActionView(View):
             messages.warning(
                 request, "Cinder did not answer in time; we are checking whether it was done."
             )
-            return redirect(reverse("snapshots:operation", args=[exc.event_id]))
+            return redirect(f"{reverse('snapshots:operation')}?event={exc.event_id}")
         if isinstance(exc, ActionRefused):
             messages.error(request, f"{self.refused_prefix}{exc}")
             return self.page(form, status=409)

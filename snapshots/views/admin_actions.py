@@ -80,6 +80,7 @@ class ResetStatusView(RepairView):
         return ResetStatusForm(data, current=self.object.status)
 
     def run(self, form):
+        self.wanted = form.cleaned_data["status"]
         return snapshot_reset_status(
             **service_arguments(self.request, form),
             snapshot_id=self.object.id,
@@ -88,8 +89,7 @@ class ResetStatusView(RepairView):
         )
 
     def succeeded(self, result):
-        status = result.snapshot.status if result.snapshot else ""
-        return self.done(f"status reset to {status}.")
+        return self.done(f"status reset to {self.wanted}.")
 
 
 class SetStatusView(RepairView):

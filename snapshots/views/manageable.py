@@ -78,8 +78,13 @@ class ManageView(ActionView):
     permission = Action.MANAGE
     template_name = "snapshots/manage.html"
 
+    def dispatch(self, request, *args, **kwargs):
+        if not request.GET.get("entry", "").isdigit():  # no backend snapshot chosen yet
+            return redirect(manageable_url())
+        return super().dispatch(request, *args, **kwargs)
+
     def get_object(self):
-        self.entry = get_object_or_404(ManageableSnapshot, pk=self.kwargs["entry_id"])
+        self.entry = get_object_or_404(ManageableSnapshot, pk=int(self.request.GET["entry"]))
         self.volume = Volume.objects.filter(pk=self.entry.source_volume_id).first()
         return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from snapshots.models import AuditEvent, Operation, Snapshot
@@ -18,10 +18,14 @@ from snapshots.permissions import Action, require
 
 @login_required
 @require_GET
-def operation_detail(request, event_id: int):
+def operation_detail(request):
+    """`?event=<id>`: the audit event of the attempt names the action."""
     scope = request.scope
     require(scope, Action.VIEW)
-    operation = Operation.objects.filter(event_id=event_id).first()
+    event_id = request.GET.get("event", "")
+    if not event_id.isdigit():  # no action named: the list is where actions start
+        return redirect("snapshots:list")
+    operation = Operation.objects.filter(event_id=int(event_id)).first()
     if operation is None or not (operation.actor_id == scope.user_id or scope.is_admin):
         raise Http404("No such action")
     event = AuditEvent.objects.filter(pk=event_id).first()
@@ -33,6 +37,7 @@ def operation_detail(request, event_id: int):
         "snapshots/operation.html",
         {
             "operation": operation,
+            "title": operation.action.replace("_", " ").capitalize(),
             "event": event,
             "snapshot": snapshot,
             "checking": operation.state == Operation.UNKNOWN,

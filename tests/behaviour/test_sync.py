@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from snapshots.tests.paging import snapshot_pages
 from tests.behaviour.helpers import (
     create_outside,
     listing,
@@ -69,7 +70,7 @@ def test_sync_pages_through_more_than_one_page(keystone_mode, made, tag, setting
     # The same rows as one big page would give.
     everyone = {
         s.id
-        for page in backend.outside("gamma").iter_snapshot_pages(page_size=1000)
+        for page in snapshot_pages(backend.outside("gamma"), page_size=1000)
         for s in page.items
     }
     assert set(ids) <= everyone

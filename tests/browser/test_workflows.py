@@ -141,7 +141,7 @@ def test_admin_unmanages_then_manages_back(page, sign_in, stack, axe_violations)
     # listed as managed while it is `unmanaging`, then as safe to manage once it left Cinder
     while (
         not page.locator("#manageable-table tr", has_text=reference)
-        .locator("a[href$='/manage/']")
+        .locator("a[href*='/manage/?entry=']")
         .count()
     ):
         assert time.monotonic() < deadline, "the unmanaged snapshot never became manageable"
@@ -149,8 +149,10 @@ def test_admin_unmanages_then_manages_back(page, sign_in, stack, axe_violations)
         page.click("#refresh-form button[type=submit]")
         page.wait_for_load_state()
     assert axe_violations(page) == []
-    page.locator("#manageable-table tr", has_text=reference).locator("a[href$='/manage/']").click()
-    page.wait_for_url("**/snapshots/manageable/*/manage/")
+    page.locator("#manageable-table tr", has_text=reference).locator(
+        "a[href*='/manage/?entry=']"
+    ).click()
+    page.wait_for_url("**/snapshots/manageable/manage/?entry=*")
     assert axe_violations(page) == []
     back = _name("wf-back")
     page.fill("#id_name", back)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
+from keystoneauth1 import session as ksa_session
 
 from snapshots.cloud import errors
+from snapshots.cloud import gateway as gateway_module
 from snapshots.cloud.dto import SnapshotData, VolumeData
+from snapshots.tests.paging import snapshot_pages
 
 
 def _available_volume(gateway) -> VolumeData:
@@ -38,7 +44,7 @@ def test_list_returns_our_dataclasses_for_the_project_only(demo, cloud):
 def test_paging_with_markers_visits_every_snapshot_once(admin):
     everything = admin.list_snapshots(all_projects=True, limit=1000).items
     seen = []
-    for page in admin.iter_snapshot_pages(all_projects=True, page_size=7):
+    for page in snapshot_pages(admin, all_projects=True, page_size=7):
         assert len(page.items) <= 7
         seen.extend(s.id for s in page.items)
     assert len(seen) == len(set(seen)) == len(everything)
@@ -264,3 +270,69 @@ def test_noauth_connection_negotiates_microversions(cloud):
 def test_projects_are_an_empty_list_where_there_is_no_identity_endpoint(demo, cloud):
     # A user's gateway knows only Cinder's endpoint; the sync uses the service gateway.
     assert demo.list_projects() == []
+
+
+# --- what a failed change means: nothing changed, or unknown ---------------------------------
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _failure(url: str, timeout: float = 1.0) -> Exception:
+    """The exception keystoneauth raises for a request to `url` (what the gateway sees)."""
+    with pytest.raises(Exception) as info:
+        ksa_session.Session(timeout=timeout).post(url, json={})
+    return info.value
+
+
+def test_a_change_refused_at_connect_provably_changed_nothing():
+    failure = _failure(f"http://127.0.0.1:{_closed_port()}/v3/snapshots")
+    assert type(gateway_module._translated(failure, sent_change=True)) is errors.Unavailable
+
+
+def test_a_change_sent_but_never_answered_has_an_unknown_outcome():
+    with socket.socket() as server:  # accepts connections (backlog) but never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        failure = _failure(f"http://127.0.0.1:{server.getsockname()[1]}/", timeout=0.5)
+    assert isinstance(gateway_module._translated(failure, sent_change=True), errors.OutcomeUnknown)
+    # The same silence on a read changes nothing: the cloud is just unavailable.
+    assert type(gateway_module._translated(failure, sent_change=False)) is errors.Unavailable
+
+
+def test_a_connection_dropped_after_the_request_was_sent_has_an_unknown_outcome():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+
+    def read_then_hang_up() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.close()
+
+    thread = threading.Thread(target=read_then_hang_up, daemon=True)
+    thread.start()
+    failure = _failure(f"http://127.0.0.1:{server.getsockname()[1]}/")
+    thread.join(5)
+    server.close()
+    assert isinstance(gateway_module._translated(failure, sent_change=True), errors.OutcomeUnknown)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_5xx_answer_to_a_change_is_unknown(status):
+    assert isinstance(errors.from_status(status, "", sent_change=True), errors.OutcomeUnknown)
+    assert type(errors.from_status(status, "")) is errors.Unavailable
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 413])
+def test_a_4xx_answer_to_a_change_changed_nothing(status):
+    assert not isinstance(errors.from_status(status, "", sent_change=True), errors.OutcomeUnknown)
+
+
+def test_changes_carry_cinders_status_and_request_id(demo, admin):
+    volume = _available_volume(demo)
+    created = demo.create_snapshot(volume_id=volume.id, name="with-receipt")
+    assert created.receipt.status_code == 202 and created.receipt.request_id.startswith("req-")
+    deleted = admin.force_delete_snapshot(created.id)
+    assert deleted.status_code == 202 and deleted.request_id.startswith("req-")

@@ -17,6 +17,7 @@ from snapshots.choices import ChangeSource
 from snapshots.cloud import credentials, errors
 from snapshots.models import CloudState, Project, Snapshot, StatusChange, Volume
 from snapshots.services import locks, sync
+from snapshots.tests.paging import snapshot_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def cloud_truth(gateway) -> dict[str, tuple[str, str]]:
     """id -> (status, name) of every snapshot Cinder has now."""
     return {
         s.id: (s.status, s.name)
-        for page in gateway.iter_snapshot_pages(all_projects=True)
+        for page in snapshot_pages(gateway, all_projects=True)
         for s in page.items
     }
 

@@ -13,6 +13,7 @@ from snapshots.choices import ChangeSource
 from snapshots.cloud import errors
 from snapshots.models import CloudState, Snapshot, StatusChange
 from snapshots.services import locks, mirror, sync
+from snapshots.tests.paging import snapshot_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -159,8 +160,11 @@ def test_absence_is_confirmed_not_assumed_when_a_project_has_more_than_a_page(
     creating = len(
         [
             s
-            for page in service_gateway.iter_snapshot_pages(
-                all_projects=True, project_id=cloud.project_id("gamma"), status="creating"
+            for page in snapshot_pages(
+                service_gateway,
+                all_projects=True,
+                project_id=cloud.project_id("gamma"),
+                status="creating",
             )
             for s in page.items
         ]

@@ -200,11 +200,11 @@ def test_admin_unmanages_and_manages_back_through_the_pages(world):
     assert response.status_code == 302
     entry = ManageableSnapshot.objects.get(host=HOST, name=f"_snapshot-{snap.id}")
     listing = admin.get("/snapshots/manageable/", {"host": HOST}).content.decode()
-    assert f"/snapshots/manageable/{entry.pk}/manage/" in listing
-    form = admin.get(f"/snapshots/manageable/{entry.pk}/manage/")
+    assert f"/snapshots/manageable/manage/?entry={entry.pk}" in listing
+    form = admin.get(f"/snapshots/manageable/manage/?entry={entry.pk}")
     assert form.status_code == 200
     response = admin.post(
-        f"/snapshots/manageable/{entry.pk}/manage/",
+        f"/snapshots/manageable/manage/?entry={entry.pk}",
         {
             "idempotency_key": _key(form),
             "name": "back-again",
