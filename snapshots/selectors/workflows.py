@@ -12,6 +12,7 @@ from snapshots.models import ProjectQuota, Snapshot, UserMessage, Volume
 from snapshots.permissions import Action, Scope, can
 from snapshots.selectors.volumes import visible_volumes
 from snapshots.services.manage import unmanage_refusal
+from snapshots.services.messages import VOLUME_ERRORS
 from snapshots.services.revert import revert_refusal, source_volume
 from snapshots.services.volume_create import may_create_from
 from snapshots.services.volume_tracking import TRANSITIONAL_VOLUME
@@ -56,9 +57,9 @@ def failure_messages(snapshot: Snapshot) -> list[UserMessage]:
     return list(UserMessage.objects.filter(resource_uuid=snapshot.id))
 
 
-def failure_hints(snapshots: list[Snapshot]) -> dict[str, str]:
-    """snapshot id -> the newest message's text, for the failed rows of one table page."""
-    failed = [s.id for s in snapshots if s.status in FAILED]
+def failure_hints(rows: list[Snapshot] | list[Volume]) -> dict[str, str]:
+    """id -> the newest message's text, for the failed snapshots or volumes of one page."""
+    failed = [r.id for r in rows if r.status in FAILED or r.status in VOLUME_ERRORS]
     if not failed:
         return {}
     hints: dict[str, str] = {}
@@ -72,12 +73,20 @@ def failure_hints(snapshots: list[Snapshot]) -> dict[str, str]:
 
 def snapshot_workflows(scope: Scope, snapshot: Snapshot) -> dict:
     """The detail page's workflow context."""
-    made = list(volumes_made_from(scope, snapshot.id))
     return {
         "workflow_actions": workflow_actions(scope, snapshot),
-        "made_volumes": made,
-        "made_volumes_moving": any(v.status in TRANSITIONAL_VOLUME for v in made),
+        **made_volumes_context(scope, snapshot),
         "failure_messages": failure_messages(snapshot),
+    }
+
+
+def made_volumes_context(scope: Scope, snapshot: Snapshot) -> dict:
+    """The volumes made from a snapshot, whether one is still moving, and why any failed."""
+    made = list(volumes_made_from(scope, snapshot.id))
+    hints = failure_hints(made)
+    return {
+        "made_volumes": [(v, hints.get(v.id, "")) for v in made],
+        "made_volumes_moving": any(v.status in TRANSITIONAL_VOLUME for v in made),
     }
 
 

@@ -16,11 +16,10 @@ from snapshots.forms.workflows import VolumeFromSnapshotForm
 from snapshots.models import Volume
 from snapshots.permissions import Action, require
 from snapshots.selectors import get_snapshot
-from snapshots.selectors.workflows import quota_context, volumes_made_from
+from snapshots.selectors.workflows import made_volumes_context, quota_context
 from snapshots.services.manage import snapshot_unmanage, unmanage_refusal
 from snapshots.services.revert import revert_refusal, source_volume, volume_revert_to_snapshot
 from snapshots.services.volume_create import create_refusal, volume_create_from_snapshot
-from snapshots.services.volume_tracking import TRANSITIONAL_VOLUME
 from snapshots.views.action_support import (
     ActionView,
     ConfirmView,
@@ -162,14 +161,9 @@ def made_volumes(request, snapshot_id: str):
     scope = request.scope
     require(scope, Action.VIEW)
     snapshot = get_snapshot(scope, snapshot_id)
-    made = list(volumes_made_from(scope, snapshot.id))
-    moving = any(v.status in TRANSITIONAL_VOLUME for v in made)
-    html = render(
-        request,
-        "snapshots/partials/made_volumes.html",
-        {"snapshot": snapshot, "made_volumes": made, "made_volumes_moving": moving},
-    ).content
-    return (HttpResponse if moving else HttpResponseStopPolling)(html)
+    context = {"snapshot": snapshot, **made_volumes_context(scope, snapshot)}
+    html = render(request, "snapshots/partials/made_volumes.html", context).content
+    return (HttpResponse if context["made_volumes_moving"] else HttpResponseStopPolling)(html)
 
 
 create_volume = VolumeCreateView.as_view()

@@ -230,3 +230,23 @@ def test_a_bad_host_is_a_message_not_a_call(world):
     assert "host@backend" in response.content.decode()
     response = admin.post("/snapshots/manageable/refresh/", {"host": "nowhere@x"}, follow=True)
     assert "could not be found" in response.content.decode()
+
+
+def test_volumes_page_reloads_while_a_volume_is_made_and_a_failed_one_says_why(world):
+    cloud, _vol, snap = world
+    client = signed_in(cloud, "demo")
+    cloud.faults(create_error_rate=1.0)
+    response = _create_volume(client, snap, name="will-fail")
+    cloud.clear_faults()
+    assert response.status_code == 302
+    made = Volume.objects.get(name="will-fail")
+    volumes_page = client.get("/snapshots/volumes/").content.decode()
+    assert 'id="volume-area" hx-get="/snapshots/volumes/"' in volumes_page
+    cloud.advance(5)
+    volume_tracking.track_volumes()
+    assert Volume.objects.get(pk=made.id).status == "error"
+    message_service.refresh_messages()
+    volumes_page = client.get("/snapshots/volumes/").content.decode()
+    assert 'id="volume-area">' in volumes_page  # settled: no more polling
+    detail = client.get(f"/snapshots/{snap.id}/").content.decode()
+    assert "Why it failed: schedule allocate volume: Could not find any available" in detail
