@@ -47,7 +47,8 @@ class VolumeCreateView(ActionView):
             source_type=self.source.volume_type if self.source else "",
             source_zone=self.source.availability_zone if self.source else "",
             types=_known("volume_type"),
-            zones=_known("availability_zone"),
+            # Cinder (cloned_volume_same_az) makes it in the snapshot's zone: offer only that one
+            zones=[self.source.availability_zone] if self.source else _known("availability_zone"),
         )
 
     def run(self, form):
