@@ -61,7 +61,9 @@ def test_volume_create_and_delete(sim, conn, raw):
 
 
 def test_in_use_volume_cannot_be_deleted(sim, raw):
-    vol = sim.create_volume("alpha", status="in-use", size=1)
+    from cloudsim.tests.test_snapshots import attach
+
+    vol = attach(sim, "alpha", sim.create_volume("alpha", size=1))
     assert raw.delete(f"/volumes/{vol['id']}").status_code == 400
 
 
