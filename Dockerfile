@@ -1,4 +1,4 @@
-# One image for the web server, the worker, beat and the demo simulator.
+# One image for the web server, the worker and beat; built with WITH_SIMULATOR=1 it also runs the demo simulator.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,7 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+COPY cloudsim/requirements.txt cloudsim/requirements.txt
+# The demo simulator's requirements only in the image built with WITH_SIMULATOR=1.
+ARG WITH_SIMULATOR=0
+RUN pip install --no-cache-dir -r requirements.txt \
+    && if [ "$WITH_SIMULATOR" = 1 ]; then pip install --no-cache-dir -r cloudsim/requirements.txt; fi
 
 COPY . .
 # Static files are collected at build time and served by whitenoise.

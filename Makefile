@@ -7,7 +7,7 @@ PORT ?= 8000
 SIM_PORT ?= 8776
 PYTEST_ARGS ?=
 
-.PHONY: help install install-dev run test lint format migrate sync realcloud bench vendor browser-deps check-deploy clean
+.PHONY: help install install-sim install-dev run test lint format migrate sync realcloud bench vendor browser-deps check-deploy clean
 
 help:
 	@echo "make run        install and start the dashboard, worker and demo cloud on http://127.0.0.1:$(PORT)"
@@ -21,11 +21,18 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+# The simulator's own requirements (Werkzeug): for `make run`, the tests and the benchmarks only.
+$(VENV)/.installed-sim: $(VENV)/.installed cloudsim/requirements.txt
+	$(PY) -m pip install --quiet -r cloudsim/requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-sim requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+install-sim: $(VENV)/.installed-sim
 
 install-dev: $(VENV)/.installed-dev
 
@@ -39,7 +46,7 @@ browser-deps: node_modules/.installed
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium first: sudo apt-get install chromium"; exit 1; fi; }
 
-run: install
+run: install-sim
 	$(PY) scripts/stack.py --port $(PORT) --sim-port $(SIM_PORT)
 
 migrate: install

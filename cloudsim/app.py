@@ -1,14 +1,8 @@
-"""The WSGI application: routing, authentication, faults, statistics and the control API."""
-
-# SQL text here is only ever assembled from fixed column and table names (whitelists);
-# every value goes through a ? parameter.
-# ruff: noqa: S608
+"""The WSGI application: routing, authentication, statistics; handlers live in their own modules."""
 
 from __future__ import annotations
 
-import json
 import random
-import re
 import threading
 import time
 import uuid
@@ -20,13 +14,16 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .cinder import Cinder, Ctx, parse_microversion, versions_doc, vstr
+from .cinder import Cinder
+from .control import Control
 from .errors import SimError, bad_request
-from .keystone import Identity, kerr
-from .seed import HOST, seed
-from .store import Store, dumps, parse_iso, stable_id
-
-STATUS_TEXT = {300: "Multiple Choices"}
+from .faults import Faults
+from .identity_api import IdentityApi
+from .keystone import Identity
+from .microversions import Ctx, parse_microversion, versions_doc, vstr
+from .responses import json_response, template_of
+from .seed import seed
+from .store import Store, stable_id
 
 
 class HexConverter(BaseConverter):
@@ -47,20 +44,6 @@ class Config:
     like_filters: bool = False
     gigabytes_quota: int = -1
 
-
-FAULT_DEFAULTS: dict[str, Any] = {
-    "latency_ms": 0,
-    "error_rate": 0.0,
-    "error_status": 500,
-    "create_error_rate": 0.0,
-    "delete_error_rate": 0.0,
-    "stuck": [],
-    "keystone_down": False,
-    "cinder_down": False,
-    # Cinder carries out a change (POST/PUT/DELETE), then its answer takes this long: the
-    # "acted, but the caller timed out" case.
-    "answer_delay_ms": 0,
-}
 
 # A second Cinder API on the same state with `auth_strategy = noauth`, like a real cinder-api
 # run without Keystone: the token is `user:project`, every caller is admin, and a request
@@ -87,6 +70,20 @@ CINDER_ROUTES = [
     ("/volumes/<volume_id>", "show_volume", ["GET"]),
     ("/volumes/<volume_id>", "delete_volume", ["DELETE"]),
     ("/volumes/<volume_id>/action", "volume_action", ["POST"]),
+    ("/attachments", "list_attachments", ["GET"]),
+    ("/attachments", "create_attachment", ["POST"]),
+    ("/attachments/detail", "list_attachments_detail", ["GET"]),
+    ("/attachments/<attachment_id>", "show_attachment", ["GET"]),
+    ("/attachments/<attachment_id>", "delete_attachment", ["DELETE"]),
+    ("/attachments/<attachment_id>/action", "attachment_action", ["POST"]),
+    ("/messages", "list_messages", ["GET"]),
+    ("/messages/<message_id>", "show_message", ["GET"]),
+    ("/messages/<message_id>", "delete_message", ["DELETE"]),
+    ("/os-quota-sets/<target_project>", "show_quota_set", ["GET"]),
+    ("/manageable_snapshots", "list_manageable", ["GET"]),
+    ("/manageable_snapshots", "manage_snapshot", ["POST"]),
+    ("/manageable_snapshots/detail", "list_manageable_detail", ["GET"]),
+    ("/os-snapshot-manage", "os_snapshot_manage", ["POST"]),
     ("/limits", "limits", ["GET"]),
     ("/resource_filters", "resource_filters", ["GET"]),
 ]
@@ -121,22 +118,7 @@ def build_map() -> Map:
     return Map(rules, converters={"hex": HexConverter}, strict_slashes=False)
 
 
-def template_of(rule: Rule) -> str:
-    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
-
-
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    data = b"" if body is None else json.dumps(body).encode()
-    resp = Response(data, status=status, headers=headers or {})
-    if body is not None:
-        resp.content_type = "application/json"
-    else:
-        resp.headers.pop("Content-Type", None)
-        resp.headers["Content-Length"] = "0"
-    return resp
-
-
-class Simulator:
+class Simulator(Faults, Control, IdentityApi):
     """One simulated cloud: state, identity, Cinder, faults and statistics."""
 
     def __init__(self, config: Config) -> None:
@@ -163,264 +145,6 @@ class Simulator:
         self.faults: dict[str, Any] = {}
         self.rng = random.Random("cloudsim-faults")
         self.reset_faults()
-
-    # -- faults ------------------------------------------------------------------------------
-    def reset_faults(self) -> None:
-        self.faults = json.loads(json.dumps(FAULT_DEFAULTS))
-        self.faults["latency_ms"] = self.config.latency_ms
-        self.store.stuck = set()
-        self.rng = random.Random("cloudsim-faults")
-
-    def set_faults(self, body: dict) -> None:
-        if not isinstance(body, dict):
-            raise bad_request("faults must be a JSON object")
-        unknown = sorted(set(body) - set(FAULT_DEFAULTS))
-        if unknown:
-            raise bad_request(f"unknown fault(s): {', '.join(unknown)}")
-        new = dict(self.faults)
-        for key, value in body.items():
-            if key == "stuck":
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise bad_request("stuck must be a list of statuses")
-                new[key] = sorted(set(value))
-            elif key in ("keystone_down", "cinder_down"):
-                new[key] = bool(value)
-            elif key in ("latency_ms", "error_status", "answer_delay_ms"):
-                new[key] = int(value)
-            else:
-                rate = float(value)
-                if not 0 <= rate <= 1:
-                    raise bad_request(f"{key} must be between 0 and 1")
-                new[key] = rate
-        if new["error_status"] not in (500, 502, 503, 504):
-            raise bad_request("error_status must be 500, 502, 503 or 504")
-        self.faults = new
-        self.store.stuck = set(new["stuck"])
-
-    def chance(self, key: str) -> bool:
-        rate = float(self.faults.get(key) or 0.0)
-        return rate > 0 and self.rng.random() < rate
-
-    # -- control API -------------------------------------------------------------------------
-    def reset(self) -> None:
-        with self.store.lock:
-            self.store.restore_template()
-            self.reset_faults()
-        with self.stats_lock:
-            self.stats.clear()
-            self.recent.clear()
-
-    def sim_create_volume(self, body: dict) -> dict:
-        store = self.store
-        proj = store.project_by_ref(str(body.get("project", "")))
-        if proj is None:
-            raise bad_request(f"unknown project {body.get('project')!r}")
-        now = store.now()
-        vid = body.get("id") or str(uuid.uuid4())
-        status = body.get("status", "available")
-        user = store.q1(
-            "SELECT id FROM users WHERE id = ? OR name = ?",
-            (body.get("user", ""), body.get("user", "")),
-        )
-        created = parse_iso(body["created_at"]) if body.get("created_at") else now
-        store.x(
-            "INSERT INTO volumes (id, project_id, user_id, display_name, display_description, "
-            "size, status, availability_zone, volume_type, bootable, host, attached_to, "
-            "created_at, updated_at, metadata, migration_status) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                vid,
-                proj["id"],
-                user["id"] if user else None,
-                body.get("name"),
-                body.get("description"),
-                int(body.get("size", 1)),
-                status,
-                body.get("availability_zone", "nova"),
-                body.get("volume_type", "__DEFAULT__"),
-                1 if body.get("bootable") else 0,
-                body.get("host", None if status == "error" else HOST),
-                body.get("server_id") or (str(uuid.uuid4()) if status == "in-use" else None),
-                created,
-                created,
-                dumps(body.get("metadata") or {}),
-                body.get("migration_status"),
-            ),
-        )
-        return self._admin_view("volume", vid)
-
-    def sim_create_snapshot(self, body: dict) -> dict:
-        store = self.store
-        vol = None
-        if body.get("volume_id"):
-            vol = store.q1("SELECT * FROM volumes WHERE id = ?", (body["volume_id"],))
-            if vol is None:
-                raise bad_request(f"unknown volume {body['volume_id']!r}")
-        proj = store.project_by_ref(str(body.get("project", ""))) if body.get("project") else None
-        if proj is None and vol is not None:
-            proj = store.q1("SELECT * FROM projects WHERE id = ?", (vol["project_id"],))
-        if proj is None:
-            raise bad_request(f"unknown project {body.get('project')!r}")
-        if vol is None:
-            vol = store.q1(
-                "SELECT * FROM volumes WHERE project_id = ? ORDER BY created_at LIMIT 1",
-                (proj["id"],),
-            )
-            if vol is None:
-                raise bad_request("the project has no volume; pass volume_id")
-        now = store.now()
-        created = parse_iso(body["created_at"]) if body.get("created_at") else now
-        status = body.get("status", "available")
-        due_at = due_status = None
-        if body.get("complete_in") is not None:
-            due_at = now + float(body["complete_in"])
-            due_status = {"creating": "available", "deleting": "gone", "unmanaging": "gone"}.get(
-                status
-            )
-            if due_status is None:
-                due_at = None
-        user = store.q1(
-            "SELECT id FROM users WHERE id = ? OR name = ?",
-            (body.get("user", ""), body.get("user", "")),
-        )
-        progress = body.get("progress") or {"available": "100%", "creating": "0%"}.get(
-            status, "100%" if status != "error" else "0%"
-        )
-        sid = body.get("id") or str(uuid.uuid4())
-        store.x(
-            "INSERT INTO snapshots (id, created_at, updated_at, user_id, project_id, volume_id, "
-            "status, progress, volume_size, display_name, display_description, use_quota, "
-            "metadata, group_snapshot_id, due_at, due_status) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                sid,
-                created,
-                body.get("updated_at") and parse_iso(body["updated_at"]),
-                user["id"] if user else vol["user_id"],
-                proj["id"],
-                vol["id"],
-                status,
-                progress,
-                int(body.get("size", vol["size"])),
-                body.get("name"),
-                body.get("description"),
-                0 if body.get("consumes_quota") is False else 1,
-                dumps(body.get("metadata") or {}),
-                body.get("group_snapshot_id"),
-                due_at,
-                due_status,
-            ),
-        )
-        return self._admin_view("snapshot", sid)
-
-    def _admin_ctx(self, req: Request) -> Ctx:
-        return Ctx(
-            req=req,
-            user_id="",
-            project_id="",
-            roles=["admin", "member", "reader"],
-            is_admin=True,
-            version=(3, 71),
-            base=req.host_url.rstrip("/"),
-        )
-
-    def _admin_view(self, kind: str, rid: str) -> dict:
-        ctx = self._admin_ctx(Request.from_values())
-        if kind == "volume":
-            row = self.store.q1("SELECT * FROM volumes WHERE id = ?", (rid,))
-            return self.cinder.volume_view(row, ctx, "detail")
-        row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (rid,))
-        return self.cinder.snapshot_view(row, ctx, "show")
-
-    def set_quota(self, body: dict) -> dict:
-        proj = self.store.project_by_ref(str(body.get("project", "")))
-        if proj is None:
-            raise bad_request(f"unknown project {body.get('project')!r}")
-        for key, col in (
-            ("snapshots", "snapshot_quota"),
-            ("gigabytes", "gigabytes_quota"),
-            ("volumes", "volume_quota"),
-        ):
-            if key in body:
-                self.store.x(
-                    f"UPDATE projects SET {col} = ? WHERE id = ?", (int(body[key]), proj["id"])
-                )
-        row = self.store.q1("SELECT * FROM projects WHERE id = ?", (proj["id"],))
-        return {
-            "project": row["name"],
-            "snapshots": row["snapshot_quota"],
-            "gigabytes": row["gigabytes_quota"],
-            "volumes": row["volume_quota"],
-        }
-
-    def control(self, req: Request) -> Response:
-        path = req.path.rstrip("/")
-        method = req.method
-        body: Any = {}
-        if method == "POST" and req.get_data():
-            try:
-                body = json.loads(req.get_data(as_text=True))
-            except ValueError:
-                return json_response(400, {"error": "body is not JSON"})
-        try:
-            if path == "/_sim/stats" and method == "GET":
-                with self.stats_lock:
-                    routes = dict(sorted(self.stats.items()))
-                return json_response(200, {"total": sum(routes.values()), "by_route": routes})
-            if path == "/_sim/stats/reset" and method == "POST":
-                with self.stats_lock:
-                    self.stats.clear()
-                    self.recent.clear()
-                return json_response(200, {"total": 0, "by_route": {}})
-            if path == "/_sim/requests" and method == "GET":
-                with self.stats_lock:
-                    return json_response(200, {"requests": list(self.recent)})
-            if path == "/_sim/reset" and method == "POST":
-                self.reset()
-                return json_response(200, {"reset": True})
-            if path == "/_sim/faults" and method == "GET":
-                return json_response(200, self.faults)
-            if path == "/_sim/faults" and method == "POST":
-                with self.store.lock:
-                    self.set_faults(body)
-                return json_response(200, self.faults)
-            if path == "/_sim/faults/clear" and method == "POST":
-                with self.store.lock:
-                    self.reset_faults()
-                return json_response(200, self.faults)
-            if path == "/_sim/clock" and method == "POST":
-                self.store.advance(float(body.get("advance", 0)))
-                with self.store.lock:
-                    self.store.materialise()
-                return json_response(200, {"offset": self.store.offset, "now": self.store.now()})
-            if path == "/_sim/clock" and method == "GET":
-                return json_response(200, {"offset": self.store.offset, "now": self.store.now()})
-            if path == "/_sim/info" and method == "GET":
-                return json_response(200, self.store.info())
-            if path == "/_sim/volumes" and method == "POST":
-                with self.store.lock:
-                    self.store.materialise()
-                    return json_response(201, self.sim_create_volume(body))
-            if path == "/_sim/snapshots" and method == "POST":
-                with self.store.lock:
-                    self.store.materialise()
-                    return json_response(201, self.sim_create_snapshot(body))
-            if path == "/_sim/quota" and method == "POST":
-                with self.store.lock:
-                    return json_response(200, self.set_quota(body))
-            if path == "/_sim/token" and method == "POST":
-                with self.store.lock:
-                    tok = self.identity.lookup(body.get("token"))
-                    if tok is None:
-                        return json_response(404, {"error": "no such token"})
-                    if "expires_in" in body:
-                        tok.expires_at = self.store.now() + float(body["expires_in"])
-                    return json_response(200, {"expires_at": tok.expires_at})
-        except SimError as exc:
-            return json_response(exc.status, {"error": exc.message})
-        except (KeyError, TypeError, ValueError) as exc:
-            return json_response(400, {"error": f"bad request: {exc}"})
-        return json_response(404, {"error": f"no control endpoint {method} {req.path}"})
 
     # -- WSGI --------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -491,106 +215,6 @@ class Simulator:
             resp.headers["X-Compute-Request-Id"] = request_id
         return resp
 
-    # -- identity ----------------------------------------------------------------------------
-    def identity_call(self, req: Request, endpoint: str, values: dict) -> Response:
-        base = req.host_url.rstrip("/")
-        ident = self.identity
-        if endpoint == "ks_versions":
-            return json_response(300, ident.versions_doc(base))
-        if endpoint == "ks_version":
-            return json_response(200, ident.version_doc(base))
-        with self.store.lock:
-            if endpoint == "ks_issue":
-                try:
-                    body = json.loads(req.get_data(as_text=True) or "null")
-                except ValueError:
-                    raise kerr(400, "Malformed request body") from None
-                tok, _ = ident.issue(body)
-                resp = json_response(
-                    201, ident.token_body(tok, base, nocatalog="nocatalog" in req.args)
-                )
-                resp.headers["X-Subject-Token"] = tok.id
-                return resp
-            caller = ident.lookup(req.headers.get("X-Auth-Token"))
-            if caller is None:
-                raise kerr(401, "The request you have made requires authentication.")
-            if endpoint in ("ks_validate", "ks_revoke"):
-                subject_id = req.headers.get("X-Subject-Token")
-                subject = ident.lookup(subject_id)
-                if subject is None:
-                    raise kerr(404, f"Could not find token: {subject_id}")
-                if endpoint == "ks_revoke":
-                    ident.revoke(subject.id)
-                    return json_response(204, None)
-                if req.method == "HEAD":
-                    return json_response(200, None)
-                resp = json_response(
-                    200, ident.token_body(subject, base, nocatalog="nocatalog" in req.args)
-                )
-                resp.headers["X-Subject-Token"] = subject.id
-                return resp
-            if endpoint == "ks_auth_projects":
-                projects = ident.user_projects(caller.user_id, base)
-                return json_response(
-                    200,
-                    {
-                        "projects": projects,
-                        "links": {
-                            "self": f"{base}/identity/v3/auth/projects",
-                            "previous": None,
-                            "next": None,
-                        },
-                    },
-                )
-            if endpoint == "ks_user_projects":
-                if values["user_id"] != caller.user_id and not ident.is_admin(caller):
-                    raise kerr(
-                        403,
-                        "You are not authorized to perform the requested action: "
-                        "identity:list_user_projects.",
-                    )
-                projects = ident.user_projects(values["user_id"], base)
-                return json_response(
-                    200,
-                    {
-                        "projects": projects,
-                        "links": {"self": f"{base}{req.path}", "previous": None, "next": None},
-                    },
-                )
-            if endpoint in ("ks_projects", "ks_project"):
-                if not ident.is_admin(caller):
-                    raise kerr(
-                        403,
-                        "You are not authorized to perform the requested action: "
-                        "identity:list_projects.",
-                    )
-                if endpoint == "ks_project":
-                    row = self.store.q1(
-                        "SELECT * FROM projects WHERE id = ?", (values["project_id"],)
-                    )
-                    if row is None:
-                        raise kerr(404, f"Could not find project: {values['project_id']}.")
-                    return json_response(200, {"project": ident.project_full(row, base)})
-                sql = "SELECT * FROM projects WHERE 1"
-                args: list = []
-                for key in ("name", "domain_id"):
-                    if key in req.args:
-                        sql += f" AND {key} = ?"
-                        args.append(req.args[key])
-                rows = self.store.q(sql + " ORDER BY name", args)
-                return json_response(
-                    200,
-                    {
-                        "projects": [ident.project_full(r, base) for r in rows],
-                        "links": {
-                            "self": f"{base}/identity/v3/projects",
-                            "previous": None,
-                            "next": None,
-                        },
-                    },
-                )
-        raise kerr(404, "The resource could not be found.")
-
     # -- cinder ------------------------------------------------------------------------------
     def noauth_hello(self, req: Request) -> Response:
         """What a noauth cinder-api answers a request without a token: an empty 204 that
@@ -605,10 +229,17 @@ class Simulator:
         self, req: Request, endpoint: str, values: dict, *, noauth: bool = False
     ) -> Response:
         base = req.host_url.rstrip("/")
-        if endpoint == "cv_versions":
-            return json_response(300, versions_doc(base))
-        if endpoint == "cv_version":
-            return json_response(200, versions_doc(base, NOAUTH_PREFIX if noauth else "/volume"))
+        if endpoint in ("cv_versions", "cv_version"):
+            # cinder's versions controller is versioned too: the same two headers as every call
+            version = parse_microversion(req.headers.get("OpenStack-API-Version"))
+            vheaders = {
+                "OpenStack-API-Version": f"volume {vstr(version)}",
+                "Vary": "OpenStack-API-Version",
+            }
+            if endpoint == "cv_versions":
+                return json_response(300, versions_doc(base), vheaders)
+            prefix = NOAUTH_PREFIX if noauth else "/volume"
+            return json_response(200, versions_doc(base, prefix), vheaders)
         with self.store.lock:
             if noauth:  # cinder's NoAuthMiddleware: `user:project`, is_admin=True
                 user_id, _, project_id = req.headers["X-Auth-Token"].partition(":")

@@ -112,6 +112,8 @@ def seed_volumes(store: Store, now: float) -> list[dict]:
             ":attached_to, :created_at, :updated_at, :metadata)",
             row,
         )
+        if row["attached_to"]:
+            store.attach(vid, row["attached_to"], created, aid=stable_id("attachment", vid))
         vols.append(row)
     return vols
 

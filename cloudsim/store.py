@@ -13,6 +13,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from .store_workflows import WorkflowRecords
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS domains (
     id TEXT PRIMARY KEY,
@@ -93,6 +95,39 @@ CREATE TABLE IF NOT EXISTS snapshots (
     due_at REAL,
     due_status TEXT
 );
+CREATE TABLE IF NOT EXISTS attachments (
+    id TEXT PRIMARY KEY,
+    volume_id TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    instance_uuid TEXT,
+    status TEXT NOT NULL,
+    attach_mode TEXT NOT NULL DEFAULT 'rw',
+    connector TEXT,
+    attached_at REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS att_volume ON attachments (volume_id);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    request_id TEXT,
+    resource_type TEXT NOT NULL,
+    resource_uuid TEXT,
+    event_id TEXT NOT NULL,
+    message_level TEXT NOT NULL DEFAULT 'ERROR',
+    user_message TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS msg_project ON messages (project_id, created_at);
+-- what a backend holds that Cinder does not manage (LVM: logical volumes of unmanaged snapshots)
+CREATE TABLE IF NOT EXISTS backend_snapshots (
+    name TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    volume_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -165,7 +200,7 @@ def parse_iso(value: str) -> float:
     return dt.timestamp()
 
 
-class Store:
+class Store(WorkflowRecords):
     """The database, the clock and the lock that guards both."""
 
     def __init__(self, path: str = ":memory:") -> None:
@@ -215,7 +250,7 @@ class Store:
                 skip = f" AND status NOT IN ({','.join('?' * len(stuck))})"
             for table in ("snapshots", "volumes"):
                 rows = self.q(
-                    f"SELECT id, due_at, due_status FROM {table} WHERE due_at IS NOT NULL "
+                    f"SELECT id, status, due_at, due_status FROM {table} WHERE due_at IS NOT NULL "
                     f"AND due_at <= ?{skip}",
                     (now, *stuck),
                 )
@@ -224,6 +259,7 @@ class Store:
                 self.x("BEGIN")
                 try:
                     for row in rows:
+                        self.on_transition(table, row)
                         if row["due_status"] == "gone":
                             self.x(f"DELETE FROM {table} WHERE id = ?", (row["id"],))
                             continue
@@ -263,6 +299,13 @@ class Store:
                     f"updated_at = updated_at + ?, due_at = due_at + ?",
                     (delta, delta, delta),
                 )
+            for table, cols in (
+                ("attachments", ("created_at", "attached_at")),
+                ("messages", ("created_at", "expires_at")),
+                ("backend_snapshots", ("created_at",)),
+            ):
+                assign = ", ".join(f"{c} = {c} + ?" for c in cols)
+                self.x(f"UPDATE {table} SET {assign}", (delta,) * len(cols))
             self.x("COMMIT")
             self._template_time += delta
 

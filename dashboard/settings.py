@@ -231,6 +231,9 @@ TRACK_INTERVAL = env.float("TRACK_INTERVAL", default=3.0)
 STUCK_AFTER = timedelta(minutes=env.float("STUCK_AFTER_MINUTES", default=30.0))
 SYNC_PAGE_SIZE = env.int("SYNC_PAGE_SIZE", default=1000)
 LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
+# How often the workers read each project's quota usage and Cinder's user messages.
+QUOTA_INTERVAL = env.float("QUOTA_INTERVAL", default=60.0)
+MESSAGES_INTERVAL = env.float("MESSAGES_INTERVAL", default=30.0)
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
@@ -270,6 +273,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "snapshots.tasks.track",
         "schedule": TRACK_INTERVAL,
         "options": {"expires": TRACK_INTERVAL},
+    },
+    "track-volumes": {
+        "task": "snapshots.tasks.track_volumes",
+        "schedule": TRACK_INTERVAL,
+        "options": {"expires": TRACK_INTERVAL},
+    },
+    "refresh-quotas": {
+        "task": "snapshots.tasks.refresh_quotas",
+        "schedule": QUOTA_INTERVAL,
+        "options": {"expires": QUOTA_INTERVAL},
+    },
+    "refresh-messages": {
+        "task": "snapshots.tasks.refresh_messages",
+        "schedule": MESSAGES_INTERVAL,
+        "options": {"expires": MESSAGES_INTERVAL},
     },
     "forget-operations": {
         "task": "snapshots.tasks.forget_operations",

@@ -24,10 +24,12 @@ class Action(StrEnum):
     FORCE_DELETE = "force_delete"
     RESET_STATUS = "reset_status"
     SET_STATUS = "set_status"
+    REVERT = "revert"  # a volume to its latest snapshot
+    MANAGE = "manage"  # manage and unmanage snapshots (admins)
 
 
 READ_ACTIONS = frozenset({Action.VIEW, Action.EXPORT})
-MEMBER_ACTIONS = READ_ACTIONS | {Action.CREATE, Action.EDIT, Action.DELETE}
+MEMBER_ACTIONS = READ_ACTIONS | {Action.CREATE, Action.EDIT, Action.DELETE, Action.REVERT}
 ADMIN_ACTIONS = frozenset(Action)
 
 

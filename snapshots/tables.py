@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 
 from snapshots.choices import Status, badge
 from snapshots.models import Snapshot
@@ -95,6 +96,12 @@ def status_cell(snapshot: Snapshot):
         html += format_html(
             ' <span class="badge text-bg-dark" title="In this status since {}">stuck</span>',
             timezone.localtime(snapshot.status_since).strftime("%Y-%m-%d %H:%M"),
+        )
+    hint = getattr(snapshot, "failure_hint", "")
+    if hint:  # Cinder's user message for a failed snapshot (the workers fetched it)
+        html += format_html(
+            '<div class="small text-danger-emphasis failure-hint">{}</div>',
+            Truncator(hint).chars(90),
         )
     if snapshot.is_transitional:
         progress = snapshot.progress or 0

@@ -127,3 +127,61 @@ def log_audit_head() -> str:
     from snapshots.services import audit
 
     return audit.log_head()
+
+
+@shared_task(
+    name="snapshots.tasks.track_volumes",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=2,
+    retry_backoff_max=10,
+    retry_jitter=True,
+    max_retries=2,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def track_volumes(volume_id: str | None = None) -> str:
+    """Volumes in a transitional status (beat, every TRACK_INTERVAL); with `volume_id`, that one
+    now (a create from a snapshot or a revert just changed it)."""
+    from snapshots.services import volume_tracking
+
+    return volume_tracking.track_volumes(volume_id=volume_id).summary()
+
+
+@shared_task(
+    name="snapshots.tasks.refresh_quotas",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=2,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def refresh_quotas(project_id: str | None = None) -> str:
+    """Quota usage of every known project (beat, every QUOTA_INTERVAL), or of one after a create."""
+    from snapshots.services import quota
+
+    return quota.refresh_quotas([project_id] if project_id else None).summary()
+
+
+@shared_task(
+    name="snapshots.tasks.refresh_messages",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=2,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def refresh_messages() -> str:
+    """Cinder's user messages, while a mirrored snapshot or volume is in error (beat)."""
+    from snapshots.services import messages
+
+    return messages.refresh_messages().summary()

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+import requests
 from openstack import exceptions
 
 
 def volume(sim, project="alpha", status="available", **kw):
+    if status == "in-use":  # attached the way Nova does it: reserve, then complete
+        vol = sim.create_volume(project, name="vol-in-use", size=kw.pop("size", 10), **kw)
+        return attach(sim, project, vol)
     return sim.create_volume(
         project, name=f"vol-{status}", size=kw.pop("size", 10), status=status, **kw
     )
+
+
+def attach(sim, project: str, vol: dict) -> dict:
+    base = sim.volume_endpoint(project)
+    headers = {"X-Auth-Token": sim.token("demo", project), "OpenStack-API-Version": "volume 3.44"}
+    made = requests.post(
+        f"{base}/attachments",
+        json={"attachment": {"volume_uuid": vol["id"], "instance_uuid": str(uuid.uuid4())}},
+        headers=headers,
+        timeout=30,
+    ).json()["attachment"]
+    done = requests.post(
+        f"{base}/attachments/{made['id']}/action",
+        json={"os-complete": made["id"]},
+        headers=headers,
+        timeout=30,
+    )
+    assert done.status_code == 204
+    return {**vol, "status": "in-use"}
 
 
 def create(raw, body, mv="3.65"):

@@ -61,7 +61,9 @@ def test_volume_create_and_delete(sim, conn, raw):
 
 
 def test_in_use_volume_cannot_be_deleted(sim, raw):
-    vol = sim.create_volume("alpha", status="in-use", size=1)
+    from cloudsim.tests.test_snapshots import attach
+
+    vol = attach(sim, "alpha", sim.create_volume("alpha", size=1))
     assert raw.delete(f"/volumes/{vol['id']}").status_code == 400
 
 
@@ -102,7 +104,7 @@ def test_revert_to_latest_snapshot(sim, conn, raw):
     old = sim.create_snapshot("alpha", volume_id=vol["id"], created_at="2024-01-01T00:00:00")
     new = sim.create_snapshot("alpha", volume_id=vol["id"], created_at="2024-02-01T00:00:00")
     path = f"/volumes/{vol['id']}/action"
-    assert raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.39").status_code == 400
+    assert raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.39").status_code == 404
     assert raw.post(path, json={"revert": {"snapshot_id": old["id"]}}, mv="3.40").status_code == 400
     r = raw.post(path, json={"revert": {"snapshot_id": new["id"]}}, mv="3.40")
     assert r.status_code == 202

@@ -76,3 +76,43 @@ class Limits:
     used_snapshots: int | None
     max_gigabytes: int | None
     used_gigabytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageData:
+    """One of Cinder's user messages: why an asynchronous request failed."""
+
+    id: str
+    resource_type: str
+    resource_uuid: str
+    event_id: str
+    user_message: str
+    message_level: str
+    created_at: datetime | None
+    request_id: str = ""
+    project_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaUsage:
+    """A project's quota and what it uses (-1 = unlimited)."""
+
+    project_id: str
+    snapshots_limit: int
+    snapshots_used: int
+    gigabytes_limit: int
+    gigabytes_used: int
+    volumes_limit: int
+    volumes_used: int
+
+
+@dataclass(frozen=True, slots=True)
+class ManageableSnapshotData:
+    """A snapshot a backend holds, managed by Cinder (cinder_id) or not."""
+
+    reference: dict[str, str]
+    size: int
+    safe_to_manage: bool
+    source_reference: dict[str, str]
+    reason_not_safe: str = ""
+    cinder_id: str = ""

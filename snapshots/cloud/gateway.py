@@ -32,8 +32,11 @@ from urllib3 import exceptions as urllib3_exc
 from snapshots.cloud import errors
 from snapshots.cloud.dto import (
     Limits,
+    ManageableSnapshotData,
+    MessageData,
     Metadata,
     ProjectData,
+    QuotaUsage,
     Receipt,
     SnapshotData,
     SnapshotPage,
@@ -45,6 +48,10 @@ log = logging.getLogger(__name__)
 # The SDK sends at most this microversion for snapshot calls (Snapshot._max_microversion).
 SNAPSHOT_MICROVERSION = sdk_snapshot.Snapshot._max_microversion or "3.0"
 COUNT_MICROVERSION = "3.45"
+# Calls the SDK sends without a microversion of their own, pinned to where Cinder added them.
+MESSAGES_MICROVERSION = "3.3"
+MANAGEABLE_MICROVERSION = "3.8"
+REVERT_MICROVERSION = "3.40"
 # Some of the keys Cinder sorts snapshots by (any column; `name` from 3.30; not `size`).
 SORT_KEYS = ("created_at", "updated_at", "display_name", "name", "status", "volume_size", "id")
 
@@ -248,7 +255,186 @@ def _session(*, auth: Any, verify: Any, timeout: float, headers: dict | None = N
     )
 
 
-class Gateway:
+def _message(raw: dict) -> MessageData:
+    return MessageData(
+        id=raw["id"],
+        resource_type=raw.get("resource_type") or "",
+        resource_uuid=raw.get("resource_uuid") or "",
+        event_id=raw.get("event_id") or "",
+        user_message=raw.get("user_message") or "",
+        message_level=raw.get("message_level") or "",
+        created_at=_parse_time(raw.get("created_at")),
+        request_id=raw.get("request_id") or "",
+        project_id=raw.get("project_id") or "",
+    )
+
+
+def _volume_from_body(raw: dict) -> VolumeData:
+    """A volume of Cinder's JSON (a create's answer)."""
+    bootable = raw.get("bootable")
+    if isinstance(bootable, str):
+        bootable = bootable.lower() == "true"
+    return VolumeData(
+        id=raw["id"],
+        name=raw.get("name") or "",
+        size=int(raw.get("size") or 0),
+        status=(raw.get("status") or "").lower(),
+        project_id=raw.get("os-vol-tenant-attr:tenant_id") or "",
+        availability_zone=raw.get("availability_zone") or "",
+        volume_type=raw.get("volume_type") or "",
+        bootable=bool(bootable),
+        attachments=len(raw.get("attachments") or []),
+        created_at=_parse_time(raw.get("created_at")),
+        source_snapshot_id=raw.get("snapshot_id") or "",
+    )
+
+
+def _quota_part(body: dict, key: str) -> tuple[int, int]:
+    value = body.get(key)
+    if isinstance(value, dict):
+        return int(value.get("limit", -1)), int(value.get("in_use", 0))
+    return (int(value) if value is not None else -1), 0
+
+
+class WorkflowCalls:
+    """Volume-from-snapshot, revert, user messages, quota usage, manage and unmanage."""
+
+    _conn: Any
+
+    @_change
+    def create_volume(
+        self,
+        *,
+        snapshot_id: str,
+        size: int,
+        name: str = "",
+        description: str = "",
+        volume_type: str = "",
+        availability_zone: str = "",
+    ) -> tuple[VolumeData, Receipt]:
+        """A volume made from a snapshot; Cinder answers `creating`."""
+        body: dict[str, Any] = {"snapshot_id": snapshot_id, "size": int(size)}
+        for key, value in (
+            ("name", name),
+            ("description", description),
+            ("volume_type", volume_type),
+            ("availability_zone", availability_zone),
+        ):
+            if value:
+                body[key] = value
+        resp = self._conn.block_storage.post("/volumes", json={"volume": body})
+        receipt = _receipt(resp)
+        return _volume_from_body(resp.json()["volume"]), receipt
+
+    @_change
+    def revert_volume_to_snapshot(self, volume_id: str, snapshot_id: str) -> Receipt:
+        """Revert a volume to its latest snapshot (3.40)."""
+        return _receipt(
+            self._conn.block_storage.post(
+                f"/volumes/{volume_id}/action",
+                json={"revert": {"snapshot_id": snapshot_id}},
+                microversion=REVERT_MICROVERSION,
+            )
+        )
+
+    @_translate
+    def get_volume(self, volume_id: str) -> VolumeData:
+        """One volume (the workers follow a new or reverting volume with it)."""
+        resp = self._conn.block_storage.get(f"/volumes/{volume_id}")
+        sdk_exc.raise_from_response(resp)
+        return _volume_from_body(resp.json()["volume"])
+
+    @_translate
+    def list_messages(self, *, resource_uuid: str = "", limit: int = 1000) -> list[MessageData]:
+        """User messages (3.3): a project's, or every project's for an admin."""
+        # openstacksdk's Message resource sends no microversion, which Cinder answers with 404.
+        query: dict[str, Any] = {"limit": limit, "sort": "created_at:desc"}
+        if resource_uuid:
+            query["resource_uuid"] = resource_uuid
+        resp = self._conn.block_storage.get(
+            "/messages", params=query, microversion=MESSAGES_MICROVERSION
+        )
+        sdk_exc.raise_from_response(resp)
+        return [_message(raw) for raw in resp.json().get("messages", [])]
+
+    @_translate
+    def get_quota_usage(self, project_id: str) -> QuotaUsage:
+        """The project's quota set with usage (`GET /os-quota-sets/{id}?usage=True`)."""
+        resp = self._conn.block_storage.get(
+            f"/os-quota-sets/{project_id}", params={"usage": "True"}
+        )
+        sdk_exc.raise_from_response(resp)
+        body = resp.json().get("quota_set", {})
+        snaps = _quota_part(body, "snapshots")
+        gigs = _quota_part(body, "gigabytes")
+        vols = _quota_part(body, "volumes")
+        return QuotaUsage(
+            project_id=project_id,
+            snapshots_limit=snaps[0],
+            snapshots_used=snaps[1],
+            gigabytes_limit=gigs[0],
+            gigabytes_used=gigs[1],
+            volumes_limit=vols[0],
+            volumes_used=vols[1],
+        )
+
+    @_translate
+    def list_manageable_snapshots(self, host: str) -> list[ManageableSnapshotData]:
+        """What the backend at `host@backend` holds (3.8, admin)."""
+        items = self._conn.block_storage.manageable_snapshots(
+            details=True, host=host, microversion=MANAGEABLE_MICROVERSION
+        )
+        return [
+            ManageableSnapshotData(
+                reference=dict(item.reference or {}),
+                size=int(item.size or 0),
+                safe_to_manage=bool(item.safe_to_manage),
+                source_reference=dict(item.source_reference or {}),
+                reason_not_safe=item.reason_not_safe or "",
+                cinder_id=item.cinder_id or "",
+            )
+            for item in items
+        ]
+
+    @_change
+    def manage_snapshot(
+        self,
+        *,
+        volume_id: str,
+        ref: dict[str, str],
+        name: str = "",
+        description: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> SnapshotData:
+        """Bring a backend snapshot under Cinder's management; Cinder answers `creating`."""
+        body = {
+            "snapshot": {
+                "volume_id": volume_id,
+                "ref": dict(ref),
+                "name": name or None,
+                "description": description or None,
+                "metadata": dict(metadata or {}) or None,
+            }
+        }
+        resp = self._conn.block_storage.post(
+            "/manageable_snapshots", json=body, microversion=MANAGEABLE_MICROVERSION
+        )
+        receipt = _receipt(resp)
+        return dataclasses.replace(_snapshot_from_body(resp.json()["snapshot"]), receipt=receipt)
+
+    @_change
+    def unmanage_snapshot(self, snapshot_id: str) -> Receipt:
+        """Remove a snapshot from Cinder; the backend keeps it."""
+        return _receipt(
+            self._conn.block_storage.post(
+                f"/snapshots/{snapshot_id}/action",
+                json={"os-unmanage": {}},
+                microversion=self.snapshot_microversion(),
+            )
+        )
+
+
+class Gateway(WorkflowCalls):
     """One connection to Cinder, for one user scope or for the service account."""
 
     def __init__(self, conn: Any, *, label: str) -> None:

@@ -102,6 +102,11 @@ def _matches(op: Operation, seen: SnapshotData | None) -> Finding:
 
 def examine(op: Operation, gateway: Gateway) -> Finding:
     """What the cloud shows about `op` now. Raises the cloud's errors when it cannot say."""
+    from snapshots.services import workflow_reconcile
+
+    workflow = workflow_reconcile.examine(op, gateway)
+    if workflow is not None:
+        return workflow
     if op.action == "create_snapshot":
         return _find_create(gateway, op.request)
     return _matches(op, _current(gateway, op.target_id))

@@ -11,15 +11,16 @@ from django.utils import timezone
 from snapshots.choices import ChangeSource, Outcome
 from snapshots.cloud import errors
 from snapshots.cloud.gateway import Gateway
-from snapshots.models import Snapshot
+from snapshots.models import Snapshot, Volume
 from snapshots.permissions import Action, Scope
-from snapshots.services import idempotency, mirror, queue
+from snapshots.services import idempotency, mirror, queue, quota
 from snapshots.services.snapshots import (
     TRACK_TASK,
     ActionResult,
     Attempt,
     admit,
     call_failed,
+    refuse,
     write_audit,
 )
 
@@ -58,6 +59,10 @@ def snapshot_create(
     earlier = admit(attempt, Action.CREATE)
     if earlier is not None:
         return earlier
+    size = Volume.objects.filter(pk=volume_id).values_list("size", flat=True).first() or 0
+    reason = quota.quota_refusal(quota.quota_for(scope.project_id), snapshots=1, gigabytes=size)
+    if reason:
+        raise refuse(attempt, reason)
     sent_at = timezone.now()
     try:
         data = gateway.create_snapshot(

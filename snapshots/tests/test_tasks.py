@@ -25,6 +25,9 @@ def test_beat_and_the_actions_name_tasks_that_exist(settings):
         "snapshots.tasks.sync",
         "snapshots.tasks.track",
         "snapshots.tasks.forget_operations",
+        "snapshots.tasks.track_volumes",
+        "snapshots.tasks.refresh_quotas",
+        "snapshots.tasks.refresh_messages",
         "snapshots.tasks.reconcile_unsettled",
         "snapshots.tasks.clear_sessions",
         "snapshots.tasks.log_audit_head",
@@ -33,7 +36,11 @@ def test_beat_and_the_actions_name_tasks_that_exist(settings):
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"
 
 
-@pytest.mark.parametrize("task", [tasks.sync, tasks.track], ids=["sync", "track"])
+@pytest.mark.parametrize(
+    "task",
+    [tasks.sync, tasks.track, tasks.track_volumes, tasks.refresh_quotas, tasks.refresh_messages],
+    ids=["sync", "track", "track_volumes", "refresh_quotas", "refresh_messages"],
+)
 def test_tasks_ack_late_and_retry_only_outages_a_finite_number_of_times(task):
     assert task.acks_late and task.reject_on_worker_lost
     assert task.autoretry_for == (errors.Unavailable,)

@@ -14,6 +14,7 @@ from snapshots.forms.snapshots import (
     metadata_formset,
 )
 from snapshots.permissions import Action, can
+from snapshots.selectors.workflows import quota_context
 from snapshots.services import dependents
 from snapshots.services.eligibility import keep_posted_volume, project_volumes, why_not_deletable
 from snapshots.services.snapshot_bulk import snapshots_delete
@@ -87,7 +88,13 @@ class CreateView(ActionView):
         return list_url()
 
     def context(self, form):
-        return {"form": form, "rows": self.rows, "volumes": self.volumes, "chosen": form.chosen()}
+        return {
+            "form": form,
+            "rows": self.rows,
+            "volumes": self.volumes,
+            "chosen": form.chosen(),
+            **quota_context(self.request.scope.project_id),
+        }
 
 
 # --- edit -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from snapshots.redirects import is_safe_local_path
 from snapshots.selectors import get_snapshot
 from snapshots.selectors import history as history_selectors
 from snapshots.selectors import snapshots as selectors
+from snapshots.selectors.workflows import failure_hints, snapshot_workflows
 from snapshots.services.preferences import table_preference_save
 from snapshots.tables import OPTIONAL_COLUMNS, TABLE_NAME, SnapshotTable, status_cell
 
@@ -134,6 +135,9 @@ def snapshot_list(request):
     per_page = page_size(request.GET.get("per_page"), preference.per_page if preference else None)
     RequestConfig(request, paginate=False).configure(table)  # the sort; paging is ours
     paginate(table, request.GET.get("page"), per_page)
+    hints = failure_hints(table.page_records)
+    for record in table.page_records:
+        record.failure_hint = hints.get(record.id, "")
     context = {
         "table": table,
         "filter": filterset,
@@ -225,6 +229,7 @@ def snapshot_detail(request, snapshot_id: str):
         "project_name": selectors.project_names(scope).get(snapshot.project_id)
         or snapshot.project_name,
         "live_poll_seconds": settings.LIVE_POLL_SECONDS,
+        **snapshot_workflows(scope, snapshot),
     }
     return render(request, "snapshots/detail.html", context)
 

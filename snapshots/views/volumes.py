@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from snapshots.permissions import Action, can, require
 from snapshots.selectors import visible_snapshots
 from snapshots.services.eligibility import project_volumes
+from snapshots.services.volume_tracking import TRANSITIONAL_VOLUME
 
 
 @login_required
@@ -39,5 +40,7 @@ def volume_list(request):
             "volumes": volumes,
             "rows": rows,
             "may_create": can(scope, Action.CREATE, scope.project_id),
+            # a volume being made from a snapshot (or reverted): the table reloads until it settles
+            "moving": any(v.status in TRANSITIONAL_VOLUME for v in volumes.choices),
         },
     )

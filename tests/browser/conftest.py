@@ -84,6 +84,8 @@ def stack(tmp_path_factory):
             "TRACK_INTERVAL": "1",
             "SYNC_INTERVAL": "5",
             "LIVE_POLL_SECONDS": "1",
+            "QUOTA_INTERVAL": "2",
+            "MESSAGES_INTERVAL": "2",
         }
     )
     port = _free_port()

@@ -1,0 +1,96 @@
+"""Volume actions: revert to a snapshot, reset status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import SimError, bad_request, not_found
+from .microversions import (
+    Ctx,
+)
+from .validation import (
+    check_keys,
+    invalid_input,
+    is_uuid,
+)
+
+
+class VolumeActions:
+    """POST /volumes/{id}/action."""
+
+    def volume_action(self, ctx: Ctx, vid: str) -> tuple[int, None]:
+        body = self._json_body(ctx)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise bad_request("Malformed request body")
+        ((name, args),) = body.items()
+        if name == "revert":
+            if not ctx.at_least(3, 40):
+                # a versioned action asked below its version: cinder's wsgi answers 404
+                raise not_found("The resource could not be found.")
+            return self._revert(ctx, vid, args)
+        if name == "os-reset_status":
+            return self._volume_reset_status(ctx, vid, args)
+        raise bad_request(
+            f"There is no such action: {name}. Verify the request body and Content-Type "
+            "header and try again."
+        )
+
+    def _revert(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
+        if not isinstance(args, dict) or not is_uuid(args.get("snapshot_id")):
+            raise invalid_input("revert", "'snapshot_id' is a required property")
+        check_keys("revert", args, ("snapshot_id",))
+        vol = self.get_volume_row(ctx, vid)
+        self.authorize(ctx, "member", "volume:revert_to_snapshot", vol["project_id"])
+        snap = self.get_snapshot_row(ctx, args["snapshot_id"])
+        latest = self.store.q1(
+            "SELECT id FROM snapshots WHERE volume_id = ? ORDER BY created_at DESC, id DESC "
+            "LIMIT 1",
+            (vid,),
+        )
+        if snap["volume_id"] != vid or latest is None or latest["id"] != snap["id"]:
+            raise bad_request(
+                f"Invalid snapshot: Snapshot {snap['id']} is not the latest one of volume {vid}."
+            )
+        if snap["volume_size"] != vol["size"]:
+            raise bad_request(
+                "Invalid volume: Volume size must be equal to the snapshot size to revert."
+            )
+        if vol["status"] != "available" or snap["status"] != "available":
+            raise SimError(
+                409,
+                f"Invalid volume: Volume {vid} status must be available, snapshot "
+                f"{snap['id']} status must be available to revert.",
+            )
+        now = self.store.now()
+        due = now + self.sim.config.create_delay
+        self.store.x(
+            "UPDATE volumes SET status = 'reverting', updated_at = ?, due_at = ?, "
+            "due_status = 'available' WHERE id = ?",
+            (now, due, vid),
+        )
+        self.store.x(
+            "UPDATE snapshots SET status = 'restoring', updated_at = ?, due_at = ?, "
+            "due_status = 'available' WHERE id = ?",
+            (now, due, snap["id"]),
+        )
+        return 202, None
+
+    def _volume_reset_status(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
+        if not isinstance(args, dict) or not isinstance(args.get("status"), str):
+            raise invalid_input("os-reset_status", "'status' is a required property")
+        vol = self.get_volume_row(ctx, vid)
+        self.authorize(
+            ctx, "admin", "volume_extension:volume_admin_actions:reset_status", vol["project_id"]
+        )
+        status = args["status"].lower()
+        if status == "in-use" and not self.store.attachment_rows(vid):
+            raise bad_request(
+                "Invalid volume: Cannot reset the status to in-use: the volume does not have "
+                "any attachments."
+            )
+        self.store.x(
+            "UPDATE volumes SET status = ?, updated_at = ?, due_at = NULL, due_status = NULL "
+            "WHERE id = ?",
+            (status, self.store.now(), vid),
+        )
+        return 202, None

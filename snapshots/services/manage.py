@@ -1,0 +1,203 @@
+"""Manage and unmanage snapshots (admins).
+
+Unmanaging removes a snapshot from Cinder and leaves it on the backend, where it shows up as
+manageable. `refresh_manageable` reads a host's manageable snapshots into the mirror (a POST of
+the Manageable page: the listing asks the backend's driver); `manage_snapshot` brings one back
+under Cinder's management as a new snapshot, `creating` and then `available`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from snapshots import selectors
+from snapshots.choices import DELETABLE, ChangeSource, Outcome
+from snapshots.cloud import errors
+from snapshots.cloud.gateway import Gateway
+from snapshots.models import ManageableSnapshot, Snapshot, Volume
+from snapshots.permissions import Action, Scope, require
+from snapshots.services import idempotency, mirror, queue, quota
+from snapshots.services.snapshots import (
+    ActionRefused,
+    ActionResult,
+    Attempt,
+    admit,
+    call_failed,
+    refuse,
+    succeeded,
+    write_audit,
+)
+
+log = logging.getLogger(__name__)
+
+TRACK_TASK = "snapshots.tasks.track"
+UNMANAGE = "unmanage_snapshot"
+MANAGE = "manage_snapshot"
+
+
+def unmanage_refusal(snapshot: Snapshot) -> str:
+    if snapshot.deleted_at is not None:
+        return "This snapshot no longer exists in Cinder."
+    if snapshot.status not in DELETABLE:
+        return (
+            f"Only an available or error snapshot can be unmanaged; this one is {snapshot.status}."
+        )
+    if snapshot.group_snapshot_id:
+        return "A snapshot that is part of a group snapshot cannot be unmanaged."
+    return ""
+
+
+def snapshot_unmanage(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    snapshot_id: str,
+    idempotency_key: str,
+    client_addr: str | None,
+) -> ActionResult:
+    """Remove the snapshot from Cinder; the backend keeps its data."""
+    snapshot = selectors.get_snapshot(scope, snapshot_id)
+    attempt = Attempt.on(
+        snapshot,
+        scope=scope,
+        action=UNMANAGE,
+        client_addr=client_addr,
+        key=idempotency_key,
+        parameters={"snapshot_id": snapshot.id},
+    )
+    earlier = admit(attempt, Action.MANAGE)
+    if earlier is not None:
+        return earlier
+    reason = unmanage_refusal(snapshot)
+    if reason:
+        raise refuse(attempt, reason)
+    try:
+        receipt = gateway.unmanage_snapshot(snapshot.id)
+    except errors.CloudError as exc:
+        call_failed(attempt, exc, request={"snapshot_id": snapshot.id})
+        raise
+    return succeeded(attempt, gateway=gateway, receipt=receipt)
+
+
+def source_volume_id(reference: dict) -> str:
+    """The volume id of a source reference such as {"source-name": "volume-<id>"}."""
+    name = str((reference or {}).get("source-name") or (reference or {}).get("source-id") or "")
+    return name.removeprefix("volume-")
+
+
+def refresh_manageable(*, scope: Scope, gateway: Gateway, host: str) -> int:
+    """Read the host's manageable snapshots into the mirror; returns how many it holds."""
+    require(scope, Action.MANAGE)
+    entries = gateway.list_manageable_snapshots(host)
+    now = timezone.now()
+    with transaction.atomic():
+        ManageableSnapshot.objects.filter(host=host).delete()
+        ManageableSnapshot.objects.bulk_create(
+            [
+                ManageableSnapshot(
+                    host=host,
+                    name=str(e.reference.get("source-name") or e.reference)[:255],
+                    reference=e.reference,
+                    size=e.size,
+                    safe_to_manage=e.safe_to_manage,
+                    reason_not_safe=e.reason_not_safe[:255],
+                    cinder_id=e.cinder_id,
+                    source_volume_id=source_volume_id(e.source_reference),
+                    fetched_at=now,
+                )
+                for e in entries
+            ]
+        )
+    return len(entries)
+
+
+def manage_refusal(entry: ManageableSnapshot, volume: Volume | None, project_id: str) -> str:
+    if not entry.safe_to_manage:
+        return f"The backend says this snapshot is not safe to manage: {entry.reason_not_safe}."
+    if volume is None:
+        return "Its volume is not one Cinder knows (no volume in the mirror has that id)."
+    if volume.status not in ("available", "in-use"):
+        return f"Its volume must be available or in-use; it is {volume.status}."
+    return quota.quota_refusal(quota.quota_for(project_id), snapshots=1, gigabytes=entry.size)
+
+
+def snapshot_manage(
+    *,
+    scope: Scope,
+    gateway: Gateway,
+    entry_id: int,
+    name: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+    client_addr: str | None,
+) -> ActionResult:
+    """Bring a manageable snapshot under Cinder's management, in the admin's current project
+    (Cinder makes it in the caller's project)."""
+    entry = ManageableSnapshot.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise ActionRefused("That backend snapshot is no longer listed; read the list again.")
+    attempt = Attempt(
+        scope=scope,
+        action=MANAGE,
+        project_id=scope.project_id,
+        client_addr=client_addr,
+        key=idempotency_key,
+        subject=f"{entry.host}:{entry.name}",
+        parameters={
+            "host": entry.host,
+            "reference": entry.reference,
+            "volume_id": entry.source_volume_id,
+            "name": name,
+            "description": description,
+            "metadata": metadata,
+        },
+    )
+    earlier = admit(attempt, Action.MANAGE)
+    if earlier is not None:
+        return earlier
+    volume = Volume.objects.filter(pk=entry.source_volume_id, deleted_at__isnull=True).first()
+    reason = manage_refusal(entry, volume, scope.project_id)
+    if reason:
+        raise refuse(attempt, reason)
+    sent_at = timezone.now()
+    try:
+        data = gateway.manage_snapshot(
+            volume_id=volume.id,
+            ref=entry.reference,
+            name=name,
+            description=description,
+            metadata=metadata,
+        )
+    except errors.CloudError as exc:
+        request = {
+            "volume_id": volume.id,
+            "name": name,
+            "description": description,
+            "sent_at": sent_at.isoformat(),
+        }
+        call_failed(attempt, exc, request=request)
+        raise
+    data = dataclasses.replace(
+        data,
+        project_id=data.project_id or scope.project_id,
+        progress=data.progress if data.progress is not None else 0,
+    )
+    try:
+        with transaction.atomic():
+            row, _ = mirror.apply(data, source=ChangeSource.ACTION, volume_name=volume.name)
+            entry.delete()
+            write_audit(attempt, Outcome.SUCCESS, receipt=data.receipt, target=row)
+            if idempotency_key:
+                idempotency.finish(key=idempotency_key, target_id=row.id)
+            quota.note_use(row.project_id, snapshots=1, gigabytes=row.size)
+            queue.enqueue(TRACK_TASK, snapshot_id=row.id)
+            queue.enqueue(quota.REFRESH_TASK, project_id=row.project_id)
+    except DatabaseError:
+        log.exception("snapshot %s was managed but could not be recorded", data.id)
+        return ActionResult(snapshot=None, recorded=False)
+    return ActionResult(snapshot=row)

@@ -1,0 +1,170 @@
+"""The calls behind the snapshot workflows, identical on the simulator and on cinder 29: volumes
+from snapshots, revert, user messages, quota usage, manageable snapshots, unmanage.
+
+What the real cloud's test driver cannot do is asserted as the real Cinder answers it; what does
+not depend on a driver (the API's own checks: microversions, policy, sizes, latest snapshot,
+statuses) is asserted on both clouds alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import requests
+
+from snapshots.cloud import errors
+from tests.behaviour.conftest import PASSWORD
+from tests.behaviour.helpers import create_outside
+
+
+class Raw:
+    """Plain HTTP to Cinder with a user's token (for status codes and bodies the gateway hides)."""
+
+    def __init__(self, backend, user: str, project: str) -> None:
+        ks = backend.keystone()
+        scoped = ks.scope(ks.password(user, PASSWORD, "Default").token, backend.project_id(project))
+        self.token = scoped.token
+        self.base = scoped.cinder_endpoint.rstrip("/")
+
+    def __call__(self, method: str, path: str, mv: str | None = "3.71", **kw):
+        headers = {"X-Auth-Token": self.token}
+        if mv:
+            headers["OpenStack-API-Version"] = f"volume {mv}"
+        return requests.request(method, self.base + path, headers=headers, timeout=60, **kw)
+
+
+@pytest.fixture
+def volumes(backend):
+    """`volumes(project, volume_id)` registers a volume to delete (with its snapshots) after."""
+    ours: list[tuple[str, str]] = []
+    yield lambda project, vid: ours.append((project, vid)) or vid
+    for project, vid in ours:
+        raw = Raw(backend, "admin", project)
+        with contextlib.suppress(requests.RequestException):
+            backend.wait_until(
+                lambda raw=raw, vid=vid: (
+                    raw("GET", f"/volumes/{vid}").json().get("volume", {}).get("status")
+                    not in ("creating", "reverting")
+                ),
+                what="volume settled before clean-up",
+            )
+            raw("DELETE", f"/volumes/{vid}", params={"cascade": "true", "force": "true"})
+
+
+def _volume_status(backend, project: str, vid: str, status: str):
+    gw = backend.outside(project)
+    return backend.wait_until(
+        lambda: (v := gw.get_volume(vid)).status == status and v, what=f"volume {vid} {status}"
+    )
+
+
+def test_volume_from_a_snapshot_becomes_available(backend, made, volumes, tag):
+    snap = create_outside(backend, made, "alpha", f"{tag}-src")
+    member = backend.gateway("demo", "alpha")
+    made_volume, _ = member.create_volume(snapshot_id=snap.id, size=snap.size, name=f"{tag}-copy")
+    volumes("alpha", made_volume.id)
+    assert made_volume.status == "creating"
+    assert made_volume.source_snapshot_id == snap.id
+    seen = _volume_status(backend, "alpha", made_volume.id, "available")
+    assert (seen.size, seen.name, seen.source_snapshot_id) == (snap.size, f"{tag}-copy", snap.id)
+    with pytest.raises(errors.BadRequest) as small:
+        member.create_volume(snapshot_id=snap.id, size=snap.size - 1 or 0)
+    assert "size" in small.value.message.lower()
+    with pytest.raises(errors.Forbidden):
+        backend.gateway("auditor", "alpha").create_volume(snapshot_id=snap.id, size=snap.size)
+
+
+def test_revert_is_offered_only_for_the_latest_snapshot_and_goes_through(
+    backend, made, volumes, tag
+):
+    seed = create_outside(backend, made, "alpha", f"{tag}-seed", volume=2)
+    admin = backend.outside("alpha")
+    vol, _ = admin.create_volume(snapshot_id=seed.id, size=seed.size, name=f"{tag}-rv")
+    volumes("alpha", vol.id)
+    _volume_status(backend, "alpha", vol.id, "available")
+    older = admin.create_snapshot(volume_id=vol.id, name=f"{tag}-older")
+    made("alpha", older.id)
+    backend.wait_status("alpha", older.id, "available")
+    latest = admin.create_snapshot(volume_id=vol.id, name=f"{tag}-latest")
+    made("alpha", latest.id)
+    backend.wait_status("alpha", latest.id, "available")
+    member = backend.gateway("demo", "alpha")
+    with pytest.raises(errors.BadRequest) as not_latest:
+        member.revert_volume_to_snapshot(vol.id, older.id)
+    assert "is not the latest one" in not_latest.value.message
+    with pytest.raises(errors.Forbidden):
+        backend.gateway("auditor", "alpha").revert_volume_to_snapshot(vol.id, latest.id)
+    member.revert_volume_to_snapshot(vol.id, latest.id)
+    # reverting/restoring while it runs (the fake driver may finish before we look), then back
+    _volume_status(backend, "alpha", vol.id, "available")
+    backend.wait_status("alpha", latest.id, "available")
+
+
+def test_revert_needs_3_40(backend, made, tag):
+    snap = create_outside(backend, made, "alpha", f"{tag}-mv")
+    raw = Raw(backend, "demo", "alpha")
+    body = {"revert": {"snapshot_id": snap.id}}
+    early = raw("POST", f"/volumes/{snap.volume_id}/action", mv="3.39", json=body)
+    assert early.status_code == 404
+
+
+def test_user_messages_need_3_3_and_have_cinders_shape(backend):
+    raw = Raw(backend, "demo", "alpha")
+    assert raw("GET", "/messages", mv="3.0").status_code == 404
+    listed = raw("GET", "/messages", mv="3.3")
+    assert listed.status_code == 200
+    for msg in listed.json()["messages"]:
+        assert {"id", "event_id", "user_message", "resource_type", "created_at"} <= set(msg)
+    assert backend.gateway("demo", "alpha").list_messages(resource_uuid="nothing") == []
+
+
+def test_quota_usage_agrees_with_the_limits(backend):
+    member = backend.gateway("demo", "alpha")
+    usage = member.get_quota_usage(backend.project_id("alpha"))
+    limits = member.get_limits()
+    assert usage.snapshots_used == limits.used_snapshots
+    assert usage.gigabytes_used == limits.used_gigabytes
+    assert usage.snapshots_limit == limits.max_snapshots
+    raw = Raw(backend, "demo", "alpha")
+    body = raw("GET", f"/os-quota-sets/{backend.project_id('alpha')}", params={"usage": "True"})
+    assert body.status_code == 200
+    assert {"limit", "in_use", "reserved"} <= set(body.json()["quota_set"]["snapshots"])
+    with pytest.raises(errors.Forbidden):
+        member.get_quota_usage(backend.project_id("gamma"))
+
+
+def test_manageable_listing_checks_before_any_driver(backend):
+    admin = Raw(backend, "admin", "alpha")
+    assert admin("GET", "/manageable_snapshots", mv="3.7", params={"host": "x@y"}).status_code == (
+        404
+    )
+    neither = admin("GET", "/manageable_snapshots", mv="3.8")
+    assert neither.status_code == 400
+    assert (
+        neither.json()["badRequest"]["message"] == "Invalid input received: Host field is missing."
+    )
+    member = Raw(backend, "demo", "alpha")
+    assert member("GET", "/manageable_snapshots", mv="3.8", params={"host": "x@y"}).status_code == (
+        403
+    )
+
+
+def test_unmanage_is_for_admins_and_takes_the_snapshot_out_of_cinder(backend, made, tag):
+    snap = create_outside(backend, made, "alpha", f"{tag}-um")
+    with pytest.raises(errors.Forbidden):
+        backend.gateway("demo", "alpha").unmanage_snapshot(snap.id)
+    backend.outside("alpha").unmanage_snapshot(snap.id)
+    backend.wait_gone("alpha", snap.id)
+
+
+def test_manage_refuses_a_missing_volume(backend):
+    admin = backend.outside("alpha")
+    with pytest.raises(errors.NotFound):
+        admin.manage_snapshot(
+            volume_id="00000000-0000-0000-0000-000000000000", ref={"source-name": "nothing"}
+        )
+    with pytest.raises(errors.Forbidden):
+        backend.gateway("demo", "alpha").manage_snapshot(
+            volume_id=backend.volume_ids("alpha")[0], ref={"source-name": "nothing"}
+        )
