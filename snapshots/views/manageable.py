@@ -79,7 +79,8 @@ class ManageView(ActionView):
     template_name = "snapshots/manage.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if not request.GET.get("entry", "").isdigit():  # no backend snapshot chosen yet
+        entry = request.GET.get("entry", "")
+        if not (entry.isascii() and entry.isdigit() and len(entry) <= 18):  # none chosen yet
             return redirect(manageable_url())
         return super().dispatch(request, *args, **kwargs)
 

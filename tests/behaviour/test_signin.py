@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from snapshots.models import AuditEvent
-from tests.behaviour.helpers import local_sign_in, local_user, sign_in
+from tests.behaviour.helpers import local_sign_in, local_user, sign_in, sync_all
 
 ROLE_LABEL = 'id="current-role" title="Your role in this project">{}<'
 
@@ -66,7 +66,8 @@ def test_local_sign_in_for_each_group(local_mode, role):
     page = client.get("/snapshots/")
     assert page.status_code == 200
     assert ROLE_LABEL.format(role) in page.content.decode()
-    # The project is the one of the noauth token.
+    # The project is the one of the noauth token; the create page lists the volume mirror.
+    sync_all()
     create = client.get("/snapshots/create/")
     assert create.status_code == (403 if role == "reader" else 200)
     if role != "reader":

@@ -142,7 +142,7 @@ def test_events_from_before_keying_verify_once_a_keyed_event_follows(settings):
         legacy.append(row)
         prev = row.hash
     assert "newest event has no key id" in audit.verify_chain().reason
-    migration = next(Path(audit.__file__).parents[1].glob("migrations/*_security_audit_keyed.py"))
+    migration = next(Path(audit.__file__).parents[1].glob("migrations/*_audit_keyed.py"))
     module = importlib.import_module(f"snapshots.migrations.{migration.stem}")
     from django.apps import apps
 
