@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "snapshots.observability.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -278,3 +279,26 @@ CINDER_NOAUTH_ENDPOINT = env.str("CINDER_NOAUTH_ENDPOINT", default="")
 CINDER_NOAUTH_TOKEN = env.str("CINDER_NOAUTH_TOKEN", default="dashboard:dashboard")
 # Local sign-in: the project members and readers work in (default: the service account's).
 LOCAL_PROJECT_ID = env.str("LOCAL_PROJECT_ID", default="")
+
+# --- Running as a service: health, heartbeats, metrics, alerts, logs ------------------------
+# Workers and beat tick a heartbeat every HEARTBEAT_INTERVAL seconds; older than two periods is
+# stale (readyz, overview). LISTENER_HEARTBEAT_INTERVAL > 0 says a notification listener runs.
+HEARTBEAT_INTERVAL = env.float("HEARTBEAT_INTERVAL", default=30.0)
+LISTENER_HEARTBEAT_INTERVAL = env.float("LISTENER_HEARTBEAT_INTERVAL", default=0.0)
+HEALTH_CHECKS = [
+    "snapshots.observability.health.check_database",
+    "snapshots.observability.health.check_broker",
+    "snapshots.observability.health.check_cloud",
+    "snapshots.observability.health.check_worker",
+    "snapshots.observability.health.check_beat",
+    "snapshots.observability.health.check_listener",
+]
+# /readyz answers 503 when one of these fails; the other checks are reported only.
+READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database", "broker"])
+READYZ_BROKER_TIMEOUT = env.float("READYZ_BROKER_TIMEOUT", default=2.0)
+CELERY_INCLUDE = ["snapshots.observability.tasks"]
+CELERY_BEAT_SCHEDULE["heartbeat"] = {
+    "task": "snapshots.observability.tasks.heartbeat",
+    "schedule": HEARTBEAT_INTERVAL,
+    "options": {"expires": HEARTBEAT_INTERVAL},
+}
