@@ -9,3 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Task durations and failures for /metrics (imports nothing of Django).
+from snapshots.observability.metrics import connect_celery_signals  # noqa: E402
+
+connect_celery_signals()

@@ -297,6 +297,23 @@ HEALTH_CHECKS = [
 READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database", "broker"])
 READYZ_BROKER_TIMEOUT = env.float("READYZ_BROKER_TIMEOUT", default=2.0)
 CELERY_INCLUDE = ["snapshots.observability.tasks"]
+
+# /metrics: a bearer token, or client addresses in these networks (default loopback only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# false: no project label (one series per status), for clouds with very many projects.
+METRICS_PER_PROJECT = env.bool("METRICS_PER_PROJECT", default=True)
+# A directory per host (container) where gunicorn's and Celery's processes keep their counters
+# (prometheus_client's multiprocess mode). prometheus_client reads it from the process
+# environment when imported, so it must be exported, not put in .env; deploy/gunicorn.conf.py
+# empties it when the server starts and marks dead workers.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# A Celery worker serves its own task and cloud-call metrics on this port (0: off). It has no
+# token: bind it to an address only Prometheus reaches.
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+METRICS_WORKER_ADDR = env.str("METRICS_WORKER_ADDR", default="0.0.0.0")  # noqa: S104
 CELERY_BEAT_SCHEDULE["heartbeat"] = {
     "task": "snapshots.observability.tasks.heartbeat",
     "schedule": HEARTBEAT_INTERVAL,

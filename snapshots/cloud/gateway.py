@@ -29,6 +29,7 @@ from openstack.block_storage.v3 import snapshot as sdk_snapshot
 
 from snapshots.cloud import errors
 from snapshots.cloud.dto import Limits, ProjectData, SnapshotData, SnapshotPage, VolumeData
+from snapshots.observability.metrics import instrument_gateway
 
 log = logging.getLogger(__name__)
 
@@ -466,3 +467,7 @@ class Gateway:
             ksa_exc.EndpointNotFound,
         ):
             return []
+
+
+# Every call to the cloud is counted and timed (by endpoint and outcome) in this one place.
+instrument_gateway(Gateway)

@@ -11,7 +11,9 @@ from snapshots.observability import health
 
 
 def _probe_views() -> dict:
-    return {"/healthz": health.healthz, "/readyz": health.readyz}
+    from snapshots.observability import metrics_view
+
+    return {"/healthz": health.healthz, "/readyz": health.readyz, "/metrics": metrics_view.metrics}
 
 
 class ProbeMiddleware:

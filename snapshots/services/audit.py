@@ -22,6 +22,7 @@ from django.utils import timezone
 from snapshots.choices import Outcome
 from snapshots.cloud.errors import CloudError, Unavailable
 from snapshots.models import AuditEvent, WorkerLock
+from snapshots.observability import metrics
 from snapshots.permissions import Scope
 
 SYSTEM_ACTOR = "system"
@@ -97,6 +98,7 @@ def append(event: AuditEvent) -> AuditEvent:
     event.prev_hash = head.hash if head else ""
     event.hash = compute_hash(event)
     event.save(force_insert=True)
+    metrics.audit_event_written(event.action, event.outcome)
     return event
 
 

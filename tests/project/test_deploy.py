@@ -60,7 +60,7 @@ def test_there_is_exactly_one_beat(compose):
 
 def _module_of(command: list[str]) -> str:
     if command[0] == "gunicorn":
-        return command[1].split(":")[0]
+        return command[-1].split(":")[0]  # options first, the WSGI module last
     if command[:2] == ["python", "-m"]:
         return command[2]
     if command[0] == "celery":
