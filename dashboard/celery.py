@@ -10,7 +10,8 @@ app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Task durations and failures for /metrics (imports nothing of Django).
-from snapshots.observability.metrics import connect_celery_signals  # noqa: E402
+# Task durations and failures for /metrics, the task id in log lines (no Django imports).
+from snapshots.observability import logs, metrics  # noqa: E402
 
-connect_celery_signals()
+metrics.connect_celery_signals()
+logs.connect_celery_signals()

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "snapshots.observability.logs.RequestIdMiddleware",
     "snapshots.observability.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -319,3 +320,15 @@ CELERY_BEAT_SCHEDULE["heartbeat"] = {
     "schedule": HEARTBEAT_INTERVAL,
     "options": {"expires": HEARTBEAT_INTERVAL},
 }
+
+# LOG_FORMAT=json: one JSON object per line with request id, user, project and task id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'")
+LOGGING["filters"]["context"] = {"()": "snapshots.observability.logs.ContextFilter"}
+LOGGING["formatters"]["json"] = {"()": "snapshots.observability.logs.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"] = ["redact", "context"]
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    # Celery's worker would otherwise replace the root handler with its own plain format.
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
