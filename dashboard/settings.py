@@ -315,11 +315,34 @@ if PROMETHEUS_MULTIPROC_DIR:
 # token: bind it to an address only Prometheus reaches.
 METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
 METRICS_WORKER_ADDR = env.str("METRICS_WORKER_ADDR", default="0.0.0.0")  # noqa: S104
-CELERY_BEAT_SCHEDULE["heartbeat"] = {
-    "task": "snapshots.observability.tasks.heartbeat",
-    "schedule": HEARTBEAT_INTERVAL,
-    "options": {"expires": HEARTBEAT_INTERVAL},
-}
+# Alerts: rules evaluated every ALERT_INTERVAL seconds; e-mail from ALERT_EMAIL_FROM through
+# Django's mail backend (EMAIL_BACKEND, EMAIL_HOST, ...); failed deliveries retried after
+# ALERT_RETRY_BASE * 2^(attempt-1) seconds, at most ALERT_MAX_ATTEMPTS times.
+ALERT_INTERVAL = env.float("ALERT_INTERVAL", default=60.0)
+QUOTA_INTERVAL = env.float("QUOTA_INTERVAL", default=600.0)
+ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="snapshot-dashboard@localhost")
+ALERT_RETRY_BASE = env.float("ALERT_RETRY_BASE", default=30.0)
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=5)
+ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=10.0)
+ALERT_SEND_LEASE = env.float("ALERT_SEND_LEASE", default=120.0)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+for _name, _task, _every in (
+    ("heartbeat", "snapshots.observability.tasks.heartbeat", HEARTBEAT_INTERVAL),
+    ("evaluate-alerts", "snapshots.observability.tasks.evaluate_alerts", ALERT_INTERVAL),
+    ("mirror-limits", "snapshots.observability.tasks.mirror_limits", QUOTA_INTERVAL),
+):
+    CELERY_BEAT_SCHEDULE[_name] = {
+        "task": _task,
+        "schedule": _every,
+        "options": {"expires": _every},
+    }
 
 # LOG_FORMAT=json: one JSON object per line with request id, user, project and task id.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")

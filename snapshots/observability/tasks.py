@@ -33,3 +33,37 @@ def _beat_ticked(sender: str | None = None, **_kwargs) -> None:
     from snapshots.observability import heartbeats
 
     heartbeats.record(heartbeats.BEAT)
+
+
+EVALUATE_TASK = "snapshots.observability.tasks.evaluate_alerts"
+DELIVER_TASK = "snapshots.observability.tasks.deliver_alert"
+LIMITS_TASK = "snapshots.observability.tasks.mirror_limits"
+
+
+@shared_task(name=EVALUATE_TASK, acks_late=True, ignore_result=True, time_limit=300)
+def evaluate_alerts() -> str:
+    """Alert rules (beat, every ALERT_INTERVAL); then the deliveries that are due are queued."""
+    from snapshots.observability import alert_delivery, alert_engine
+    from snapshots.services import queue
+
+    result = alert_engine.evaluate()
+    due = alert_delivery.due()
+    for delivery_id in due:
+        queue.send(DELIVER_TASK, {"delivery_id": delivery_id})
+    return f"{result.summary()}; {len(due)} due"
+
+
+@shared_task(name=DELIVER_TASK, acks_late=True, ignore_result=True, time_limit=120)
+def deliver_alert(delivery_id: int) -> str:
+    """One e-mail or webhook; a failure is left for a later tick with back-off."""
+    from snapshots.observability import alert_delivery
+
+    return alert_delivery.send(delivery_id)
+
+
+@shared_task(name=LIMITS_TASK, acks_late=True, ignore_result=True, time_limit=120)
+def mirror_limits() -> str:
+    """The service project's snapshot quota and use, for the quota rule (beat, QUOTA_INTERVAL)."""
+    from snapshots.observability import quotas
+
+    return quotas.mirror_service_limits()
