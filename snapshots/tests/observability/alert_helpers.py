@@ -1,13 +1,9 @@
-"""A local HTTP server that receives webhooks (or refuses them), and rule helpers."""
+"""What the webhook receiver (conftest.py) records, and rule helpers."""
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 from snapshots.models import AlertRule, Webhook
 
@@ -27,29 +23,6 @@ class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
     status: int = 200
-
-
-@pytest.fixture
-def receiver():
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length", 0))
-            state.requests.append(Received(dict(self.headers.items()), self.rfile.read(length)))
-            self.send_response(state.status)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def make_rule(kind: str, *, threshold: float = 0, webhook_url: str = "", **kw) -> AlertRule:

@@ -18,7 +18,7 @@ from snapshots.models import AlertDelivery, AlertFiring, AuditEvent, Snapshot
 from snapshots.observability import alert_delivery, alert_engine, tasks
 from snapshots.services import audit, sync
 from snapshots.tests.factories_audit import event, make_snapshot
-from snapshots.tests.observability.alert_helpers import make_rule, receiver  # noqa: F401
+from snapshots.tests.observability.alert_helpers import make_rule
 
 pytestmark = pytest.mark.django_db
 
