@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/logout/", auth.logout_view, name="logout"),
     path("auth/project/", auth.switch_project_view, name="switch-project"),
     path("snapshots/", include("snapshots.urls")),
+    path("alerts/", include("snapshots.observability.urls")),
     path("django-admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
