@@ -28,8 +28,17 @@ def compose() -> dict:
 
 def test_compose_has_the_services_with_health_checks(compose):
     services = compose["services"]
-    assert set(services) >= {"web", "worker", "beat", "redis", "postgres", "cloudsim", "migrate"}
-    for name in ("web", "worker", "redis", "postgres", "cloudsim"):
+    assert set(services) >= {
+        "web",
+        "worker",
+        "beat",
+        "redis",
+        "postgres",
+        "cloudsim",
+        "migrate",
+        "proxy",
+    }
+    for name in ("web", "worker", "redis", "postgres", "cloudsim", "proxy"):
         assert "healthcheck" in services[name], name
     assert "version" not in compose  # obsolete key
     assert services["cloudsim"]["profiles"] == ["demo"]
@@ -38,7 +47,7 @@ def test_compose_has_the_services_with_health_checks(compose):
         assert deps["postgres"]["condition"] == "service_healthy"
         assert deps["redis"]["condition"] == "service_healthy"
         assert deps["migrate"]["condition"] == "service_completed_successfully"
-    assert services["web"]["ports"][0].endswith(":8000")
+    assert services["proxy"]["ports"][0].endswith(":8080")
 
 
 def test_compose_points_the_app_at_redis_and_postgres(compose):
@@ -56,6 +65,25 @@ def test_there_is_exactly_one_beat(compose):
         if "beat" in svc.get("command", []) or "-B" in svc.get("command", [])
     ]
     assert beats == ["beat"]
+
+
+def test_web_and_worker_scale_behind_the_proxy(compose):
+    services = compose["services"]
+    for name in ("web", "worker"):
+        # a published port or a fixed container name would stop `--scale name=3`
+        assert "ports" not in services[name], name
+        assert "container_name" not in services[name], name
+    assert services["web"]["expose"] == ["8000"]
+    assert services["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
+    assert services["worker"]["environment"]["METRICS_WORKER_PORT"] == "9808"
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    mount = services["proxy"]["volumes"][0].split(":")
+    conf = (ROOT / mount[0]).read_text()
+    assert "http://web:8000" in conf
+    assert "resolver 127.0.0.11" in conf  # re-resolves the replicas
+    metrics = conf[conf.index("location = /metrics") :]
+    assert metrics.split("}")[0].strip().endswith("return 404;")
+    assert "-c" in services["web"]["command"] or "--config" in services["web"]["command"]
 
 
 def _module_of(command: list[str]) -> str:
@@ -86,7 +114,7 @@ def test_every_command_the_services_run_exists(compose):
             assert command[command.index("-A") + 2] in {"worker", "beat"}
         if command[0] == "gunicorn":
             assert hasattr(imported, "application"), name
-    for name in ("redis", "postgres"):
+    for name in ("redis", "postgres", "proxy"):
         assert compose["services"][name]["image"]
 
 
