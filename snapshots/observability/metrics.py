@@ -186,14 +186,14 @@ def _child_exited(pid: int | None = None, **_: Any) -> None:
         multiprocess.mark_process_dead(pid or os.getpid())
 
 
-def _serve_worker_metrics(**_: Any) -> None:
+def _serve_worker_metrics(**_: Any) -> Any:
     """With METRICS_WORKER_PORT set, the worker serves its processes' task and cloud-call
     metrics on that port (the web's /metrics cannot read another container's files)."""
     from django.conf import settings
 
     port = settings.METRICS_WORKER_PORT
     if not port:
-        return
+        return None
     from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
     registry = REGISTRY
@@ -202,4 +202,5 @@ def _serve_worker_metrics(**_: Any) -> None:
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    start_http_server(port, addr=settings.METRICS_WORKER_ADDR, registry=registry)
+    server, _thread = start_http_server(port, addr=settings.METRICS_WORKER_ADDR, registry=registry)
+    return server

@@ -38,7 +38,7 @@ def test_compose_has_the_services_with_health_checks(compose):
         "migrate",
         "proxy",
     }
-    for name in ("web", "worker", "redis", "postgres", "cloudsim", "proxy"):
+    for name in ("web", "worker", "beat", "redis", "postgres", "cloudsim", "proxy"):
         assert "healthcheck" in services[name], name
     assert "version" not in compose  # obsolete key
     assert services["cloudsim"]["profiles"] == ["demo"]

@@ -153,3 +153,17 @@ def test_overview_names_a_stale_worker(login, settings):
     fresh(heartbeats.WORKER)
     content = login("admin").get("/snapshots/overview/").content.decode()
     assert 'id="stale-heartbeats"' not in content
+
+
+def test_check_heartbeat_command_exits_1_when_stale(settings):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    settings.HEARTBEAT_INTERVAL = 30
+    with pytest.raises(CommandError, match="no heartbeat yet"):
+        call_command("check_heartbeat", "beat")
+    fresh(heartbeats.BEAT, seconds_ago=70)
+    with pytest.raises(CommandError, match="stale"):
+        call_command("check_heartbeat", "beat")
+    fresh(heartbeats.BEAT, seconds_ago=5)
+    call_command("check_heartbeat", "beat")

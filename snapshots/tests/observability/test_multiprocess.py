@@ -65,3 +65,37 @@ def test_gunicorn_hooks_empty_the_directory_and_mark_dead_workers(tmp_path, monk
     config["child_exit"](None, Worker())
     # live gauges of the dead worker go; its counters stay part of the totals
     assert sorted(p.name for p in directory.iterdir()) == ["counter_77.db"]
+
+
+def test_a_celery_child_that_exits_is_marked_dead(tmp_path, monkeypatch):
+    from snapshots.observability import metrics
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    (tmp_path / "gauge_livesum_4242.db").write_bytes(b"x")
+    (tmp_path / "counter_4242.db").write_bytes(b"x")
+    metrics._child_exited(pid=4242)  # what worker_process_shutdown sends
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db"]
+
+
+def test_a_worker_serves_its_metrics_on_its_port(settings):
+    import socket
+    import urllib.request
+
+    from snapshots.observability import metrics
+
+    settings.METRICS_WORKER_PORT = 0
+    assert metrics._serve_worker_metrics() is None  # off by default
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.METRICS_WORKER_PORT = port
+    settings.METRICS_WORKER_ADDR = "127.0.0.1"
+    metrics.task_failed("tests.worker_port")
+    server = metrics._serve_worker_metrics()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 'snapshot_dashboard_task_failures_total{task="tests.worker_port"}' in text
