@@ -325,6 +325,8 @@ ALERT_RETRY_BASE = env.float("ALERT_RETRY_BASE", default=30.0)
 ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=5)
 ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=10.0)
 ALERT_SEND_LEASE = env.float("ALERT_SEND_LEASE", default=120.0)
+# The audit-chain rule walks the whole chain: at most once per this many seconds.
+ALERT_AUDIT_CHAIN_INTERVAL = env.int("ALERT_AUDIT_CHAIN_INTERVAL", default=900)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
+
 from snapshots.choices import FAILED, TRANSITIONAL
 from snapshots.models import AlertRule, CloudState, ProjectQuota, Snapshot
 from snapshots.services import audit
@@ -17,6 +20,7 @@ from snapshots.services import audit
 MAX_SUBJECTS = 200
 CLOUD = "cloud"
 AUDIT_CHAIN = "audit-chain"
+AUDIT_VERDICT_KEY = "alerts:audit-chain-verdict"
 
 
 @dataclass(frozen=True)
@@ -98,16 +102,19 @@ def cloud_down(rule: AlertRule, now: datetime) -> list[Breach]:
 
 
 def audit_chain(rule: AlertRule, now: datetime) -> list[Breach]:
-    report = audit.verify_chain()
-    if report.ok:
-        return []
-    return [
-        Breach(
-            AUDIT_CHAIN,
-            "the audit chain",
-            f"The audit chain is broken at event #{report.broken_id}: {report.reason}.",
+    """Walking the whole chain costs time in proportion to the audit log, so its verdict is
+    kept for ALERT_AUDIT_CHAIN_INTERVAL seconds (shared by the workers through the cache)."""
+    verdict = cache.get(AUDIT_VERDICT_KEY)
+    if verdict is None:
+        report = audit.verify_chain()
+        verdict = (
+            ""
+            if report.ok
+            else (f"The audit chain is broken at event #{report.broken_id}: {report.reason}.")
         )
-    ]
+        if settings.ALERT_AUDIT_CHAIN_INTERVAL > 0:
+            cache.set(AUDIT_VERDICT_KEY, verdict, settings.ALERT_AUDIT_CHAIN_INTERVAL)
+    return [Breach(AUDIT_CHAIN, "the audit chain", verdict)] if verdict else []
 
 
 CHECKS: dict[str, Callable[[AlertRule, datetime], list[Breach]]] = {

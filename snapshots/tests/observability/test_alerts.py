@@ -169,7 +169,8 @@ def test_a_short_outage_is_never_notified(cloud, receiver):
     assert AlertFiring.objects.get().resolved_at is not None
 
 
-def test_audit_chain_rule(receiver):
+def test_audit_chain_rule(receiver, settings):
+    settings.ALERT_AUDIT_CHAIN_INTERVAL = 0  # verify on every tick
     make_rule("audit_chain", webhook_url=receiver.url)
     for _ in range(3):
         event()
@@ -186,6 +187,25 @@ def test_audit_chain_rule(receiver):
     tick()
     assert events_of(receiver) == [("firing", "audit-chain")]
     assert f"#{victim.id}" in receiver.requests[0].json["message"]
+
+
+def test_audit_chain_verdict_is_kept_for_its_interval(settings):
+    from django.core.cache import cache
+
+    settings.ALERT_AUDIT_CHAIN_INTERVAL = 900
+    rule = make_rule("audit_chain", emails="ops@example.org")
+    event()
+    now = timezone.now()
+    assert alert_engine.observe(rule, now).breaches == {}
+    victim = AuditEvent.objects.get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {AuditEvent._meta.db_table} SET message = %s WHERE id = %s",
+            ["edited", victim.id],
+        )
+    assert alert_engine.observe(rule, now).breaches == {}  # the kept verdict
+    cache.clear()  # the interval is over
+    assert set(alert_engine.observe(rule, now).breaches) == {"audit-chain"}
 
 
 def test_digest_sends_one_message_per_period(receiver):
