@@ -13,6 +13,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 accesslog = "-"
+if os.environ.get("LOG_FORMAT") == "json":
+    # Access lines as JSON objects too (the query string stays out: it may carry search text).
+    logger_class = "deploy.gunicorn_json.JsonAccessLogger"
 
 
 def on_starting(server):

@@ -117,3 +117,35 @@ def test_log_format_json_setting_configures_the_console(tmp_path):
     assert len(probe) == 1
     assert probe[0]["message"].startswith("hello ")
     assert "hunter2-secret" not in result.stderr
+
+
+def test_gunicorn_access_lines_are_json_with_the_request_id():
+    from datetime import timedelta as td
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from deploy.gunicorn_json import JsonAccessLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = JsonAccessLogger(cfg)
+    lines = []
+    logger.access_log.info = lines.append
+    response = SimpleNamespace(
+        status="404 Not Found", sent=12, headers=[("X-Request-ID", "abc123def456")]
+    )
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": '/snapshots/"quoted"?q=x',
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": '/snapshots/"quoted"',
+        "REMOTE_ADDR": "10.0.0.9",
+    }
+    logger.access(response, SimpleNamespace(headers=[]), environ, td(microseconds=1500))
+    (line,) = lines
+    entry = json.loads(line)
+    assert entry["request_id"] == "abc123def456"
+    assert (entry["status"], entry["path"], entry["bytes"]) == (404, '/snapshots/"quoted"', 12)
+    assert entry["seconds"] == 0.0015
+    assert "q=x" not in line  # search text stays out of the access log
