@@ -205,3 +205,25 @@ def test_openstacksdk_is_imported_in_one_module_only():
         if re.search(r"^\s*(import openstack|from openstack)\b", text, re.M):
             importers.append(str(path.relative_to(ROOT)))
     assert importers == ["snapshots/cloud/gateway.py"]
+
+
+def test_prometheus_rules_name_metrics_the_dashboard_exports():
+    from snapshots.observability import collector, metrics
+
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    exported = {
+        m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")
+    } | {
+        value[0]
+        for value in vars(collector).values()
+        if isinstance(value, tuple) and len(value) == 2 and str(value[0]).startswith("snapshot_")
+    }
+    used = set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["alert"] and rule["expr"] and rule["annotations"]["summary"]
+            used |= set(re.findall(r"snapshot_dashboard_[a-z_]+", rule["expr"]))
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    for name in used:
+        base = next((name.removesuffix(s) for s in suffixes if name.endswith(s)), name)
+        assert base in exported, name
