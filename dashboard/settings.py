@@ -50,8 +50,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "snapshots.observability.logs.RequestIdMiddleware",
     "snapshots.middleware_proxy.ClientAddressMiddleware",
     "snapshots.middleware_headers.SecurityHeadersMiddleware",
+    "snapshots.observability.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "snapshots.middleware_input.RejectNulMiddleware",
@@ -361,3 +363,78 @@ CINDER_NOAUTH_ENDPOINT = env.str("CINDER_NOAUTH_ENDPOINT", default="")
 CINDER_NOAUTH_TOKEN = env.str("CINDER_NOAUTH_TOKEN", default="dashboard:dashboard")
 # Local sign-in: the project members and readers work in (default: the service account's).
 LOCAL_PROJECT_ID = env.str("LOCAL_PROJECT_ID", default="")
+
+# --- Running as a service: health, heartbeats, metrics, alerts, logs ------------------------
+# Workers and beat tick a heartbeat every HEARTBEAT_INTERVAL seconds; older than two periods is
+# stale (readyz, overview). LISTENER_HEARTBEAT_INTERVAL > 0 says a notification listener runs.
+HEARTBEAT_INTERVAL = env.float("HEARTBEAT_INTERVAL", default=30.0)
+LISTENER_HEARTBEAT_INTERVAL = env.float("LISTENER_HEARTBEAT_INTERVAL", default=0.0)
+HEALTH_CHECKS = [
+    "snapshots.observability.health.check_database",
+    "snapshots.observability.health.check_broker",
+    "snapshots.observability.health.check_cloud",
+    "snapshots.observability.health.check_worker",
+    "snapshots.observability.health.check_beat",
+    "snapshots.observability.health.check_listener",
+]
+# /readyz answers 503 when one of these fails; the other checks are reported only.
+READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database", "broker"])
+READYZ_BROKER_TIMEOUT = env.float("READYZ_BROKER_TIMEOUT", default=2.0)
+CELERY_INCLUDE = ["snapshots.observability.tasks"]
+
+# /metrics: a bearer token, or client addresses in these networks (default loopback only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# false: no project label (one series per status), for clouds with very many projects.
+METRICS_PER_PROJECT = env.bool("METRICS_PER_PROJECT", default=True)
+# A directory per host (container) where gunicorn's and Celery's processes keep their counters
+# (prometheus_client's multiprocess mode). prometheus_client reads it from the process
+# environment when imported, so it must be exported, not put in .env; deploy/gunicorn.conf.py
+# empties it when the server starts and marks dead workers.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# A Celery worker serves its own task and cloud-call metrics on this port (0: off). It has no
+# token: bind it to an address only Prometheus reaches.
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+METRICS_WORKER_ADDR = env.str("METRICS_WORKER_ADDR", default="0.0.0.0")  # noqa: S104
+# Alerts: rules evaluated every ALERT_INTERVAL seconds; e-mail from ALERT_EMAIL_FROM through
+# Django's mail backend (EMAIL_BACKEND, EMAIL_HOST, ...); failed deliveries retried after
+# ALERT_RETRY_BASE * 2^(attempt-1) seconds, at most ALERT_MAX_ATTEMPTS times.
+ALERT_INTERVAL = env.float("ALERT_INTERVAL", default=60.0)
+ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="snapshot-dashboard@localhost")
+ALERT_RETRY_BASE = env.float("ALERT_RETRY_BASE", default=30.0)
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=5)
+ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=10.0)
+ALERT_SEND_LEASE = env.float("ALERT_SEND_LEASE", default=120.0)
+# The audit-chain rule walks the whole chain: at most once per this many seconds.
+ALERT_AUDIT_CHAIN_INTERVAL = env.int("ALERT_AUDIT_CHAIN_INTERVAL", default=900)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+for _name, _task, _every in (
+    ("heartbeat", "snapshots.observability.tasks.heartbeat", HEARTBEAT_INTERVAL),
+    ("evaluate-alerts", "snapshots.observability.tasks.evaluate_alerts", ALERT_INTERVAL),
+):
+    CELERY_BEAT_SCHEDULE[_name] = {
+        "task": _task,
+        "schedule": _every,
+        "options": {"expires": _every},
+    }
+
+# LOG_FORMAT=json: one JSON object per line with request id, user, project and task id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'")
+LOGGING["filters"]["context"] = {"()": "snapshots.observability.logs.ContextFilter"}
+LOGGING["formatters"]["json"] = {"()": "snapshots.observability.logs.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"] = ["redact", "context"]
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    # Celery's worker would otherwise replace the root handler with its own plain format.
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,14 +1,9 @@
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from snapshots.observability import health
 from snapshots.views import auth
-
-
-def healthz(request):
-    return JsonResponse({"ok": True})
-
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="snapshots:list", permanent=False)),
@@ -16,6 +11,8 @@ urlpatterns = [
     path("auth/logout/", auth.logout_view, name="logout"),
     path("auth/project/", auth.switch_project_view, name="switch-project"),
     path("snapshots/", include("snapshots.urls")),
+    path("alerts/", include("snapshots.observability.urls")),
     path("django-admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]

@@ -42,6 +42,7 @@ from snapshots.cloud.dto import (
     SnapshotPage,
     VolumeData,
 )
+from snapshots.observability.metrics import instrument_gateway
 
 log = logging.getLogger(__name__)
 
@@ -743,3 +744,7 @@ class Gateway(WorkflowCalls):
             ksa_exc.EndpointNotFound,
         ):
             return []
+
+
+# Every call to the cloud is counted and timed (by endpoint and outcome) in this one place.
+instrument_gateway(Gateway)

@@ -1,4 +1,11 @@
+from snapshots.models.alerts import (
+    AlertDelivery,
+    AlertFiring,
+    AlertRule,
+    Webhook,
+)
 from snapshots.models.audit import AppendOnlyError, AuditEvent, StatusChange
+from snapshots.models.observability import Heartbeat
 from snapshots.models.operation import CloudState, Operation, WorkerLock
 from snapshots.models.preference import TablePreference
 from snapshots.models.snapshot import Project, Snapshot, Volume
@@ -6,9 +13,13 @@ from snapshots.models.throttle import ThrottleCounter
 from snapshots.models.workflow import ManageableSnapshot, ProjectQuota, UserMessage
 
 __all__ = [
+    "AlertDelivery",
+    "AlertFiring",
+    "AlertRule",
     "AppendOnlyError",
     "AuditEvent",
     "CloudState",
+    "Heartbeat",
     "ManageableSnapshot",
     "Operation",
     "Project",
@@ -19,5 +30,6 @@ __all__ = [
     "ThrottleCounter",
     "UserMessage",
     "Volume",
+    "Webhook",
     "WorkerLock",
 ]

@@ -37,6 +37,7 @@ from django.utils import timezone
 from snapshots.choices import Outcome
 from snapshots.cloud.errors import CloudError, OutcomeUnknown, Unavailable
 from snapshots.models import AuditEvent
+from snapshots.observability import metrics
 from snapshots.permissions import Scope
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ def append(event: AuditEvent) -> AuditEvent:
     event.key_id = settings.AUDIT_HMAC_KEY_ID
     event.hash = compute_hash(event)
     event.save(force_insert=True)
+    metrics.audit_event_written(event.action, event.outcome)
     return event
 
 

@@ -12,6 +12,7 @@ from dashboard.celery import app
 from snapshots import tasks
 from snapshots.cloud import credentials, errors
 from snapshots.models import CloudState, Snapshot, WorkerLock
+from snapshots.observability import tasks as service_tasks  # what CELERY_INCLUDE loads
 from snapshots.services import locks, queue, sync
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,10 @@ def test_beat_and_the_actions_name_tasks_that_exist(settings):
         "snapshots.tasks.reconcile_unsettled",
         "snapshots.tasks.clear_sessions",
         "snapshots.tasks.log_audit_head",
+        "snapshots.observability.tasks.heartbeat",
+        "snapshots.observability.tasks.evaluate_alerts",
     }
+    assert service_tasks.__name__ in settings.CELERY_INCLUDE
     assert scheduled <= set(app.tasks)
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"
 

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from snapshots.observability import heartbeats
 from snapshots.permissions import Action, require
 from snapshots.selectors import charts
 from snapshots.tables_audit import human_duration
@@ -64,6 +65,7 @@ def overview(request):
             "longest": _duration(data.durations.longest_seconds),
             "days_note": f"The last {days} days, deleted snapshots included.",
             "old_title": f"Older than {older_than} days",
+            "stale_pulses": [p for p in heartbeats.pulses() if p.stale],
         },
         status=status,
     )

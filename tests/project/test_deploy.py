@@ -28,8 +28,17 @@ def compose() -> dict:
 
 def test_compose_has_the_services_with_health_checks(compose):
     services = compose["services"]
-    assert set(services) >= {"web", "worker", "beat", "redis", "postgres", "cloudsim", "migrate"}
-    for name in ("web", "worker", "redis", "postgres", "cloudsim"):
+    assert set(services) >= {
+        "web",
+        "worker",
+        "beat",
+        "redis",
+        "postgres",
+        "cloudsim",
+        "migrate",
+        "proxy",
+    }
+    for name in ("web", "worker", "beat", "redis", "postgres", "cloudsim", "proxy"):
         assert "healthcheck" in services[name], name
     assert "version" not in compose  # obsolete key
     assert services["cloudsim"]["profiles"] == ["demo"]
@@ -38,7 +47,7 @@ def test_compose_has_the_services_with_health_checks(compose):
         assert deps["postgres"]["condition"] == "service_healthy"
         assert deps["redis"]["condition"] == "service_healthy"
         assert deps["migrate"]["condition"] == "service_completed_successfully"
-    assert services["web"]["ports"][0].endswith(":8000")
+    assert services["proxy"]["ports"][0].endswith(":8080")
 
 
 def test_compose_points_the_app_at_redis_and_postgres(compose):
@@ -58,9 +67,28 @@ def test_there_is_exactly_one_beat(compose):
     assert beats == ["beat"]
 
 
+def test_web_and_worker_scale_behind_the_proxy(compose):
+    services = compose["services"]
+    for name in ("web", "worker"):
+        # a published port or a fixed container name would stop `--scale name=3`
+        assert "ports" not in services[name], name
+        assert "container_name" not in services[name], name
+    assert services["web"]["expose"] == ["8000"]
+    assert services["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
+    assert services["worker"]["environment"]["METRICS_WORKER_PORT"] == "9808"
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    mount = services["proxy"]["volumes"][0].split(":")
+    conf = (ROOT / mount[0]).read_text()
+    assert "http://web:8000" in conf
+    assert "resolver 127.0.0.11" in conf  # re-resolves the replicas
+    metrics = conf[conf.index("location = /metrics") :]
+    assert metrics.split("}")[0].strip().endswith("return 404;")
+    assert "-c" in services["web"]["command"] or "--config" in services["web"]["command"]
+
+
 def _module_of(command: list[str]) -> str:
     if command[0] == "gunicorn":
-        return command[1].split(":")[0]
+        return command[-1].split(":")[0]  # options first, the WSGI module last
     if command[:2] == ["python", "-m"]:
         return command[2]
     if command[0] == "celery":
@@ -86,13 +114,13 @@ def test_every_command_the_services_run_exists(compose):
             assert command[command.index("-A") + 2] in {"worker", "beat"}
         if command[0] == "gunicorn":
             assert hasattr(imported, "application"), name
-    for name in ("redis", "postgres"):
+    for name in ("redis", "postgres", "proxy"):
         assert compose["services"][name]["image"]
 
 
 def test_health_checks_target_real_endpoints(compose):
     web = " ".join(compose["services"]["web"]["healthcheck"]["test"])
-    assert "/healthz" in web
+    assert "/readyz" in web  # database and broker, not just a live process
     sim = " ".join(compose["services"]["cloudsim"]["healthcheck"]["test"])
     assert "/_sim/info" in sim
 
@@ -177,3 +205,25 @@ def test_openstacksdk_is_imported_in_one_module_only():
         if re.search(r"^\s*(import openstack|from openstack)\b", text, re.M):
             importers.append(str(path.relative_to(ROOT)))
     assert importers == ["snapshots/cloud/gateway.py"]
+
+
+def test_prometheus_rules_name_metrics_the_dashboard_exports():
+    from snapshots.observability import collector, metrics
+
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    exported = {
+        m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")
+    } | {
+        value[0]
+        for value in vars(collector).values()
+        if isinstance(value, tuple) and len(value) == 2 and str(value[0]).startswith("snapshot_")
+    }
+    used = set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["alert"] and rule["expr"] and rule["annotations"]["summary"]
+            used |= set(re.findall(r"snapshot_dashboard_[a-z_]+", rule["expr"]))
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    for name in used:
+        base = next((name.removesuffix(s) for s in suffixes if name.endswith(s)), name)
+        assert base in exported, name

@@ -1,0 +1,1 @@
+"""Running the dashboard as a service: heartbeats, health, metrics, alerts and structured logs."""

@@ -1,0 +1,127 @@
+"""The alerts page (admins): rules, webhooks, firings and every delivery with its outcome.
+
+GET pages read the database only; changes are POSTs (CSRF-checked) and each is an audit event
+(never with a webhook's secret).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from snapshots.choices import Outcome
+from snapshots.models import AlertDelivery, AlertFiring, AlertRule, Webhook
+from snapshots.observability.alert_forms import AlertRuleForm, WebhookForm
+from snapshots.services import audit
+
+RECENT = 100
+
+
+def _admin(request):
+    scope = getattr(request, "scope", None)
+    if scope is None or not scope.is_admin:
+        raise PermissionDenied("Only admins manage alerts.")
+    return scope
+
+
+def _audit(request, scope, action: str, name: str, parameters: dict | None = None) -> None:
+    audit.record(
+        scope=scope,
+        action=action,
+        outcome=Outcome.SUCCESS,
+        target_name=name,
+        parameters=parameters or {},
+        client_addr=request.META.get("REMOTE_ADDR"),
+    )
+
+
+@require_safe
+@login_required
+def alerts_page(request):
+    _admin(request)
+    deliveries = AlertDelivery.objects.select_related("rule", "firing").order_by(
+        "-created_at", "-id"
+    )[:RECENT]
+    context = {
+        "rules": AlertRule.objects.prefetch_related("webhooks"),
+        "webhooks": Webhook.objects.all(),
+        "open_firings": AlertFiring.objects.filter(resolved_at__isnull=True)
+        .select_related("rule")
+        .order_by("-started_at")[:RECENT],
+        "deliveries": deliveries,
+        "failed_count": AlertDelivery.objects.filter(state=AlertDelivery.State.FAILED).count(),
+    }
+    return render(request, "alerts/alerts.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def rule_edit(request, rule_id: int | None = None):
+    scope = _admin(request)
+    rule = get_object_or_404(AlertRule, pk=rule_id) if rule_id else None
+    form = AlertRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        saved.updated_by = scope.username
+        saved.save()
+        form.save_m2m()
+        _audit(
+            request,
+            scope,
+            "alert_rule_save",
+            saved.name,
+            {
+                "kind": saved.kind,
+                "threshold": saved.threshold,
+                "enabled": saved.enabled,
+                "emails": saved.email_list(),
+                "webhooks": [w.name for w in saved.webhooks.all()],
+                "digest_minutes": saved.digest_minutes,
+            },
+        )
+        messages.success(request, f"Rule “{saved.name}” saved.")
+        return redirect("alerts:page")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "alerts/rule_form.html", {"form": form, "rule": rule}, status=status)
+
+
+@require_POST
+@login_required
+def rule_delete(request, rule_id: int):
+    scope = _admin(request)
+    rule = get_object_or_404(AlertRule, pk=rule_id)
+    name = rule.name
+    rule.delete()
+    _audit(request, scope, "alert_rule_delete", name)
+    messages.success(request, f"Rule “{name}” deleted.")
+    return redirect("alerts:page")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def webhook_edit(request, webhook_id: int | None = None):
+    scope = _admin(request)
+    hook = get_object_or_404(Webhook, pk=webhook_id) if webhook_id else None
+    form = WebhookForm(request.POST or None, instance=hook)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        _audit(request, scope, "alert_webhook_save", saved.name, {"url": saved.url})
+        messages.success(request, f"Webhook “{saved.name}” saved.")
+        return redirect("alerts:page")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "alerts/webhook_form.html", {"form": form, "hook": hook}, status=status)
+
+
+@require_POST
+@login_required
+def webhook_delete(request, webhook_id: int):
+    scope = _admin(request)
+    hook = get_object_or_404(Webhook, pk=webhook_id)
+    name = hook.name
+    hook.delete()
+    _audit(request, scope, "alert_webhook_delete", name)
+    messages.success(request, f"Webhook “{name}” deleted.")
+    return redirect("alerts:page")
