@@ -22,6 +22,7 @@ from snapshots.services import gateways
 from snapshots.services.errors import CloudError, NotAuthenticated
 from snapshots.services.manage import manage_refusal, refresh_manageable, snapshot_manage
 from snapshots.views.action_support import ActionView, detail_url, service_arguments
+from snapshots.views.common import small_int
 
 
 def manageable_url(host: str = "") -> str:
@@ -79,13 +80,12 @@ class ManageView(ActionView):
     template_name = "snapshots/manage.html"
 
     def dispatch(self, request, *args, **kwargs):
-        entry = request.GET.get("entry", "")
-        if not (entry.isascii() and entry.isdigit() and len(entry) <= 18):  # none chosen yet
+        if small_int(request.GET.get("entry")) is None:  # no backend snapshot chosen yet
             return redirect(manageable_url())
         return super().dispatch(request, *args, **kwargs)
 
     def get_object(self):
-        self.entry = get_object_or_404(ManageableSnapshot, pk=int(self.request.GET["entry"]))
+        self.entry = get_object_or_404(ManageableSnapshot, pk=small_int(self.request.GET["entry"]))
         self.volume = Volume.objects.filter(pk=self.entry.source_volume_id).first()
         return None
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from snapshots.models import AuditEvent, Operation, Snapshot
 from snapshots.permissions import Action, require
+from snapshots.views.common import small_int
 
 
 @login_required
@@ -22,10 +23,10 @@ def operation_detail(request):
     """`?event=<id>`: the audit event of the attempt names the action."""
     scope = request.scope
     require(scope, Action.VIEW)
-    event_id = request.GET.get("event", "")
-    if not event_id.isdigit():  # no action named: the list is where actions start
+    event_id = small_int(request.GET.get("event"))
+    if event_id is None:  # no action named: the list is where actions start
         return redirect("snapshots:list")
-    operation = Operation.objects.filter(event_id=int(event_id)).first()
+    operation = Operation.objects.filter(event_id=event_id).first()
     if operation is None or not (operation.actor_id == scope.user_id or scope.is_admin):
         raise Http404("No such action")
     event = AuditEvent.objects.filter(pk=event_id).first()

@@ -114,8 +114,10 @@ def test_error_rule_fires_for_a_snapshot_entering_error_after_the_rule(cloud, re
 
 
 def test_quota_rule_reads_the_mirrored_limits(cloud, receiver):
+    from snapshots.services.sync import sync_snapshots
     from snapshots.tasks import refresh_quotas
 
+    sync_snapshots()  # the projects whose quota the workers read
     make_rule("quota", threshold=80, webhook_url=receiver.url)
     refresh_quotas()
     tick()

@@ -7,7 +7,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from snapshots.choices import Outcome
-from snapshots.models import Operation, Snapshot
+from snapshots.models import AlertRule, Operation, Snapshot, Webhook
 from snapshots.services import audit
 from snapshots.tests.actions_helpers import (
     mirrored_fixture,  # noqa: F401 (the fixture)
@@ -27,8 +27,8 @@ def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPat
     return found
 
 
-def _urls(snapshot: Snapshot) -> list[str]:
-    values = {"snapshot_id": snapshot.id}
+def _urls(snapshot: Snapshot, rule: AlertRule, webhook: Webhook) -> list[str]:
+    values = {"snapshot_id": snapshot.id, "rule_id": str(rule.pk), "webhook_id": str(webhook.pk)}
     urls = []
     for route, _ in _patterns(get_resolver()):
         if route.startswith("django-admin/") and route != "django-admin/":
@@ -71,7 +71,9 @@ def test_no_get_of_any_url_calls_the_cloud(mirrored, user):
         target_id=snapshot.id,
     )
     queries = _queries(snapshot, event.id)
-    urls = _urls(snapshot)
+    rule = AlertRule.objects.create(name=f"stuck-{user}", kind="stuck", threshold=30)
+    webhook = Webhook.objects.create(name=f"hook-{user}", url="http://127.0.0.1:9/")
+    urls = _urls(snapshot, rule, webhook)
     assert len(urls) >= 20
     for url in urls:
         mirrored.reset_stats()
