@@ -12,7 +12,6 @@ Needs the redis-server binary (.ci/run installs it): `python -m pytest -m redis 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,36 +24,12 @@ import pytest
 from celery import Celery
 
 from scripts import procs
+from tests.production.servers import MissingServer, RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = [sys.executable, "-m", "celery", "-A", "dashboard"]
 QUIET = ["--without-gossip", "--without-mingle"]
-NO_DISK = ["--save", "", "--appendonly", "no"]
 pytestmark = pytest.mark.redis
-
-
-class RedisServer:
-    """A redis-server of this test's own, that it may stop and start on the same port."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if not binary:
-            pytest.fail("needs redis-server on PATH (.ci/run installs it)", pytrace=False)
-        self.binary = binary
-        self.port = procs.free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: procs.Proc | None = None
-
-    def start(self) -> None:
-        self.proc = procs.start(
-            "redis",
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", *NO_DISK],
-        )
-        self.proc.wait_port(self.port, timeout=20)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.stop(grace=10)
 
 
 class SilentCloud:
@@ -83,8 +58,10 @@ class SilentCloud:
 
 
 def test_the_worker_survives_a_redis_restart_with_a_task_in_flight(tmp_path):
-    redis = RedisServer()
-    redis.start()
+    try:
+        redis = RedisServer().start()
+    except MissingServer as exc:
+        pytest.fail(str(exc), pytrace=False)
     cloud = SilentCloud()
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(
