@@ -32,6 +32,21 @@ def test_compose_and_the_dockerfile_run_what_this_suite_runs(stack):
     assert "collectstatic" in shape.dockerfile().collectstatic
 
 
+def test_gunicorn_reads_its_config_file_from_the_work_dir(stack):
+    import subprocess
+
+    web = stack.translate(shape.compose_commands()["web"])
+    printed = subprocess.run(
+        [str(stack.venv / "bin" / web[0]), "--print-config", *web[1:]],
+        cwd=shape.ROOT, env=stack.environment(), capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    pairs = [line.split("=", 1) for line in printed.splitlines() if "=" in line]
+    config = {key.strip(): value.strip() for key, value in pairs}
+    assert config["keepalive"] == "75"  # gunicorn.conf.py
+    assert int(config["max_requests"]) > 0
+    assert (config["workers"], config["threads"]) == ("3", "4")  # compose's command line
+
+
 def test_the_venv_holds_requirements_txt_and_nothing_else(stack):
     import subprocess
 
