@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shlex
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -54,26 +56,44 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def run_locust(url: str, users: int, classes: list[str], seconds: int, out: Path, web_pid: int):
+def listener_pid(url: str) -> int | None:
+    """The process listening on `url`'s port on this machine (the PostgreSQL postmaster)."""
+    port = urlsplit(url).port or 5432
+    for conn in psutil.net_connections(kind="inet"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return conn.pid
+    return None
+
+
+def run_locust(url: str, users: int, classes: list[str], seconds: int, out: Path, pids: dict):
     prefix = out / f"{classes[0].lower()}-{users}"
     cmd = [
         str(Path(sys.executable).with_name("locust")), "-f", str(LOCUSTFILE), "--headless",
         "--host", url, "-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{seconds}s",
         "--csv", str(prefix), "--only-summary", "--reset-stats", "--stop-timeout", "5", *classes,
     ]  # fmt: skip
-    web_before, started = cpu_seconds(web_pid), time.monotonic()
+    before, started = {k: cpu_seconds(p) for k, p in pids.items()}, time.monotonic()
+    generator = reaped_cpu()
     locust = procs.start("locust", cmd, cwd=ROOT)
     locust.popen.wait(timeout=seconds + 120)
     wall = time.monotonic() - started
-    web_cores = (cpu_seconds(web_pid) - web_before) / wall
+    cores = {k: (cpu_seconds(p) - before[k]) / wall for k, p in pids.items()}
+    cores["load generator"] = (reaped_cpu() - generator) / wall
     if locust.returncode not in (0, 1):  # 1: some requests failed (shown in the table)
         raise procs.ProcessFailed(f"locust exited with {locust.returncode}\n{locust.output()}")
     stats = list(csv.DictReader(open(f"{prefix}_stats.csv")))  # noqa: SIM115
-    return stats, web_cores, wall, " ".join(shlex.quote(c) for c in cmd)
+    return stats, cores, wall, " ".join(shlex.quote(c) for c in cmd)
 
 
-def show(title: str, stats: list[dict], web_cores: float, wall: float) -> int:
-    print(f"\n{title} ({wall:.0f} s, web tier {web_cores:.2f} cores)")
+def reaped_cpu() -> float:
+    """CPU of this process's reaped children (the load generator, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def show(title: str, stats: list[dict], cores: dict[str, float], wall: float) -> int:
+    used = ", ".join(f"{name} {value:.2f}" for name, value in cores.items())
+    print(f"\n{title} ({wall:.0f} s; CPU cores used: {used})")
     head = ("requests", "fails", "p50 ms", "p95 ms", "p99 ms", "req/s")
     print(f"  {'page':24}" + "".join(f" {h:>8}" for h in head))
     failures = 0
@@ -139,15 +159,18 @@ def main() -> int:
             f"{synced:.0f} s); web: {' '.join(web)}; PostgreSQL, Redis; {os.cpu_count()} CPUs "
             "shared with the load generator"
         )
-        web_pid = stack.procs["web"].pid
+        pids = {"web tier": stack.procs["web"].pid}
+        db_pid = listener_pid(database.url)
+        if db_pid:
+            pids["PostgreSQL"] = db_pid
         for users in levels:
             stats, cores, wall, cmd = run_locust(
-                stack.url, users, ["Person"], args.seconds, work, web_pid
+                stack.url, users, ["Person"], args.seconds, work, pids
             )
             failures += show(f"{users} people, think time 2-4 s", stats, cores, wall)
         if args.tabs:
             stats, cores, wall, cmd = run_locust(
-                stack.url, args.tabs, ["Tab"], args.seconds, work, web_pid
+                stack.url, args.tabs, ["Tab"], args.seconds, work, pids
             )
             failures += show(
                 f"{args.tabs} tabs polling the live endpoint every 3 s", stats, cores, wall
