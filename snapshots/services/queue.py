@@ -17,8 +17,11 @@ from django.utils import timezone
 log = logging.getLogger(__name__)
 
 TRACK_TASK = "snapshots.tasks.track"
-# A publish waits at most about a second for the broker, then gives up (the beat catches up).
+# A publish waits a few seconds at most for the broker, then gives up (the beat catches up): a
+# refused connection is retried twice, and a broker that accepts but does not answer (paused, or
+# behind a dead link) times out instead of holding the request for minutes.
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
+SOCKET_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 
 
 def enqueue(task: str, **kwargs: Any) -> None:
@@ -42,6 +45,14 @@ def deliver(task: str, kwargs: dict[str, Any]) -> bool:
 def send(task: str, kwargs: dict[str, Any]) -> None:
     from dashboard.celery import app
 
+    if app.conf.broker_url.startswith(("redis://", "rediss://")):
+        # A connection of its own with short socket timeouts (merged into the configured
+        # transport options); the workers' consuming connections keep theirs.
+        with app.connection_for_write(transport_options=SOCKET_TIMEOUTS) as connection:
+            app.send_task(
+                task, kwargs=kwargs, connection=connection, retry=True, retry_policy=RETRY_POLICY
+            )
+        return
     app.send_task(task, kwargs=kwargs, retry=True, retry_policy=RETRY_POLICY)
 
 
