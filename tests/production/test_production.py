@@ -120,4 +120,5 @@ def test_a_member_creates_sees_it_available_deletes_it_and_the_audit_says_so(sta
     page = auditor.get("/snapshots/audit/", params={"q": name})
     assert page.status_code == 200
     assert name in page.text
+    assert "could not send" not in stack.logs("web"), "the follow-up went through Redis"
     stack.assert_running()
