@@ -15,6 +15,7 @@ import argparse
 import cProfile
 import importlib.util
 import pstats
+import shutil
 import statistics
 import sys
 import tempfile
@@ -140,6 +141,7 @@ def main() -> int:
             print(f"  {group:28} {ms:6.1f}")
     finally:
         runner.teardown_databases(old)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -21,6 +21,7 @@ import csv
 import os
 import resource
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -182,6 +183,7 @@ def main() -> int:
         database.drop()
         for server in own:
             server.remove() if hasattr(server, "remove") else server.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print(f"\n{failures} failed requests in all")
     return 1 if failures else 0
 
