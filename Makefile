@@ -7,13 +7,14 @@ PORT ?= 8000
 SIM_PORT ?= 8776
 PYTEST_ARGS ?=
 
-.PHONY: help install install-sim install-dev run test lint format migrate sync realcloud bench vendor browser-deps check-deploy clean
+.PHONY: help install install-sim install-dev run test lint format migrate sync realcloud bench load vendor browser-deps check-deploy clean
 
 help:
 	@echo "make run        install and start the dashboard, worker and demo cloud on http://127.0.0.1:$(PORT)"
 	@echo "make test       install and run the test suite (lint included)"
 	@echo "make realcloud  run the integration suites against a real Cinder 29 + Keystone 30"
 	@echo "make bench      run the benchmarks under bench/"
+	@echo "make load       Locust against the production shape with 100,000 snapshots (LOAD_ARGS=--quick)"
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,7 +65,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 test: install-dev browser-deps lint
-	$(PY) -m pytest -m "not realcloud and not redis and not postgres" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not realcloud and not redis and not postgres and not production and not faults" $(PYTEST_ARGS)
 
 check-deploy: install
 	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) SECURE_SSL_REDIRECT=1 ALLOWED_HOSTS=dashboard.example.org \
@@ -75,6 +76,10 @@ realcloud: install-dev
 
 bench: install-dev
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+LOAD_ARGS ?=
+load: install-dev
+	$(PY) bench/load/run.py $(LOAD_ARGS)
 
 vendor: node_modules/.installed
 	bash scripts/vendor.sh

@@ -43,6 +43,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts import procs  # noqa: E402
+
 PY = sys.executable
 
 SYNC_SECONDS_TARGET = 60
@@ -133,47 +135,17 @@ def snapshot_data(raw: dict):
     )
 
 
-class Tracker:
+def start_tracker(kind: str, env: dict, tmp: Path) -> procs.Proc:
     """The worker that keeps the mirror true: Celery with beat, or the plain loop command."""
-
-    def __init__(self, kind: str, env: dict, tmp: Path) -> None:
-        if kind == "celery":
-            self.cmd = [
-                PY, "-m", "celery", "-A", "dashboard", "worker", "-B", "--loglevel", "INFO",
-                "--concurrency", "2", "--without-gossip", "--without-mingle",
-                "--schedule", str(tmp / "beat-schedule"),
-            ]  # fmt: skip
-        else:
-            self.cmd = [PY, "manage.py", "track_snapshots", "--loop"]
-        self.kind = kind
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            self.cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
-            if self.kind != "celery" or " ready." in line or "beat: Starting" in line:
-                self.ready.set()
-
-    def stop(self) -> None:
-        import signal
-
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+    if kind == "celery":
+        cmd = [
+            PY, "-m", "celery", "-A", "dashboard", "worker", "-B", "--loglevel", "INFO",
+            "--concurrency", "2", "--without-gossip", "--without-mingle",
+            "--schedule", str(tmp / "beat-schedule"),
+        ]  # fmt: skip
+    else:
+        cmd = [PY, "manage.py", "track_snapshots", "--loop"]
+    return procs.start("tracker", cmd, env=env, cwd=ROOT)
 
 
 def track_bench(sim, args, env: dict, tmp: Path) -> dict:
@@ -205,10 +177,13 @@ def track_bench(sim, args, env: dict, tmp: Path) -> dict:
         with lock:
             in_flight[raw["id"]] = time.time()
 
-    tracker = Tracker(args.tracker, env, tmp)
+    tracker = start_tracker(args.tracker, env, tmp)
     try:
-        if not tracker.ready.wait(60):
-            raise SystemExit("the tracker did not start:\n" + "\n".join(tracker.lines[-30:]))
+        if args.tracker == "celery":
+            try:
+                tracker.wait_for_line(" ready.", timeout=60)
+            except procs.ProcessFailed as exc:
+                raise SystemExit(f"the tracker did not start: {exc}") from None
         # Busy: `tracked` snapshots in flight, each finishing 1-55 s after it starts, and a new
         # one started whenever one finishes (as if people kept creating them). Measured after
         # a warm-up, once the first ones have been replaced at scattered times.
@@ -273,7 +248,7 @@ def track_bench(sim, args, env: dict, tmp: Path) -> dict:
         quiet = sim.stats()["by_route"]
         sim.clear_faults()
     finally:
-        tracker.stop()
+        tracker.stop(grace=20)
     ticks = elapsed / tick
     lists = busy.get(LIST, 0)
     delays.sort()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import atexit
 import os
-import subprocess
+import signal
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from scripts.procs import Proc
 
 _RUNNING: list[Simulator] = []
 
@@ -19,7 +20,7 @@ _RUNNING: list[Simulator] = []
 class Simulator:
     """A running simulator subprocess."""
 
-    def __init__(self, proc: subprocess.Popen, url: str) -> None:
+    def __init__(self, proc: Proc, url: str) -> None:
         self.proc = proc
         self.url = url
         self.identity_url = url + "/identity/v3"
@@ -140,14 +141,16 @@ class Simulator:
         )
         return target
 
+    def pause(self) -> None:
+        """SIGSTOP: the simulator hangs (connections accepted by the kernel, never answered)."""
+        self.proc.signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.signal(signal.SIGCONT)
+
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        self.proc.signal(signal.SIGCONT)  # a paused one cannot act on SIGTERM
+        self.proc.stop(grace=10)
         self.http.close()
         if self in _RUNNING:
             _RUNNING.remove(self)
@@ -169,6 +172,8 @@ atexit.register(_stop_all)
 
 def start_simulator(*args: str, seed: str | None = "demo", timeout: float = 20) -> Simulator:
     """Run ``python -m cloudsim`` on a free port and wait until it listens."""
+    from scripts import procs
+
     cmd = [sys.executable, "-m", "cloudsim", "--host", "127.0.0.1", "--port", "0"]
     if seed is not None:
         cmd += ["--seed", seed]
@@ -176,33 +181,12 @@ def start_simulator(*args: str, seed: str | None = "demo", timeout: float = 20) 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=root,
-        env=env,
-    )
-    found: list[str] = []
-
-    def reader() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if not found and line.startswith("cloudsim listening on "):
-                found.append(line.split(" on ", 1)[1].strip())
-        # keep draining so the child never blocks on a full pipe
-
-    thread = threading.Thread(target=reader, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not found:
-        if proc.poll() is not None:
-            raise RuntimeError(f"cloudsim exited with code {proc.returncode}: {' '.join(cmd)}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise TimeoutError(f"cloudsim did not start within {timeout} s")
-        time.sleep(0.02)
-    sim = Simulator(proc, found[0])
+    proc = procs.start("cloudsim", cmd, env=env, cwd=root)  # output drained in a thread
+    try:
+        line = proc.wait_for_line(lambda line: line.startswith("cloudsim listening on "), timeout)
+    except procs.ProcessFailed as exc:
+        proc.stop()
+        raise RuntimeError(f"cloudsim did not start: {' '.join(cmd)}\n{exc}") from exc
+    sim = Simulator(proc, line.split(" on ", 1)[1].strip())
     _RUNNING.append(sim)
     return sim

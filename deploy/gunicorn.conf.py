@@ -1,5 +1,12 @@
 """gunicorn settings for the web container: `gunicorn -c deploy/gunicorn.conf.py dashboard.wsgi`.
 
+keepalive: idle keep-alive connections stay open longer than a person's think time and than
+the TLS proxy's own idle timeout, so the server is never the side that closes a connection a
+client is about to reuse (at gunicorn's default of 2 s, a few requests in a thousand met
+"connection reset by peer" under load). With threads (gthread), an idle connection holds no
+thread. max_requests: a worker is replaced (gracefully) after this many requests, so memory that
+one heavy request left behind is given back.
+
 With PROMETHEUS_MULTIPROC_DIR exported, each gunicorn worker keeps its metrics in files there:
 the directory is emptied when the server starts (old pids would add stale counts) and a worker
 that exits is marked dead, so /metrics adds up only what belongs to this server.
@@ -13,6 +20,10 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 accesslog = "-"
+keepalive = 75
+max_requests = 5000
+max_requests_jitter = 500
+graceful_timeout = 30
 if os.environ.get("LOG_FORMAT") == "json":
     # Access lines as JSON objects too (the query string stays out: it may carry search text).
     logger_class = "deploy.gunicorn_json.JsonAccessLogger"

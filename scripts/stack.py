@@ -2,24 +2,36 @@
 
 Starts, in order: the cloud simulator with the demo cloud (unless KEYSTONE_URL or
 CINDER_NOAUTH_ENDPOINT point at a real cloud), the database migrations, a first sync, a Celery
-worker with embedded beat on the embedded broker, and the web server. Ctrl-C stops everything it
-started. Used by the browser tests too, so they test what a newcomer gets.
+worker with embedded beat on the embedded broker, and the web server. Used by the browser tests
+too, so they test what a newcomer gets.
+
+Stopping: Ctrl-C (or SIGTERM) stops everything it started: SIGTERM to each process group, then
+SIGKILL to what is left after a grace period (a worker stuck in warm shutdown included). A
+second Ctrl-C while stopping skips the grace and kills at once. Every child runs in a process
+group of its own, recorded in var/stack.json: if this process itself dies (kill -9, a crash),
+the next `make run` finds what it left, names it and stops it before it starts anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts import procs  # noqa: E402 - needs ROOT on the path when run as a script
+
 PY = sys.executable
+PID_FILE = "stack.json"
 
 CLOUDS_YAML = """\
 # Written by scripts/stack.py for the demo cloud (the simulator). Not for production.
@@ -42,19 +54,127 @@ def log(message: str) -> None:
     print(f"[stack] {message}", flush=True)
 
 
+def cmdline(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def listener_of(port: int) -> str:
+    """Who listens on `port` (pid and command line), as far as this user may see."""
+    try:
+        import psutil
+
+        for conn in psutil.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+                return f"pid {conn.pid}: {cmdline(conn.pid) or '?'}"
+    except Exception:  # noqa: S110 - naming the holder is a courtesy; the port check stands
+        pass
+    return "a process this user cannot see"
+
+
+class Leftovers:
+    """What a previous run recorded in var/stack.json, and whether it is still there."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    def owner_alive(self) -> bool:
+        pid = self.data.get("pid")
+        return bool(pid) and pid != os.getpid() and "stack.py" in cmdline(pid)
+
+    def groups(self) -> list[dict]:
+        """Recorded children whose group still runs the command it was started with."""
+        alive = []
+        for child in self.data.get("children", []):
+            pgid = child["pgid"]
+            # A live group whose leader is gone is still the one we started (Linux does not
+            # hand out a pid that is a live group's id); a live leader must be the same command.
+            leader = cmdline(pgid)
+            if procs.group_alive(pgid) and (not leader or leader == child["cmdline"]):
+                alive.append(child)
+        return alive
+
+    def clear(self, grace: float) -> list[dict]:
+        """Stop (TERM, grace, KILL) what a dead run left behind; the ones found."""
+        found = self.groups()
+        for child in found:
+            what = f"{child['name']} (process group {child['pgid']}: {child['cmdline'][:100]})"
+            log(f"left over from a run that did not stop cleanly: {what}; stopping it")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child["pgid"], signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(procs.group_alive(c["pgid"]) for c in found):
+            time.sleep(0.1)
+        for child in found:
+            if procs.group_alive(child["pgid"]):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child["pgid"], signal.SIGKILL)
+        self.path.unlink(missing_ok=True)
+        return found
+
+
 class Stack:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.procs: list[procs.Proc] = []
         self.env = dict(os.environ)
         self.var = Path(self.env.get("DASHBOARD_VAR_DIR", ROOT / "var"))
         self.var.mkdir(parents=True, exist_ok=True)
+        self.pid_file = self.var / PID_FILE
+        self.stopping = False
+        self.recorded = False
 
-    def spawn(self, name: str, cmd: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, start_new_session=True, **kwargs)
-        self.procs.append((name, proc))
+    # --- before starting: a run still going, leftovers of a dead one, ports in use ----------
+    def preflight(self) -> None:
+        previous = Leftovers(self.pid_file)
+        if previous.owner_alive():
+            raise SystemExit(
+                f"another `make run` is running (pid {previous.data['pid']}, started "
+                f"{previous.data.get('started', '?')}); stop it first (Ctrl-C in its terminal, "
+                f"or kill {previous.data['pid']})"
+            )
+        previous.clear(self.args.grace)
+        ports = [self.args.port]
+        if not self.args.sim_url and not self.real_cloud():
+            ports.append(self.args.sim_port)
+        for port in ports:
+            if procs.port_open(port, self.args.host):
+                raise SystemExit(
+                    f"port {port} on {self.args.host} is in use by {listener_of(port)}; stop "
+                    "that or choose another port (make run PORT=... SIM_PORT=...)"
+                )
+        self.record()
+
+    def record(self) -> None:
+        data = {
+            "pid": os.getpid(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "children": [
+                {"name": p.name, "pgid": p.pid, "cmdline": " ".join(p.cmd)} for p in self.procs
+            ],
+        }
+        tmp = self.pid_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.pid_file)
+        self.recorded = True
+
+    def spawn(self, name: str, cmd: list[str], **kwargs) -> procs.Proc:
+        proc = procs.start(name, cmd, env=self.env, cwd=ROOT, **kwargs)
+        self.procs.append(proc)
+        self.record()
         return proc
 
+    def real_cloud(self) -> bool:
+        return bool(self.env.get("KEYSTONE_URL") or self.env.get("CINDER_NOAUTH_ENDPOINT"))
+
+    # --- starting ---------------------------------------------------------------------------
     def start_simulator(self) -> None:
         if self.args.sim_url:
             url = self.args.sim_url.rstrip("/")
@@ -65,10 +185,8 @@ class Stack:
             cmd += ["--password", self.args.demo_password]
             if self.args.sim_state:
                 cmd += ["--state", self.args.sim_state]
-            proc = self.spawn("cloudsim", cmd, stdout=subprocess.PIPE, text=True)
-            line = proc.stdout.readline() if proc.stdout else ""
-            if "listening on" not in line:
-                raise SystemExit(f"the cloud simulator did not start: {line.strip()}")
+            proc = self.spawn("cloudsim", cmd, echo=False)
+            line = proc.wait_for_line("listening on", timeout=30)
             url = line.strip().rsplit(" ", 1)[-1]
             log(f"cloud simulator (demo cloud) on {url}")
         identity = f"{url}/identity/v3"
@@ -84,103 +202,69 @@ class Stack:
             [PY, "manage.py", *argv], cwd=ROOT, env=self.env, check=check
         ).returncode
 
-    def wait_http(self, url: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback URL we built
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
-
     def run(self) -> int:
         self.env.setdefault("DEBUG", "1")
         self.env.setdefault("PYTHONUNBUFFERED", "1")
-        real_cloud = self.env.get("KEYSTONE_URL") or self.env.get("CINDER_NOAUTH_ENDPOINT")
+        real_cloud = self.real_cloud()
+        self.preflight()
         if not real_cloud and not self.args.no_sim:
             self.start_simulator()
         self.manage("migrate", "--noinput", "-v", "0")
         if self.manage("sync_snapshots", check=False) != 0:
             log("first sync failed; the worker will retry")
-        self.spawn(
-            "worker",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "dashboard",
-                "worker",
-                "-B",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(self.args.concurrency),
-                "--schedule",
-                str(self.var / "celerybeat-schedule"),
-                "--without-gossip",
-                "--without-mingle",
-            ],
-        )
+        worker = [PY, "-m", "celery", "-A", "dashboard", "worker", "-B", "--loglevel", "INFO"]
+        worker += ["--concurrency", str(self.args.concurrency)]
+        worker += ["--schedule", str(self.var / "celerybeat-schedule")]
+        self.spawn("worker", [*worker, "--without-gossip", "--without-mingle"], capture=False)
         web = f"{self.args.host}:{self.args.port}"
         if self.args.gunicorn:
             self.manage("collectstatic", "--noinput", "-v", "0")
-            self.spawn(
-                "web",
-                [
-                    PY,
-                    "-m",
-                    "gunicorn",
-                    "dashboard.wsgi",
-                    "-b",
-                    web,
-                    "-w",
-                    "2",
-                    "--threads",
-                    "4",
-                    "--access-logfile",
-                    "-",
-                ],
-            )
+            cmd = [PY, "-m", "gunicorn", "dashboard.wsgi", "-b", web, "-w", "2", "--threads", "4"]
+            self.spawn("web", [*cmd, "--access-logfile", "-"], capture=False)
         else:
-            self.spawn("web", [PY, "manage.py", "runserver", web, "--noreload"])
+            self.spawn("web", [PY, "manage.py", "runserver", web, "--noreload"], capture=False)
         url = f"http://{web}/"
-        self.wait_http(url + "healthz")
+        procs.wait_url(url + "healthz", timeout=60, proc=self.procs[-1])
         log(f"dashboard ready on {url}")
         if not real_cloud and not self.args.no_sim:
             log(f"demo logins (password '{self.args.demo_password}', domain Default):")
             log("  demo     member of projects alpha and beta")
             log("  admin    admin of every project")
             log("  auditor  reader of every project (read-only, audit views)")
-        log("press Ctrl-C to stop everything")
+        log("press Ctrl-C to stop everything (twice to kill at once)")
         return self.watch()
 
     def watch(self) -> int:
         while True:
-            for name, proc in self.procs:
-                code = proc.poll()
+            for proc in self.procs:
+                code = proc.returncode
                 if code is not None:
-                    log(f"{name} exited with code {code}; stopping everything")
+                    log(f"{proc.name} exited with code {code}; stopping everything")
                     return code or 1
             time.sleep(0.5)
 
+    # --- stopping ---------------------------------------------------------------------------
+    def kill_now(self, *_: object) -> None:
+        """A second Ctrl-C (or SIGTERM) while stopping: SIGKILL every group, no more grace."""
+        for proc in self.procs:
+            proc.kill()
+
     def stop(self) -> None:
-        for _name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for _name, proc in self.procs:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+        if self.stopping:
+            return
+        self.stopping = True
+        signal.signal(signal.SIGINT, self.kill_now)
+        signal.signal(signal.SIGTERM, self.kill_now)
+        if not self.procs:
+            return
+        log(f"stopping (up to {self.args.grace:.0f} s; Ctrl-C again to kill at once)")
+        procs.stop_all(reversed(self.procs), grace=self.args.grace)
+        if self.recorded:
+            self.pid_file.unlink(missing_ok=True)
         log("stopped")
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
@@ -195,13 +279,33 @@ def main() -> int:
         "--gunicorn", action="store_true", help="serve with gunicorn instead of runserver"
     )
     parser.add_argument("--concurrency", type=int, default=2)
-    args = parser.parse_args()
-    stack = Stack(args)
+    parser.add_argument(
+        "--grace", type=float, default=float(os.environ.get("STACK_STOP_GRACE", 10)),
+        help="seconds a process may take to stop before it is killed",
+    )  # fmt: skip
+    parser.add_argument(
+        "--clean", action="store_true",
+        help="only stop what a run that did not stop cleanly left behind, then exit",
+    )  # fmt: skip
+    return parser.parse_args(argv)
 
-    def on_signal(signum, frame):
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stack = Stack(args)
+    if args.clean:
+        found = Leftovers(stack.pid_file).clear(args.grace)
+        log(f"stopped {len(found)} leftover process group(s)" if found else "nothing left over")
+        return 0
+
+    def interrupted(signum, frame):
+        # From now on a further signal kills at once, even before stop() begins.
+        signal.signal(signal.SIGINT, stack.kill_now)
+        signal.signal(signal.SIGTERM, stack.kill_now)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         return stack.run()
     except KeyboardInterrupt:

@@ -32,11 +32,11 @@ log = logging.getLogger(__name__)
 )
 def sync() -> str:
     """The whole inventory (beat, every SYNC_INTERVAL)."""
-    from snapshots.services import locks
+    from snapshots.services import locks, reachability
     from snapshots.services import sync as service
 
     try:
-        return service.sync_snapshots().summary()
+        return service.sync_snapshots(gateway=reachability.service_gateway()).summary()
     except locks.LockHeld as held:
         log.info("sync skipped: %s", held)
         return f"skipped: {held}"
@@ -57,9 +57,14 @@ def sync() -> str:
 def track(snapshot_id: str | None = None) -> str:
     """Transitional snapshots that are due (beat, every TRACK_INTERVAL); with `snapshot_id`,
     that one now (an action just changed it)."""
+    from snapshots.services import reachability
     from snapshots.services import sync as service
 
-    return service.track_snapshots(snapshot_id=snapshot_id).summary()
+    gateway = reachability.service_gateway()  # records each call's outcome for the banner
+    result = service.track_snapshots(snapshot_id=snapshot_id, gateway=gateway)
+    if not result.calls:
+        reachability.probe_if_down(gateway)
+    return result.summary()
 
 
 @shared_task(name="snapshots.tasks.forget_operations", acks_late=True, time_limit=120)

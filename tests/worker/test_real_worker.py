@@ -16,15 +16,15 @@ answering, it fails: a broken CI service must not look like a pass.
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from scripts import procs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,57 +43,11 @@ def redis_url() -> str:
     return url
 
 
-class Worker:
-    """The worker subprocess, with its output kept for the failure message."""
-
-    def __init__(self, env: dict[str, str], schedule: Path) -> None:
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "dashboard",
-                "worker",
-                "-B",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "1",
-                "--without-gossip",
-                "--without-mingle",
-                "--schedule",
-                str(schedule),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
-            if " ready." in line:
-                self.ready.set()
-
-    def log(self) -> str:
-        return "\n".join(self.lines[-60:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+def start_worker(env: dict[str, str], schedule: Path) -> procs.Proc:
+    """`celery worker -B` in its own process group, its output kept for the failure message."""
+    cmd = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "-B", "--loglevel", "INFO"]
+    cmd += ["--concurrency", "1", "--without-gossip", "--without-mingle"]
+    return procs.start("worker", [*cmd, "--schedule", str(schedule)], env=env, cwd=ROOT)
 
 
 def mirror_rows(db: Path, snapshot_id: str) -> tuple[str | None, list[tuple[str, str, str]]]:
@@ -135,9 +89,9 @@ def worker_moves_a_new_snapshot_to_available(sim, tmp_path: Path, broker: dict[s
         check=True,
         timeout=120,
     )
-    worker = Worker(env, tmp_path / "beat-schedule")
+    worker = start_worker(env, tmp_path / "beat-schedule")
     try:
-        assert worker.ready.wait(60), f"the worker did not start:\n{worker.log()}"
+        worker.wait_for_line(" ready.", timeout=60)
         made = sim.create_snapshot("alpha", status="creating", complete_in=6, name="e2e")
 
         # What an action does after creating a snapshot: ask for it to be tracked, by id,
@@ -158,9 +112,9 @@ def worker_moves_a_new_snapshot_to_available(sim, tmp_path: Path, broker: dict[s
             if status == "available":
                 break
             time.sleep(0.2)
-        assert seen == ["creating", "available"], f"mirror went {seen}\n{worker.log()}"
+        assert seen == ["creating", "available"], f"mirror went {seen}\n{worker.output()}"
         assert changes == [("", "creating", "track"), ("creating", "available", "track")]
-        assert worker.proc.poll() is None, worker.log()
+        assert worker.alive(), worker.output()
     finally:
         worker.stop()
 

@@ -1,0 +1,141 @@
+"""The fault suite: the production shape (gunicorn, worker, one beat, PostgreSQL, Redis, the
+simulator) as real processes, one fault at a time, and after each the checks of checks.py.
+
+`python -m pytest -m faults tests/faults` (needs redis-server and PostgreSQL's binaries, which
+.ci/run installs; it starts its own servers so that it may stop them).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from datetime import datetime
+
+import pytest
+
+from tests.faults import checks
+from tests.faults.conftest import CLOUD_TIMEOUT, SYNC_PERIOD
+from tests.production import shape
+
+pytestmark = pytest.mark.faults
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_cloud_slower_than_the_timeout(faulty, cloud, person, volume):
+    """Cinder acts, but answers after CLOUD_TIMEOUT: the outcome is unknown, not failed."""
+    cloud.faults(latency_ms=int((CLOUD_TIMEOUT + 3) * 1000))
+    try:
+        attempt = checks.create(person, volume, unique("slow"))
+    finally:
+        cloud.clear_faults()
+    checks.check(faulty, cloud, faulty.database, [attempt], SYNC_PERIOD)
+
+
+def test_a_hung_cloud_sigstop(faulty, cloud, person, volume):
+    """The simulator stops (SIGSTOP) while a create is sent, and resumes after the timeout: the
+    request waiting in its socket is then carried out."""
+    page_ready = person.get("/snapshots/create/")
+    assert page_ready.status_code == 200
+    cloud.pause()
+    try:
+        attempt = checks.create(person, volume, unique("hung"), resend=False)
+    finally:
+        cloud.resume()
+    checks.send_again_unless_done(person, attempt)  # the cloud is back: the kept form again
+    checks.check(faulty, cloud, faulty.database, [attempt], SYNC_PERIOD)
+
+
+def test_cinder_answers_500(faulty, cloud, person, volume):
+    cloud.faults(create_error_rate=1.0)
+    try:
+        attempt = checks.create(person, volume, unique("err500"))
+    finally:
+        cloud.clear_faults()
+    checks.check(faulty, cloud, faulty.database, [attempt], SYNC_PERIOD)
+
+
+def test_redis_stopped_then_restarted(faulty, cloud, person, volume):
+    """With the broker down a create is done and said so (never a 500); the worker survives the
+    broker's return and the beat's tracking brings the mirror up to date."""
+    faulty.redis.stop()
+    try:
+        attempt = checks.create(person, volume, unique("noredis"), resend=False)
+        assert attempt.answers[-1].status_code == 302, attempt.told()
+        time.sleep(3)
+        faulty.assert_running()
+    finally:
+        faulty.redis.start()
+    checks.check(faulty, cloud, faulty.database, [attempt], SYNC_PERIOD)
+
+
+def test_postgresql_restarted(faulty, cloud, person, volume):
+    faulty.postgres.restart()
+    time.sleep(2)
+    attempt = checks.create(person, volume, unique("pgrestart"))
+    checks.check(faulty, cloud, faulty.database, [attempt], SYNC_PERIOD)
+
+
+def test_a_worker_killed_mid_sync_is_taken_over_within_a_tick(faulty, cloud, person, volume):
+    """kill -9 of the worker while it syncs (the cloud slowed so that the sync takes a while);
+    a new worker starts (compose restarts it); a snapshot made outside the dashboard must reach
+    the mirror within one sync period of the new worker being ready."""
+    since = datetime.utcnow()
+    cloud.faults(latency_ms=400)
+    shape.wait_for(
+        "a sync in progress",
+        lambda: any(
+            "Task snapshots.tasks.sync[" in line and " received" in line
+            for line in faulty.logs("worker").splitlines()[-50:]
+            if line[1:20] >= since.strftime("%Y-%m-%d %H:%M:%S")
+        ),
+        timeout=SYNC_PERIOD * 3,
+    )
+    time.sleep(1)
+    faulty.procs["worker"].signal(signal.SIGKILL)
+    faulty.procs["worker"].popen.wait(10)
+    cloud.clear_faults()
+    worker = faulty.start("worker")
+    worker.wait_for_line(" ready.", timeout=90)
+    outside = cloud.create_snapshot("alpha", name=unique("outside"), status="available")
+    try:
+        shape.wait_for(
+            "the snapshot made outside in the mirror",
+            lambda: outside["id"] in checks.mirror_snapshots(faulty.database),
+            timeout=SYNC_PERIOD + 5,
+        )
+    except AssertionError as exc:
+        syncs = checks.worker_log_events(faulty, "snapshots.tasks.sync", since)
+        raise AssertionError(f"{exc}; the syncs since the kill said: {syncs}") from None
+    checks.check(faulty, cloud, faulty.database, [], SYNC_PERIOD)
+
+
+def test_two_beats_do_not_double_the_work(faulty, cloud, person, volume):
+    """A second `celery beat` by mistake (two hosts each running one): syncs and track ticks
+    per period must stay as with one beat."""
+    commands = shape.compose_commands()
+    second = [
+        arg if not arg.endswith("celerybeat-schedule") else arg + "-second"
+        for arg in commands["beat"]
+    ]
+    beat2 = faulty.start("beat-second", second)
+    try:
+        beat2.wait_for_line("beat: Starting", timeout=60)
+        since = datetime.utcnow()
+        window = SYNC_PERIOD * 3
+        time.sleep(window)
+        syncs = [
+            text
+            for text in checks.worker_log_events(faulty, "snapshots.tasks.sync", since)
+            if text.strip("'\"").startswith("synced")
+        ]
+        tracks = checks.worker_log_events(faulty, "snapshots.tasks.track", since)
+    finally:
+        beat2.stop()
+        faulty.procs.pop("beat-second", None)
+    assert len(syncs) <= window / SYNC_PERIOD + 1, f"{len(syncs)} full syncs in {window:.0f} s"
+    assert len(tracks) <= window / 1.0 + 2, f"{len(tracks)} track ticks in {window:.0f} s"
+    checks.check(faulty, cloud, faulty.database, [], SYNC_PERIOD)
