@@ -1,6 +1,14 @@
-"""What a user may see. Every queryset a view shows starts here."""
+"""What a user may see. Every queryset a view shows starts here.
+
+`restrict()` is the one visibility rule for querysets (snapshots, volumes, projects, audit
+events, status changes): the rows of the projects `Scope.readable_projects` names, every row
+when it is None (admins), none for someone who is not even a reader. The same rule for one
+object is `Scope.can_read_project()` (permissions.py), which `can()` and `require()` use.
+"""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -8,17 +16,24 @@ from django.http import Http404
 from snapshots.models import Snapshot
 from snapshots.permissions import Scope
 
+Q = TypeVar("Q", bound=QuerySet)
+
+
+def restrict(qs: Q, scope: Scope | None, *, field: str = "project_id") -> Q:
+    """The rows of `qs` whose `field` (a project id) `scope` may read."""
+    if scope is None or not scope.is_reader:
+        return qs.none()
+    if scope.readable_projects is None:
+        return qs
+    return qs.filter(**{f"{field}__in": scope.readable_projects})
+
 
 def visible_snapshots(scope: Scope, *, include_deleted: bool = False) -> QuerySet[Snapshot]:
     """The snapshots `scope` may read: their project's, or every project's for admins/auditors."""
     qs = Snapshot.objects.all()
     if not include_deleted:
         qs = qs.filter(deleted_at__isnull=True)
-    if not scope.is_reader:
-        return qs.none()
-    if scope.readable_projects is not None:
-        qs = qs.filter(project_id__in=scope.readable_projects)
-    return qs
+    return restrict(qs, scope)
 
 
 def get_snapshot(scope: Scope, snapshot_id: str) -> Snapshot:

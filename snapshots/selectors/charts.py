@@ -33,8 +33,7 @@ from django.utils import timezone
 from snapshots.choices import FAILED, Outcome, Status
 from snapshots.models import AuditEvent, Project, Snapshot, StatusChange, Volume
 from snapshots.permissions import Scope
-from snapshots.selectors import visible_snapshots
-from snapshots.selectors.audit import scope_history
+from snapshots.selectors import restrict, visible_snapshots
 
 DEFAULT_DAYS = 30  # the window of the per-day charts
 DEFAULT_OLDER_THAN = 90  # "snapshots older than N days"
@@ -198,7 +197,7 @@ def creating_to_available(scope: Scope) -> Durations:
         .values("observed_at")[:1]
     )
     pairs = (
-        scope_history(StatusChange.objects.all(), scope)
+        restrict(StatusChange.objects.all(), scope)
         .filter(from_status=Status.CREATING, to_status=Status.AVAILABLE)
         .annotate(started=Subquery(entered, output_field=DateTimeField()))
         .filter(started__isnull=False)
@@ -246,7 +245,7 @@ def failures_per_day(
     could not reach the cloud (two queries)."""
     start, first, last = _window(days, now)
     into_failed = dict(
-        scope_history(StatusChange.objects.all(), scope)
+        restrict(StatusChange.objects.all(), scope)
         .filter(to_status__in=FAILED, observed_at__gte=start)
         .annotate(day=TruncDate("observed_at"))
         .order_by()
@@ -255,7 +254,7 @@ def failures_per_day(
         .values_list("day", "n")
     )
     refused = dict(
-        scope_history(AuditEvent.objects.all(), scope)
+        restrict(AuditEvent.objects.all(), scope)
         .filter(outcome__in=(Outcome.REFUSED, Outcome.FAILED), created_at__gte=start)
         .annotate(day=TruncDate("created_at"))
         .order_by()

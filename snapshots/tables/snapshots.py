@@ -1,13 +1,12 @@
 """The snapshot table: every column declared, a short default set, sortable everywhere.
 
 Cells are built with `format_html`, which escapes every value: snapshot names, descriptions and
-metadata are user data and must render as text. Exports do not use these cells (exports.py
-writes plain values).
+metadata are user data and must render as text. Exports (tables/export.py) take the plain
+values: the accessor's, or a `value_<column>` method's; `visible=False` columns are export-only.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import quote
 
 import django_tables2 as tables
@@ -19,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from snapshots.choices import Status, badge
+from snapshots.formatting import DASH, relative_time
 from snapshots.models import Snapshot
 
 TABLE_NAME = "snapshots"
@@ -43,45 +43,10 @@ DEFAULT_COLUMNS = ("id", "size", "volume", "project", "created")
 # Only people who see several projects get the project column.
 MULTI_PROJECT_COLUMNS = frozenset({"project"})
 METADATA_SHOWN = 3
-DASH = "\u2014"
 
 
 def short_id(value: str) -> str:
     return value[:8]
-
-
-UNITS = (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
-
-
-def relative(value: datetime, now: datetime) -> str:
-    """ "3 days, 4 hours" like Django's timesince, without its per-call translation lookups
-    (the list formats two of these per row; timesince was a tenth of the page's time)."""
-    seconds = int((now - value).total_seconds())
-    if seconds < 60:
-        return "less than a minute" if seconds >= 0 else "0 minutes"
-    parts = []
-    for name, size in UNITS:
-        count, seconds = divmod(seconds, size)
-        if count or parts:
-            if count:
-                parts.append(f"{count} {name}{'' if count == 1 else 's'}")
-            if len(parts) == 2 or (parts and not count):
-                break
-    return ", ".join(parts)
-
-
-def _time(value, *, suffix: str = " ago", now: datetime | None = None):
-    """Relative time shown, the exact time on hover and in `datetime` for assistive tech."""
-    if value is None:
-        return DASH
-    local = timezone.localtime(value)
-    return format_html(
-        '<time datetime="{}" title="{}">{}{}</time>',
-        value.isoformat(),
-        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        relative(value, now or timezone.now()),
-        suffix,
-    )
 
 
 def status_cell(snapshot: Snapshot):
@@ -159,14 +124,26 @@ class SnapshotTable(tables.Table):
     )
     # Age grows as created_at shrinks: ascending age is descending creation time.
     age = tables.Column(
-        verbose_name="Age", accessor="created_at", order_by=("-created_at", "-id"), empty_values=()
+        verbose_name="Age",
+        accessor="created_at",
+        order_by=("-created_at", "-id"),
+        empty_values=(),
+        exclude_from_export=True,  # "Created" holds the time itself
     )
     actions = RowActionsColumn()
+    # Export only
+    description = tables.Column(verbose_name="Description", visible=False, orderable=False)
+    volume_id = tables.Column(verbose_name="Volume ID", visible=False, orderable=False)
+    project_id = tables.Column(verbose_name="Project ID", visible=False, orderable=False)
+    group_snapshot_id = tables.Column(
+        verbose_name="Group snapshot ID", visible=False, orderable=False
+    )
+    stuck_since = tables.Column(verbose_name="Stuck since", visible=False, orderable=False)
 
     class Meta:
         model = Snapshot
         fields = ()
-        sequence = ("name", "id", "status", *OPTIONAL_COLUMNS[1:], "actions")
+        sequence = ("name", "id", "status", *OPTIONAL_COLUMNS[1:], "actions", "...")
         order_by = ("-created",)
         per_page = 25
         template_name = "snapshots/partials/table.html"
@@ -312,10 +289,10 @@ class SnapshotTable(tables.Table):
         )
 
     def render_created(self, record):
-        return _time(record.created_at, now=self._now)
+        return relative_time(record.created_at, now=self._now)
 
     def render_updated(self, record):
-        return _time(record.updated_at, now=self._now)
+        return relative_time(record.updated_at, now=self._now)
 
     def render_progress(self, record):
         return DASH if record.progress is None else f"{record.progress}%"
@@ -335,11 +312,14 @@ class SnapshotTable(tables.Table):
             )
         return html
 
+    def value_project(self, record):
+        return self.project_names.get(record.project_id) or record.project_name
+
     def render_consumes_quota(self, record):
         return {True: "Yes", False: "No"}.get(record.consumes_quota, DASH)
 
     def render_age(self, record):
-        return _time(record.created_at, suffix="", now=self._now)
+        return relative_time(record.created_at, suffix="", now=self._now)
 
     def render_actions(self, record):
         """The row template in the page's own context (no copy of it per row)."""
