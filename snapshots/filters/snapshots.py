@@ -8,7 +8,7 @@ is reported next to itself and left out, so a typo never turns the page into an 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -40,6 +40,11 @@ FILTER_PARAMS = (
 ADVANCED_PARAMS = frozenset(FILTER_PARAMS) - {"q", "status"}
 
 ID_FRAGMENT = re.compile(r"[0-9a-fA-F-]+")
+# Dates outside these make no sense for a snapshot, and the day after 9999-12-31 (the end of
+# "created until") is past what a date can hold.
+EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)
+DATE_RANGE = f"Give a date from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}."
+LARGEST_SIZE = 2**31 - 1  # GiB; the column is a 32-bit integer
 
 
 def _start_of_day(day) -> datetime:
@@ -54,6 +59,10 @@ class SnapshotFilterForm(forms.Form):
         low, high = data.get("size_min"), data.get("size_max")
         if low is not None and high is not None and low > high:
             self.add_error("size_max", "The largest size must not be below the smallest.")
+        for name in ("created_after", "created_before"):
+            day = data.get(name)
+            if day is not None and not EARLIEST <= day <= LATEST:
+                self.add_error(name, DATE_RANGE)
         after, before = data.get("created_after"), data.get("created_before")
         if after and before and after > before:
             self.add_error("created_before", "This date must not be before the 'from' date.")
@@ -88,10 +97,18 @@ class SnapshotFilter(django_filters.FilterSet):
         field_name="project_id", label="Project", empty_label="All projects"
     )
     size_min = django_filters.NumberFilter(
-        field_name="size", lookup_expr="gte", label="Size from (GiB)", min_value=0
+        field_name="size",
+        lookup_expr="gte",
+        label="Size from (GiB)",
+        min_value=0,
+        max_value=LARGEST_SIZE,
     )
     size_max = django_filters.NumberFilter(
-        field_name="size", lookup_expr="lte", label="Size to (GiB)", min_value=0
+        field_name="size",
+        lookup_expr="lte",
+        label="Size to (GiB)",
+        min_value=0,
+        max_value=LARGEST_SIZE,
     )
     created_after = django_filters.DateFilter(
         method="filter_created_after",

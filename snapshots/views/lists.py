@@ -22,7 +22,6 @@ from django.views import View
 from django_filters import FilterSet
 from django_tables2 import Table
 from django_tables2.rows import BoundRows
-from django_tables2.utils import OrderBy
 
 from snapshots.permissions import Action, require
 from snapshots.selectors.snapshots import project_names
@@ -135,7 +134,7 @@ class ListPage(View):
         """Sort by `requested` when it names an orderable column; else keep the default."""
         if not requested:
             return
-        name = OrderBy(requested).bare
+        name = requested.removeprefix("-")
         if name in table.columns and table.columns[name].orderable:
             table.order_by = requested
 
