@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from snapshots.choices import FAILED, Status
 from snapshots.permissions import Scope
+from snapshots.selectors import STUCK
 from snapshots.selectors import snapshots as selectors
 
 # Names of every filter, so links built from the current URL can keep exactly these.
@@ -205,7 +206,7 @@ class SnapshotFilter(django_filters.FilterSet):
         return queryset
 
     def filter_stuck(self, queryset, name, value):
-        return queryset.filter(stuck_since__isnull=False) if value else queryset
+        return queryset.filter(STUCK) if value else queryset
 
     def filter_failed(self, queryset, name, value):
         return queryset.filter(status__in=FAILED) if value else queryset

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from snapshots.models import Snapshot
 from snapshots.permissions import Scope
 
-Q = TypeVar("Q", bound=QuerySet)
+QS = TypeVar("QS", bound=QuerySet)
+# The one definition of "stuck": the workers' flag (services/mirror.flag_stuck sets it when a
+# snapshot has sat in creating/deleting/error_deleting for STUCK_AFTER, and clears it when it
+# moves on). The Stuck page, the overview, the list's filter and its badge all read it.
+STUCK = Q(stuck_since__isnull=False)
 
 
-def restrict(qs: Q, scope: Scope | None, *, field: str = "project_id") -> Q:
+def restrict(qs: QS, scope: Scope | None, *, field: str = "project_id") -> QS:
     """The rows of `qs` whose `field` (a project id) `scope` may read."""
     if scope is None or not scope.is_reader:
         return qs.none()
@@ -34,6 +38,11 @@ def visible_snapshots(scope: Scope, *, include_deleted: bool = False) -> QuerySe
     if not include_deleted:
         qs = qs.filter(deleted_at__isnull=True)
     return restrict(qs, scope)
+
+
+def stuck_snapshots(scope: Scope) -> QuerySet[Snapshot]:
+    """The live snapshots `scope` may read that are stuck, longest stuck first."""
+    return visible_snapshots(scope).filter(STUCK).order_by("stuck_since", "id")
 
 
 def get_snapshot(scope: Scope, snapshot_id: str) -> Snapshot:

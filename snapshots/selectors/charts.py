@@ -33,7 +33,7 @@ from django.utils import timezone
 from snapshots.choices import FAILED, Outcome, Status
 from snapshots.models import AuditEvent, Project, Snapshot, StatusChange, Volume
 from snapshots.permissions import Scope
-from snapshots.selectors import restrict, visible_snapshots
+from snapshots.selectors import restrict, stuck_snapshots, visible_snapshots
 
 DEFAULT_DAYS = 30  # the window of the per-day charts
 DEFAULT_OLDER_THAN = 90  # "snapshots older than N days"
@@ -280,15 +280,13 @@ def _listing(qs: QuerySet[Snapshot], order: tuple[str, ...], limit: int) -> List
 
 def stuck_now(scope: Scope, *, limit: int = LIST_LIMIT) -> Listing:
     """Live snapshots the workers flagged as stuck, longest stuck first (two queries)."""
-    qs = visible_snapshots(scope).filter(stuck_since__isnull=False)
-    return _listing(qs, ("stuck_since", "id"), limit)
+    return _listing(stuck_snapshots(scope), ("stuck_since", "id"), limit)
 
 
 def stuck_by_status(scope: Scope) -> ChartData:
     """Stuck snapshots per status (one query)."""
     rows = (
-        visible_snapshots(scope)
-        .filter(stuck_since__isnull=False)
+        stuck_snapshots(scope)
         .order_by()
         .values_list("status")
         .annotate(n=Count("id"))
