@@ -1,6 +1,21 @@
-"""What the list tables share."""
+"""What the list tables share: project labels, and rows rendered without django-tables2's
+per-cell machinery.
+
+django-tables2 builds every cell through a BoundRow: it inspects the render method's
+signature, rebuilds the column's attributes and runs the template engine around each cell.
+`FastRowsMixin` works out once per table, for each visible column, the `<td ...>` that opens
+it and a callable record -> cell HTML (the table's `render_<column>` with the arguments it
+asks for, or the escaped value; the column's default for an empty value), then builds each
+row as one string. Same cells, same escaping, a fraction of the cost.
+"""
 
 from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import SafeString, mark_safe
 
 
 class ProjectNamesMixin:
@@ -12,3 +27,82 @@ class ProjectNamesMixin:
 
     def project_label(self, project_id: str) -> str:
         return self.project_names.get(project_id, project_id)
+
+
+Cell = Callable[[object], object]
+
+
+class FastRowsMixin:
+    """`row_html(record)` and `rows_html()` for a django-tables2 Table (see module docstring)."""
+
+    _cells: list[tuple[str, Cell]] | None = None
+
+    def _cell(self, bound_column) -> Cell:
+        accessor = bound_column.accessor
+        empty = bound_column.column.empty_values
+        default = bound_column.default
+        method = getattr(self, f"render_{bound_column.name}", None)
+        if method is None:
+            render = None
+        else:
+            wanted = set(inspect.signature(method).parameters) & {"value", "record"}
+            if wanted == {"record"}:
+
+                def render(record, value):
+                    return method(record=record)
+            elif wanted == {"value"}:
+
+                def render(record, value):
+                    return method(value=value)
+            else:
+
+                def render(record, value):
+                    return method(record=record, value=value)
+
+        def cell(record):
+            value = accessor.resolve(record, quiet=True)
+            if value in empty:
+                return default
+            return value if render is None else render(record, value)
+
+        return cell
+
+    def cells(self) -> list[tuple[str, Cell]]:
+        """(`<td ...>` opening, record -> cell) of each visible column, worked out once."""
+        if self._cells is None:
+            self._cells = [
+                (
+                    f"<td {column.attrs['td'].as_html()}"
+                    f' data-label="{escape(str(column.header))}">',
+                    self._cell(column),
+                )
+                for column in self.columns
+            ]
+        return self._cells
+
+    def row_open(self, record, *, oob: bool = False) -> str:
+        """The `<tr ...>` of a row (escaped); tables override it to add their attributes."""
+        return "<tr>"
+
+    def first_cell_prefix(self, record) -> str:
+        """HTML put before the first cell's content (escaped by the caller)."""
+        return ""
+
+    def row_html(self, record, *, oob: bool = False) -> SafeString:
+        parts = [self.row_open(record, oob=oob)]
+        for index, (td_open, cell) in enumerate(self.cells()):
+            parts.append(td_open)
+            if index == 0:
+                parts.append(self.first_cell_prefix(record))
+            parts.append(str(conditional_escape(cell(record))))
+            parts.append("</td>")
+        parts.append("</tr>")
+        return mark_safe("".join(parts))  # noqa: S308 (every part above is escaped)
+
+    def rows_html(self, records: Iterable | None = None) -> list[SafeString]:
+        """The rows of the current page (`page_records`, set by the list view), or `records`."""
+        if records is None:
+            records = getattr(self, "page_records", None)
+        if records is None:
+            records = [row.record for row in self.paginated_rows]
+        return [self.row_html(record) for record in records]
