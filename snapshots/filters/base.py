@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters as filters
 from django import forms
 
+from snapshots.filters import widgets
 from snapshots.permissions import Scope
 from snapshots.selectors.snapshots import project_choices
 
@@ -34,6 +35,7 @@ class ScopedFilterSet(filters.FilterSet):
     @property
     def form(self):
         form = super().form
+        form.renderer = widgets.renderer()
         for field in form.fields.values():
             select = isinstance(field.widget, forms.Select)
             field.widget.attrs.setdefault(

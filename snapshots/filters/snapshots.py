@@ -19,6 +19,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from snapshots.choices import FAILED, Status
+from snapshots.filters import widgets
 from snapshots.permissions import Scope
 from snapshots.selectors import STUCK
 from snapshots.selectors import snapshots as selectors
@@ -155,6 +156,7 @@ class SnapshotFilter(django_filters.FilterSet):
             )
         else:
             del self.filters["project"]
+        self.form.renderer = widgets.renderer()
         for name, field in self.form.fields.items():
             widget = field.widget
             if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
