@@ -230,7 +230,10 @@ def baseline(directory: str, db_path: str, rounds: int) -> list[dict]:
     """The same cases measured with the code in `directory`, on the same database file."""
     env = {**os.environ, "BENCH_CODE_ROOT": os.path.abspath(directory)}
     command = [sys.executable, __file__, "--db", db_path, "--rounds", str(rounds), "--json"]
-    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    # In that directory: Celery's Django fixup puts the working directory first on sys.path.
+    done = subprocess.run(command, env=env, cwd=directory, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the baseline run failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
