@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 
 import django_tables2 as tables
-from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from snapshots.choices import Outcome
 from snapshots.formatting import exact_time
 from snapshots.models import AuditEvent
-from snapshots.tables.base import ProjectNamesMixin
+from snapshots.tables.base import FastRowsMixin, ProjectNamesMixin
+from snapshots.templatetags.list_tags import snapshot_path
 
 OUTCOME_BADGE = {
     Outcome.SUCCESS: "success",
@@ -26,7 +26,7 @@ OUTCOME_BADGE = {
 MESSAGE_SHOWN = 140
 
 
-class AuditEventTable(ProjectNamesMixin, tables.Table):
+class AuditEventTable(FastRowsMixin, ProjectNamesMixin, tables.Table):
     created_at = tables.Column(verbose_name="When", order_by=("created_at", "id"))
     actor_name = tables.Column(verbose_name="User", order_by=("actor_name", "id"))
     project = tables.Column(
@@ -68,6 +68,9 @@ class AuditEventTable(ProjectNamesMixin, tables.Table):
         attrs = {"class": "table table-sm table-hover align-middle", "id": "audit-table"}
         row_attrs = {"data-event": lambda record: record.pk}
 
+    def row_open(self, record, *, oob: bool = False) -> str:
+        return f'<tr data-event="{escape(record.pk)}">'
+
     def render_created_at(self, value):
         return exact_time(value)
 
@@ -86,7 +89,7 @@ class AuditEventTable(ProjectNamesMixin, tables.Table):
     def render_target(self, record):
         label = record.target_name or record.target_id[:8]
         if getattr(record, "target_is_snapshot", False):
-            url = reverse("snapshots:detail", args=[record.target_id])
+            url = snapshot_path("detail", record.target_id)
             return format_html('<a href="{}" title="{}">{}</a>', url, record.target_id, label)
         return format_html('<span title="{}">{}</span>', record.target_id, label)
 

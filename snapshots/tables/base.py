@@ -17,6 +17,11 @@ from collections.abc import Callable, Iterable
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 
+from snapshots.choices import Status
+
+# Status value -> label, once (Status(value).label and Status.values cost a lookup per cell).
+STATUS_LABELS: dict[str, str] = dict(Status.choices)
+
 
 class ProjectNamesMixin:
     """Tables get the project id -> name map once from the view (no query per row)."""

@@ -7,23 +7,25 @@ Every cell goes through `format_html` (snapshot names are user data). Columns wi
 from __future__ import annotations
 
 import django_tables2 as tables
-from django.urls import reverse
 from django.utils.html import format_html
 
 from snapshots.choices import ChangeSource, Status, badge
 from snapshots.formatting import DASH, duration, exact_time
 from snapshots.models import StatusChange
-from snapshots.tables.base import ProjectNamesMixin
+from snapshots.tables.base import STATUS_LABELS, FastRowsMixin, ProjectNamesMixin
+from snapshots.templatetags.list_tags import snapshot_path
+
+SOURCE_LABELS: dict[str, str] = dict(ChangeSource.choices)
 
 
 def status_badge(status: str):
     if not status:
         return format_html('<span class="text-body-secondary">{}</span>', "first seen")
-    label = Status(status).label if status in Status.values else status
+    label = STATUS_LABELS.get(status, status)
     return format_html('<span class="badge text-bg-{}">{}</span>', badge(status), label)
 
 
-class StatusChangeTable(ProjectNamesMixin, tables.Table):
+class StatusChangeTable(FastRowsMixin, ProjectNamesMixin, tables.Table):
     observed_at = tables.Column(verbose_name="When", order_by=("observed_at", "id"))
     snapshot = tables.Column(
         verbose_name="Snapshot", accessor="snapshot_id", order_by=("snapshot__name", "snapshot_id")
@@ -74,7 +76,7 @@ class StatusChangeTable(ProjectNamesMixin, tables.Table):
         return exact_time(value)
 
     def render_snapshot(self, record):
-        url = reverse("snapshots:detail", args=[record.snapshot_id])
+        url = snapshot_path("detail", record.snapshot_id)
         label = record.snapshot.name or record.snapshot_id[:8]
         return format_html('<a href="{}" title="{}">{}</a>', url, record.snapshot_id, label)
 
@@ -122,4 +124,4 @@ class StatusChangeTable(ProjectNamesMixin, tables.Table):
         return record.source
 
     def render_source(self, value):
-        return ChangeSource(value).label if value in ChangeSource.values else value
+        return SOURCE_LABELS.get(value, value)

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import urlencode
 
-from snapshots.choices import Status, badge
+from snapshots.choices import badge
 from snapshots.formatting import DASH, relative_time
 from snapshots.models import Snapshot
-from snapshots.tables.base import FastRowsMixin
+from snapshots.tables.base import STATUS_LABELS, FastRowsMixin
 from snapshots.templatetags.list_tags import snapshot_path
 
 TABLE_NAME = "snapshots"
@@ -51,7 +51,7 @@ def short_id(value: str) -> str:
 
 def status_cell(snapshot: Snapshot):
     """Badge, stuck flag and (for transitional rows) a progress bar. Shared with the detail page."""
-    label = Status(snapshot.status).label if snapshot.status in Status.values else snapshot.status
+    label = STATUS_LABELS.get(snapshot.status, snapshot.status)
     html = format_html(
         '<span class="badge text-bg-{} status-badge">{}</span>', badge(snapshot.status), label
     )
