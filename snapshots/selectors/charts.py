@@ -31,9 +31,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from snapshots.choices import FAILED, Outcome, Status
-from snapshots.models import AuditEvent, Project, Snapshot, StatusChange, Volume
+from snapshots.models import AuditEvent, Snapshot, StatusChange, Volume
 from snapshots.permissions import Scope
 from snapshots.selectors import restrict, stuck_snapshots, visible_snapshots
+from snapshots.selectors.snapshots import project_names
 
 DEFAULT_DAYS = 30  # the window of the per-day charts
 DEFAULT_OLDER_THAN = 90  # "snapshots older than N days"
@@ -131,7 +132,7 @@ def snapshots_by_status(scope: Scope) -> ChartData:
 
 def snapshots_by_project(scope: Scope) -> tuple[ChartData, ChartData]:
     """Live snapshots and their total size (GiB) per project, largest count first (two queries:
-    the totals, then the projects' names from the mirror)."""
+    the totals, then `project_names`)."""
     rows = list(
         visible_snapshots(scope)
         .order_by()
@@ -140,13 +141,7 @@ def snapshots_by_project(scope: Scope) -> tuple[ChartData, ChartData]:
         .order_by("-n", "project_id")
     )
     top, rest = rows[:TOP_PROJECTS], rows[TOP_PROJECTS:]
-    names = {ref.id: ref.name for ref in scope.projects}  # the token's list, then the mirror
-    top_ids = [r["project_id"] for r in top]
-    names.update(
-        (pk, name)
-        for pk, name in Project.objects.filter(id__in=top_ids).values_list("id", "name")
-        if name
-    )
+    names = project_names(scope)
     labels = [names.get(r["project_id"]) or r["name"] or r["project_id"] for r in top]
     counts = [r["n"] for r in top]
     sizes = [r["gib"] or 0 for r in top]
