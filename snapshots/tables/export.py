@@ -115,19 +115,18 @@ def json_value(value):
 
 
 def xlsx_cell(sheet, value):
+    """A text cell typed as text (never a formula), other values as they are."""
     from openpyxl.cell import WriteOnlyCell
 
     if isinstance(value, datetime):
-        value = value.astimezone(UTC).replace(tzinfo=None)  # Excel has no time zones
-    elif isinstance(value, dict | list):
+        return value.astimezone(UTC).replace(tzinfo=None)  # Excel has no time zones
+    if isinstance(value, dict | list):
         value = json.dumps(value, sort_keys=True)
-    elif value is not None and not isinstance(value, bool | int | float | Decimal | date):
-        value = str(value)
-    if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=xlsx_text(value))
-        cell.data_type = "s"  # text, never a formula
-        return cell
-    return WriteOnlyCell(sheet, value=value)
+    elif value is None or isinstance(value, bool | int | float | Decimal | date):
+        return value
+    cell = WriteOnlyCell(sheet, value=xlsx_text(str(value)))
+    cell.data_type = "s"
+    return cell
 
 
 # -- whole files ------------------------------------------------------------------------------
