@@ -13,8 +13,8 @@ Run:
   (PostgreSQL: the bench creates and drops its own test_<name> database)
 Options: --snapshots N (100000), --rounds R (40), --projects P (20)
   --baseline DIR   also measure another checkout of the project (e.g. `git archive` of an older
-                   commit unpacked in DIR) on the same seeded SQLite database, in the same run,
-                   and print both side by side
+                   commit unpacked in DIR) on the same seeded database, in the same run, and
+                   print both side by side
   --profile N      profile case N (1-based) with pyinstrument instead of measuring
 """
 
@@ -284,7 +284,7 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=20)
     parser.add_argument("--baseline", metavar="DIR")
     parser.add_argument("--profile", type=int, metavar="N")
-    parser.add_argument("--db", help=argparse.SUPPRESS)  # a seeded SQLite file (baseline runs)
+    parser.add_argument("--db", help=argparse.SUPPRESS)  # a seeded database (baseline runs)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     command = " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv])
@@ -316,8 +316,6 @@ def main() -> int:
                 return 0
             before = None
             if args.baseline:
-                if vendor != "sqlite":
-                    raise SystemExit("--baseline needs the SQLite database (one shared file)")
                 connection.close()
                 before = baseline(args.baseline, connection.settings_dict["NAME"], args.rounds)
             print(f"# bench_list: {args.snapshots} snapshots, {vendor}, seeded in {seeded:.1f} s")
