@@ -1,7 +1,7 @@
 """The audit log's table.
 
 Every cell goes through `format_html` (names, messages and parameters are user data). Columns
-with `visible=False` appear only in exports; `value_*` methods give exports plain values.
+in `export_only` appear only in exports; `value_*` methods give exports plain values.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.utils.html import escape, format_html
 from snapshots.choices import Outcome
 from snapshots.formatting import exact_time
 from snapshots.models import AuditEvent
-from snapshots.tables.base import FastRowsMixin, ProjectNamesMixin
+from snapshots.tables.base import ExportColumnsMixin, FastRowsMixin, ProjectNamesMixin
 from snapshots.templatetags.list_tags import snapshot_path
 
 OUTCOME_BADGE = {
@@ -26,7 +26,7 @@ OUTCOME_BADGE = {
 MESSAGE_SHOWN = 140
 
 
-class AuditEventTable(FastRowsMixin, ProjectNamesMixin, tables.Table):
+class AuditEventTable(ExportColumnsMixin, FastRowsMixin, ProjectNamesMixin, tables.Table):
     created_at = tables.Column(verbose_name="When", order_by=("created_at", "id"))
     actor_name = tables.Column(verbose_name="User", order_by=("actor_name", "id"))
     project = tables.Column(
@@ -38,17 +38,19 @@ class AuditEventTable(FastRowsMixin, ProjectNamesMixin, tables.Table):
     )
     outcome = tables.Column(verbose_name="Outcome", order_by=("outcome", "id"))
     message = tables.Column(verbose_name="Message", orderable=False)
-    # Export only
-    id = tables.Column(verbose_name="Event", visible=False)
-    actor_id = tables.Column(verbose_name="User ID", visible=False)
-    project_id = tables.Column(verbose_name="Project ID", visible=False)
-    target_name = tables.Column(verbose_name="Snapshot name", visible=False)
-    parameters = tables.Column(verbose_name="Parameters", visible=False)
-    status_code = tables.Column(verbose_name="HTTP status", visible=False)
-    request_id = tables.Column(verbose_name="Request ID", visible=False)
-    client_addr = tables.Column(verbose_name="Client address", visible=False)
-    prev_hash = tables.Column(verbose_name="Previous hash", visible=False)
-    hash = tables.Column(verbose_name="Hash", visible=False)
+    # Export only: added when the table is built for an export (ExportColumnsMixin).
+    export_only = {
+        "id": tables.Column(verbose_name="Event"),
+        "actor_id": tables.Column(verbose_name="User ID"),
+        "project_id": tables.Column(verbose_name="Project ID"),
+        "target_name": tables.Column(verbose_name="Snapshot name"),
+        "parameters": tables.Column(verbose_name="Parameters"),
+        "status_code": tables.Column(verbose_name="HTTP status"),
+        "request_id": tables.Column(verbose_name="Request ID"),
+        "client_addr": tables.Column(verbose_name="Client address"),
+        "prev_hash": tables.Column(verbose_name="Previous hash"),
+        "hash": tables.Column(verbose_name="Hash"),
+    }
 
     class Meta:
         model = AuditEvent

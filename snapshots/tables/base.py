@@ -11,8 +11,10 @@ row as one string. Same cells, same escaping, a fraction of the cost.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
@@ -21,6 +23,20 @@ from snapshots.choices import Status
 
 # Status value -> label, once (Status(value).label and Status.values cost a lookup per cell).
 STATUS_LABELS: dict[str, str] = dict(Status.choices)
+
+
+class ExportColumnsMixin:
+    """Columns only an export shows (`export_only`), added only when the table is built for one
+    (`exporting=True`): every column costs a deep copy each time a table is built."""
+
+    export_only: ClassVar[dict[str, object]] = {}
+
+    def __init__(self, *args, exporting: bool = False, **kwargs) -> None:
+        if exporting and self.export_only:
+            kwargs["extra_columns"] = [
+                (name, copy.deepcopy(column)) for name, column in self.export_only.items()
+            ]
+        super().__init__(*args, **kwargs)
 
 
 class ProjectNamesMixin:

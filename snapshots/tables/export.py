@@ -1,8 +1,9 @@
 """Exports of any list: the table's own columns, every filtered row in the table's order.
 
-The columns are the table's (hidden and export-only ones included, `exclude_from_export` ones
-left out), headed by their labels; a `value_<column>` method of the table gives a column its
-plain value, otherwise the accessor's value is written as it is.
+The columns are the table's (hidden ones and, when it is built with `exporting=True`, its
+`export_only` ones included; `exclude_from_export` ones left out), headed by their labels; a
+`value_<column>` method of the table gives a column its plain value, otherwise the accessor's
+value is written as it is.
 
 CSV and JSON stream from `QuerySet.iterator()`: the first bytes leave at once and memory stays
 flat whatever the number of rows. XLSX is a zip that is written at the end, so it is built

@@ -1,7 +1,7 @@
 """The status history's table: every status a snapshot went through and how long it lasted.
 
-Every cell goes through `format_html` (snapshot names are user data). Columns with
-`visible=False` appear only in exports; `value_*` methods give exports plain values.
+Every cell goes through `format_html` (snapshot names are user data). `export_only` columns
+appear only in exports; `value_*` methods give exports plain values.
 """
 
 from __future__ import annotations
@@ -12,7 +12,12 @@ from django.utils.html import format_html
 from snapshots.choices import ChangeSource, Status, badge
 from snapshots.formatting import DASH, duration, exact_time
 from snapshots.models import StatusChange
-from snapshots.tables.base import STATUS_LABELS, FastRowsMixin, ProjectNamesMixin
+from snapshots.tables.base import (
+    STATUS_LABELS,
+    ExportColumnsMixin,
+    FastRowsMixin,
+    ProjectNamesMixin,
+)
 from snapshots.templatetags.list_tags import snapshot_path
 
 SOURCE_LABELS: dict[str, str] = dict(ChangeSource.choices)
@@ -25,7 +30,7 @@ def status_badge(status: str):
     return format_html('<span class="badge text-bg-{}">{}</span>', badge(status), label)
 
 
-class StatusChangeTable(FastRowsMixin, ProjectNamesMixin, tables.Table):
+class StatusChangeTable(ExportColumnsMixin, FastRowsMixin, ProjectNamesMixin, tables.Table):
     observed_at = tables.Column(verbose_name="When", order_by=("observed_at", "id"))
     snapshot = tables.Column(
         verbose_name="Snapshot", accessor="snapshot_id", order_by=("snapshot__name", "snapshot_id")
@@ -43,16 +48,16 @@ class StatusChangeTable(FastRowsMixin, ProjectNamesMixin, tables.Table):
     )
     progress = tables.Column(verbose_name="Progress", order_by=("progress", "id"))
     source = tables.Column(verbose_name="Source", order_by=("source", "id"))
-    # Export only
-    id = tables.Column(verbose_name="Change", visible=False)
-    snapshot_name = tables.Column(
-        verbose_name="Snapshot name", accessor="snapshot__name", visible=False
-    )
-    project_id = tables.Column(verbose_name="Project ID", visible=False)
-    next_observed_at = tables.Column(verbose_name="Next change", visible=False)
-    duration_seconds = tables.Column(
-        verbose_name="Seconds", accessor="duration", visible=False, empty_values=()
-    )
+    # Export only: added when the table is built for an export (ExportColumnsMixin).
+    export_only = {
+        "id": tables.Column(verbose_name="Change"),
+        "snapshot_name": tables.Column(verbose_name="Snapshot name", accessor="snapshot__name"),
+        "project_id": tables.Column(verbose_name="Project ID"),
+        "next_observed_at": tables.Column(verbose_name="Next change"),
+        "duration_seconds": tables.Column(
+            verbose_name="Seconds", accessor="duration", empty_values=()
+        ),
+    }
 
     class Meta:
         model = StatusChange

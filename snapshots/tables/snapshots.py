@@ -2,7 +2,7 @@
 
 Cells are built with `format_html`, which escapes every value: snapshot names, descriptions and
 metadata are user data and must render as text. Exports (tables/export.py) take the plain
-values: the accessor's, or a `value_<column>` method's; `visible=False` columns are export-only.
+values: the accessor's, or a `value_<column>` method's; `export_only` columns are for exports.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from snapshots.choices import badge
 from snapshots.formatting import DASH, relative_time
 from snapshots.models import Snapshot
-from snapshots.tables.base import STATUS_LABELS, FastRowsMixin
+from snapshots.tables.base import STATUS_LABELS, ExportColumnsMixin, FastRowsMixin
 from snapshots.templatetags.list_tags import snapshot_path
 
 TABLE_NAME = "snapshots"
@@ -88,7 +88,7 @@ class RowActionsColumn(tables.Column):
         )
 
 
-class SnapshotTable(FastRowsMixin, tables.Table):
+class SnapshotTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
     name = tables.Column(
         verbose_name="Name",
         order_by=("name", "id"),
@@ -134,14 +134,14 @@ class SnapshotTable(FastRowsMixin, tables.Table):
         exclude_from_export=True,  # "Created" holds the time itself
     )
     actions = RowActionsColumn()
-    # Export only
-    description = tables.Column(verbose_name="Description", visible=False, orderable=False)
-    volume_id = tables.Column(verbose_name="Volume ID", visible=False, orderable=False)
-    project_id = tables.Column(verbose_name="Project ID", visible=False, orderable=False)
-    group_snapshot_id = tables.Column(
-        verbose_name="Group snapshot ID", visible=False, orderable=False
-    )
-    stuck_since = tables.Column(verbose_name="Stuck since", visible=False, orderable=False)
+    # Export only: added when the table is built for an export (ExportColumnsMixin).
+    export_only = {
+        "description": tables.Column(verbose_name="Description"),
+        "volume_id": tables.Column(verbose_name="Volume ID"),
+        "project_id": tables.Column(verbose_name="Project ID"),
+        "group_snapshot_id": tables.Column(verbose_name="Group snapshot ID"),
+        "stuck_since": tables.Column(verbose_name="Stuck since"),
+    }
 
     class Meta:
         model = Snapshot

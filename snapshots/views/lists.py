@@ -104,7 +104,7 @@ class ListPage(View):
         rows = filterset.qs
         if self.strict_filters and filterset.is_bound and not filterset.is_valid():
             rows = rows.none()
-        table = self.table_class(rows, **self.get_table_kwargs())
+        table = self.table_class(rows, exporting=fmt is not None, **self.get_table_kwargs())
         table.request = request
         self.sort(table, request.GET.get(SORT_PARAM))
         if fmt is not None:
