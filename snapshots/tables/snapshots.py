@@ -7,13 +7,16 @@ values: the accessor's, or a `value_<column>` method's; `export_only` columns ar
 
 from __future__ import annotations
 
+from html import escape as h
+from urllib.parse import quote
+
 import django_tables2 as tables
 from django.template import Context
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
-from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 
 from snapshots.choices import badge
 from snapshots.formatting import DASH, relative_time
@@ -49,29 +52,27 @@ def short_id(value: str) -> str:
     return value[:8]
 
 
-def status_cell(snapshot: Snapshot):
-    """Badge, stuck flag and (for transitional rows) a progress bar. Shared with the detail page."""
-    label = STATUS_LABELS.get(snapshot.status, snapshot.status)
-    html = format_html(
-        '<span class="badge text-bg-{} status-badge">{}</span>', badge(snapshot.status), label
-    )
+def status_cell(snapshot: Snapshot) -> SafeString:
+    """Badge, stuck flag and (for transitional rows) a progress bar. Shared with the detail page.
+
+    Built with f-strings over escaped values (h()): it runs for every row of every page."""
+    label = h(STATUS_LABELS.get(snapshot.status, snapshot.status))
+    html = f'<span class="badge text-bg-{h(badge(snapshot.status))} status-badge">{label}</span>'
     if snapshot.is_stuck:
-        html += format_html(
-            ' <span class="badge text-bg-dark" title="In this status since {}">stuck</span>',
-            timezone.localtime(snapshot.status_since).strftime("%Y-%m-%d %H:%M"),
+        since = timezone.localtime(snapshot.status_since).strftime("%Y-%m-%d %H:%M")
+        html += (
+            f' <span class="badge text-bg-dark" title="In this status since {h(since)}">'
+            "stuck</span>"
         )
     if snapshot.is_transitional:
-        progress = snapshot.progress or 0
-        html += format_html(
+        progress = int(snapshot.progress or 0)
+        html += (
             '<div class="progress snapshot-progress mt-1" role="progressbar" '
-            'aria-label="{} progress" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100">'
-            '<div class="progress-bar progress-bar-striped progress-bar-animated" '
-            'style="width: {}%"></div></div>',
-            label,
-            progress,
-            progress,
+            f'aria-label="{label} progress" aria-valuenow="{progress}" aria-valuemin="0" '
+            'aria-valuemax="100"><div class="progress-bar progress-bar-striped '
+            f'progress-bar-animated" style="width: {progress}%"></div></div>'
         )
-    return html
+    return mark_safe(html)  # noqa: S308 (every value above is escaped)
 
 
 class RowActionsColumn(tables.Column):
@@ -211,27 +212,23 @@ class SnapshotTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
     def _detail_url(self, snapshot_id: str) -> str:
         return snapshot_path("detail", snapshot_id)
 
+    # The cells of every row: f-strings over escaped values (h()), a third of format_html's cost.
     def render_name(self, record):
-        url = self._detail_url(record.pk)
+        url = h(self._detail_url(record.pk))
         if record.name:
-            return format_html('<a href="{}">{}</a>', url, record.name)
-        return format_html(
-            '<a href="{}"><span class="fst-italic">unnamed</span>'
-            '<span class="visually-hidden"> snapshot {}</span></a>',
-            url,
-            short_id(record.pk),
+            return mark_safe(f'<a href="{url}">{h(record.name)}</a>')  # noqa: S308
+        return mark_safe(  # noqa: S308
+            f'<a href="{url}"><span class="fst-italic">unnamed</span>'
+            f'<span class="visually-hidden"> snapshot {h(short_id(record.pk))}</span></a>'
         )
 
     def render_id(self, record):
-        return format_html(
-            '<code class="mono" title="{}">{}</code> '
+        pk = h(record.pk)
+        return mark_safe(  # noqa: S308
+            f'<code class="mono" title="{pk}">{h(short_id(record.pk))}</code> '
             '<button type="button" class="btn btn-link btn-sm p-0 align-baseline copy-id" '
-            'data-copy="{}" aria-label="Copy ID {}" title="Copy ID">'
-            '<i class="bi bi-clipboard" aria-hidden="true"></i></button>',
-            record.pk,
-            short_id(record.pk),
-            record.pk,
-            record.pk,
+            f'data-copy="{pk}" aria-label="Copy ID {pk}" title="Copy ID">'
+            '<i class="bi bi-clipboard" aria-hidden="true"></i></button>'
         )
 
     def render_status(self, record):
@@ -241,23 +238,23 @@ class SnapshotTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
         return f"{record.size} GiB"
 
     def render_volume(self, record):
-        label = record.volume_name or short_id(record.volume_id)
-        url = self._list_url + "?" + urlencode({"volume": record.volume_id})
-        return format_html(
-            '<a href="{}" title="Snapshots of volume {}">{}</a>', url, record.volume_id, label
+        label = h(record.volume_name or short_id(record.volume_id))
+        url = h(f"{self._list_url}?volume={quote(record.volume_id, safe='')}")
+        return mark_safe(  # noqa: S308
+            f'<a href="{url}" title="Snapshots of volume {h(record.volume_id)}">{label}</a>'
         )
 
     def render_project(self, record):
         name = self.project_names.get(record.project_id) or record.project_name
-        return format_html(
-            '<span title="{}">{}</span>', record.project_id, name or record.project_id
+        return mark_safe(  # noqa: S308
+            f'<span title="{h(record.project_id)}">{h(name or record.project_id)}</span>'
         )
 
     def render_user(self, record):
         if not record.user_id:
             return DASH
-        return format_html(
-            '<span class="mono" title="{}">{}</span>', record.user_id, short_id(record.user_id)
+        return mark_safe(  # noqa: S308
+            f'<span class="mono" title="{h(record.user_id)}">{h(short_id(record.user_id))}</span>'
         )
 
     def render_created(self, record):
