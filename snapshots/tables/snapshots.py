@@ -177,6 +177,7 @@ class SnapshotTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
             if name not in self.chosen:
                 self.columns.hide(name)
         self._list_url = reverse("snapshots:list")
+        self._actions = None
         self._now = timezone.now()
 
     # -- rows (FastRowsMixin builds the cells) ------------------------------------------------
@@ -291,10 +292,15 @@ class SnapshotTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
         return relative_time(record.created_at, suffix="", now=self._now)
 
     def render_actions(self, record):
-        """The row template in the page's own context (no copy of it per row)."""
-        template = get_template(ROW_ACTIONS_TEMPLATE).template
-        context = getattr(self, "context", None)
-        if context is None:
-            context = Context()
+        """The row actions template, in a small context of its own made once per table: the
+        user's scope and the request (not the whole page's context, so it renders the same
+        wherever the table is shown)."""
+        if self._actions is None:
+            request = getattr(self, "request", None)
+            self._actions = (
+                get_template(ROW_ACTIONS_TEMPLATE).template,
+                Context({"scope": getattr(request, "scope", None), "request": request}),
+            )
+        template, context = self._actions
         with context.push(snapshot=record):
             return template.render(context)
