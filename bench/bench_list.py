@@ -189,27 +189,33 @@ def measure(client, url: str, rounds: int) -> tuple[list[float], list[float], li
     return wall, cpu, sql
 
 
+def calibration_ms() -> float:
+    """CPU time of a fixed pure-Python loop: the same work in every run, so comparing it
+    between runs shows how much a busy machine slowed all the figures down."""
+    started = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i % 7
+    return (time.process_time() - started) * 1000
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))]
 
 
-def run_cases(rounds: int) -> list[dict]:
-    results = []
-    for who, url in CASES:
-        wall, cpu, sql = measure(client_for(who), url, rounds)
-        results.append(
-            {
-                "who": who,
-                "url": url,
-                "wall50": statistics.median(wall),
-                "wall95": percentile(wall, 95),
-                "cpu50": statistics.median(cpu),
-                "cpu95": percentile(cpu, 95),
-                "sql50": statistics.median(sql),
-            }
-        )
-    return results
+def run_case(index: int, rounds: int) -> dict:
+    who, url = CASES[index]
+    wall, cpu, sql = measure(client_for(who), url, rounds)
+    return {
+        "who": who,
+        "url": url,
+        "wall50": statistics.median(wall),
+        "wall95": percentile(wall, 95),
+        "cpu50": statistics.median(cpu),
+        "cpu95": percentile(cpu, 95),
+        "sql50": statistics.median(sql),
+    }
 
 
 def profile(case: int, rounds: int) -> None:
@@ -226,10 +232,11 @@ def profile(case: int, rounds: int) -> None:
     print(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
-def baseline(directory: str, db_path: str, rounds: int) -> list[dict]:
-    """The same cases measured with the code in `directory`, on the same database file."""
+def baseline(directory: str, db_name: str, case: int, rounds: int) -> dict:
+    """One case measured with the code in `directory`, on the same database."""
     env = {**os.environ, "BENCH_CODE_ROOT": os.path.abspath(directory)}
-    command = [sys.executable, __file__, "--db", db_path, "--rounds", str(rounds), "--json"]
+    command = [sys.executable, __file__, "--db", db_name, "--rounds", str(rounds), "--json"]
+    command += ["--case", str(case)]
     # In that directory: Celery's Django fixup puts the working directory first on sys.path.
     done = subprocess.run(command, env=env, cwd=directory, capture_output=True, text=True)
     if done.returncode:
@@ -286,6 +293,7 @@ def main() -> int:
     parser.add_argument("--profile", type=int, metavar="N")
     parser.add_argument("--db", help=argparse.SUPPRESS)  # a seeded database (baseline runs)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--case", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     command = " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv])
 
@@ -293,9 +301,9 @@ def main() -> int:
         configure(tmp)
         from django.db import connection
 
-        if args.db:  # measure only, on a database another run seeded
+        if args.db:  # measure one case only, on a database another run seeded
             connection.settings_dict["NAME"] = args.db
-            print(json.dumps(run_cases(args.rounds)))
+            print(json.dumps(run_case(args.case, args.rounds)))
             return 0
         # No setup_test_environment(): it instruments template rendering, which a server lacks.
         vendor = connection.vendor
@@ -314,17 +322,25 @@ def main() -> int:
             if args.profile:
                 profile(args.profile, args.rounds)
                 return 0
-            before = None
-            if args.baseline:
-                connection.close()
-                before = baseline(args.baseline, connection.settings_dict["NAME"], args.rounds)
             print(f"# bench_list: {args.snapshots} snapshots, {vendor}, seeded in {seeded:.1f} s")
             print(f"# command: {command}")
             if args.baseline:
-                print(f"# before: the code in {args.baseline}, same database, same run")
+                print(
+                    f"# before: the code in {args.baseline}, same database, same run, each case"
+                    " measured right before the current code's (a process of its own)"
+                )
             print(f"# target: server CPU p50 < {TARGET_CPU_MS} ms per 25-row page")
             print(f"# load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-            within = report(run_cases(args.rounds), before)
+            print(f"# calibration loop before: {calibration_ms():.0f} ms of CPU")
+            results, before = [], [] if args.baseline else None
+            for index in range(len(CASES)):
+                if args.baseline:
+                    connection.close()
+                    name = connection.settings_dict["NAME"]
+                    before.append(baseline(args.baseline, name, index, args.rounds))
+                results.append(run_case(index, args.rounds))
+            within = report(results, before)
+            print(f"# calibration loop after: {calibration_ms():.0f} ms of CPU")
             exports()
             print("# result:", "within target" if within else "over target")
         finally:

@@ -34,6 +34,8 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_tables2 import Table
 
+from snapshots.tables.base import resolver
+
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
@@ -63,11 +65,7 @@ class ExportColumn:
 
 def _value_getter(table: Table, bound_column) -> Callable[[object], object]:
     """record -> plain value of one column: `value_<name>(value=, record=)` or the accessor."""
-    accessor = bound_column.accessor
-
-    def raw(record):
-        return accessor.resolve(record, quiet=True)
-
+    raw = resolver(bound_column.accessor)
     method = getattr(table, f"value_{bound_column.name}", None)
     if method is None:
         return raw
