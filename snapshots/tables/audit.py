@@ -14,7 +14,7 @@ from django.utils.html import escape, format_html
 from snapshots.choices import Outcome
 from snapshots.formatting import exact_time
 from snapshots.models import AuditEvent
-from snapshots.tables.base import ExportColumnsMixin, FastRowsMixin, ProjectNamesMixin
+from snapshots.tables.base import ListTable, ProjectNamesMixin
 from snapshots.templatetags.list_tags import snapshot_path
 
 OUTCOME_BADGE = {
@@ -26,7 +26,7 @@ OUTCOME_BADGE = {
 MESSAGE_SHOWN = 140
 
 
-class AuditEventTable(ExportColumnsMixin, FastRowsMixin, ProjectNamesMixin, tables.Table):
+class AuditEventTable(ProjectNamesMixin, ListTable):
     created_at = tables.Column(verbose_name="When", order_by=("created_at", "id"))
     actor_name = tables.Column(verbose_name="User", order_by=("actor_name", "id"))
     project = tables.Column(

@@ -14,9 +14,11 @@ from __future__ import annotations
 import copy
 import inspect
 import operator
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
+import django_tables2 as tables
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
@@ -145,3 +147,20 @@ class FastRowsMixin:
         if records is None:
             records = [row.record for row in self.paginated_rows]
         return [self.row_html(record) for record in records]
+
+
+class _ShallowCopies(OrderedDict):
+    """A table class's columns, copied one level deep per table instead of deeply: a table
+    only sets attributes of its own copies (`visible`, `accessor`), never mutates what they
+    share (attrs, order_by), and the deep copy was a tenth of building a page."""
+
+    def __deepcopy__(self, memo):
+        return OrderedDict((name, copy.copy(column)) for name, column in self.items())
+
+
+class ListTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
+    """The base of every list's table."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.base_columns = _ShallowCopies(cls.base_columns)

@@ -12,12 +12,7 @@ from django.utils.html import format_html
 from snapshots.choices import ChangeSource, Status, badge
 from snapshots.formatting import DASH, duration, exact_time
 from snapshots.models import StatusChange
-from snapshots.tables.base import (
-    STATUS_LABELS,
-    ExportColumnsMixin,
-    FastRowsMixin,
-    ProjectNamesMixin,
-)
+from snapshots.tables.base import STATUS_LABELS, ListTable, ProjectNamesMixin
 from snapshots.templatetags.list_tags import snapshot_path
 
 SOURCE_LABELS: dict[str, str] = dict(ChangeSource.choices)
@@ -30,7 +25,7 @@ def status_badge(status: str):
     return format_html('<span class="badge text-bg-{}">{}</span>', badge(status), label)
 
 
-class StatusChangeTable(ExportColumnsMixin, FastRowsMixin, ProjectNamesMixin, tables.Table):
+class StatusChangeTable(ProjectNamesMixin, ListTable):
     observed_at = tables.Column(verbose_name="When", order_by=("observed_at", "id"))
     snapshot = tables.Column(
         verbose_name="Snapshot", accessor="snapshot_id", order_by=("snapshot__name", "snapshot_id")

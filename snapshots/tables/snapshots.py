@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from snapshots.choices import badge
 from snapshots.formatting import DASH, relative_time
 from snapshots.models import Snapshot
-from snapshots.tables.base import STATUS_LABELS, ExportColumnsMixin, FastRowsMixin
+from snapshots.tables.base import STATUS_LABELS, ListTable
 from snapshots.templatetags.list_tags import snapshot_path
 from snapshots.templatetags.snapshot_actions import snapshot_actions
 
@@ -134,7 +134,7 @@ class RowActionsColumn(tables.Column):
         )
 
 
-class SnapshotTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
+class SnapshotTable(ListTable):
     name = tables.Column(
         verbose_name="Name",
         order_by=("name", "id"),

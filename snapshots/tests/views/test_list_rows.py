@@ -105,3 +105,17 @@ def test_row_actions_markup_escapes_and_explains_a_refused_delete():
     assert 'href="/snapshots/abc-1/reset-status/"' in html
     assert 'href="/snapshots/abc-1/force-delete/"' in html
     assert "/set-status/" not in html
+
+
+def test_tables_do_not_share_their_column_choices():
+    """Columns are copied one level deep per table: hiding one in a table leaves the class
+    and every other table alone."""
+    first = SnapshotTable([], columns=["id"])
+    second = SnapshotTable([], columns=["size"])
+    third = SnapshotTable([], exporting=True)
+    shown = [[c.name for c in t.columns] for t in (first, second)]
+    assert "id" in shown[0] and "size" not in shown[0]
+    assert "size" in shown[1] and "id" not in shown[1]
+    assert all(column.visible for column in SnapshotTable.base_columns.values())
+    assert "description" in [c.name for c in third.columns.iterall()]
+    assert "description" not in [c.name for c in first.columns.iterall()]
