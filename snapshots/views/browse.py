@@ -6,6 +6,8 @@ transitional rows polls `live` (our database, never the cloud) and swaps only ro
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -49,6 +51,25 @@ def datalist_options(values: list[str]) -> SafeString:
     """`<option>`s of a datalist, escaped: up to 200 of them, cheaper here than in a loop of
     the template engine."""
     return mark_safe("".join(f'<option value="{escape(v)}"></option>' for v in values))  # noqa: S308
+
+
+SUGGESTIONS_FOR = 60  # seconds a process reuses the volume names it offered
+_suggestions: dict[frozenset[str] | None, tuple[float, SafeString]] = {}
+
+
+def volume_options(scope) -> SafeString:
+    """The volume filter's suggestions for this scope, read at most once a minute per process:
+    they only help typing (any volume can still be typed), and they cost a query and 200
+    escapes on every full page."""
+    key = scope.readable_projects
+    now = time.monotonic()
+    cached = _suggestions.get(key)
+    if cached is None or cached[0] < now:
+        if len(_suggestions) > 1000:
+            _suggestions.clear()
+        cached = (now + SUGGESTIONS_FOR, datalist_options(selectors.volume_suggestions(scope)))
+        _suggestions[key] = cached
+    return cached[1]
 
 
 def _keep_params(request, *, drop: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -116,7 +137,7 @@ class SnapshotListView(LoginRequiredMixin, ListPage):
             "sort_keep_params": _keep_params(request, drop=("page", "sort", "export")),
             "sort_choices": _sort_choices(table),
             "settings_next": _path_without(request, ("page", "per_page", "export")),
-            "volume_options": datalist_options(selectors.volume_suggestions(request.scope)),
+            "volume_options": volume_options(request.scope),
             "live_poll_seconds": settings.LIVE_POLL_SECONDS,
         }
 

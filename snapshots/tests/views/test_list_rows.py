@@ -119,3 +119,18 @@ def test_tables_do_not_share_their_column_choices():
     assert all(column.visible for column in SnapshotTable.base_columns.values())
     assert "description" in [c.name for c in third.columns.iterall()]
     assert "description" not in [c.name for c in first.columns.iterall()]
+
+
+def test_volume_suggestions_are_offered_escaped_and_scoped(login, projects):
+    from snapshots.models import Volume
+    from snapshots.views import browse
+
+    browse._suggestions.clear()  # a process keeps them a minute
+    mine = Volume.objects.create(id="v-a", project_id=projects["alpha"], name='<b>"alpha-vol"</b>')
+    theirs = Volume.objects.create(id="v-b", project_id=projects["beta"], name="beta-vol")
+    html = login("demo", project="alpha").get("/snapshots/").content.decode()
+    datalist = html[html.index('<datalist id="volume-names">') :]
+    datalist = datalist[: datalist.index("</datalist>")]
+    assert "&lt;b&gt;&quot;alpha-vol&quot;&lt;/b&gt;" in datalist and "<b>" not in datalist
+    assert theirs.name not in datalist
+    assert mine.project_id == projects["alpha"]
