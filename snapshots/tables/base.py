@@ -22,8 +22,10 @@ import django_tables2 as tables
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
+from django_tables2.templatetags.django_tables2 import table_page_range
 
 from snapshots.choices import Status
+from snapshots.templatetags.list_tags import query_with
 
 # Status value -> label, once (Status(value).label and Status.values cost a lookup per cell).
 STATUS_LABELS: dict[str, str] = dict(Status.choices)
@@ -159,7 +161,53 @@ class _ShallowCopies(OrderedDict):
 
 
 class ListTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
-    """The base of every list's table."""
+    """The base of every list's table: its header cells and page links are worked out here
+    once (partials/table_head.html and partials/pagination.html only write them out)."""
+
+    def header_cells(self) -> list[dict]:
+        """Per visible column: its <th> attributes, label, and sort state and link."""
+        query = self.request.GET
+        cells = []
+        for column in self.columns:
+            cell = {
+                "name": column.name,
+                "header": column.header,
+                "th_attrs": column.attrs["th"].as_html(),
+                "orderable": column.orderable,
+                "is_ordered": column.is_ordered,
+            }
+            if column.orderable:
+                alias = column.order_by_alias
+                following = alias.next
+                cell["descending"] = alias.is_descending
+                cell["next_descending"] = following.is_descending
+                cell["url"] = query_with(query, sort=str(following), page=None)
+            cells.append(cell)
+        return cells
+
+    def sort_caption(self) -> str:
+        """ ", sorted by Size descending" for the caption (screen readers), or ""."""
+        parts = []
+        for order in self.order_by or ():
+            if order.bare in self.columns:
+                way = "descending" if order.is_descending else "ascending"
+                parts.append(f"{self.columns[order.bare].header} {way}")
+        return f", sorted by {' '.join(parts)}" if parts else ""
+
+    def page_links(self) -> dict:
+        """The pager's links: previous, numbered (with "..." gaps), next."""
+        page, query = self.page, self.request.GET
+        numbers = table_page_range(page, self.paginator) if self.paginator.num_pages > 1 else []
+        return {
+            "previous": query_with(query, page=page.previous_page_number())
+            if page.has_previous()
+            else "",
+            "next": query_with(query, page=page.next_page_number()) if page.has_next() else "",
+            "pages": [
+                (number, "" if number == "..." else query_with(query, page=number))
+                for number in numbers
+            ],
+        }
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -24,6 +24,20 @@ def snapshot_path(name: str, snapshot_id: str) -> str:
     return _pattern(name).replace(PLACEHOLDER, quote(str(snapshot_id), safe=""), 1)
 
 
+def query_with(query_dict, **changes) -> str:
+    """What `{% querystring name=value ... %}` writes (None removes a name), for code that
+    builds many links from one request: the tag copies and re-encodes the query each time."""
+    params = query_dict.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    if not params and not query_dict:
+        return ""
+    return f"?{params.urlencode()}"
+
+
 @register.filter
 def snapshot_url(snapshot_id: str, name: str) -> str:
     """`{{ snapshot.pk|snapshot_url:"edit" }}`: the URL of that snapshot's route."""
