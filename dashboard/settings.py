@@ -333,6 +333,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-sm table-hover align-middle"}
 PAGE_SIZES = (25, 50, 100)
+# XLSX is built whole before its first byte leaves (CSV and JSON stream): at most this many rows.
+EXPORT_XLSX_MAX_ROWS = env.int("EXPORT_XLSX_MAX_ROWS", default=2_000)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

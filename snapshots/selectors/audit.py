@@ -1,11 +1,13 @@
 """What a user may read of the two histories: audit events and status changes.
 
-Members read their current project's rows; auditors (readers) every project they may read
-(`Scope.readable_projects`, None meaning the whole cloud); admins everything, including events
-with no project (sign-in failures, prunes). Every audit and history page starts here.
+The same rule as for snapshots (`restrict()`): members read their current project's rows;
+auditors (readers) every project they may read; admins everything, including events with no
+project (sign-in failures, prunes). Every audit and history page starts here.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db.models import (
     DateTimeField,
@@ -19,37 +21,11 @@ from django.db.models import (
 )
 from django.db.models import DurationField as DurationOutput
 
-from snapshots.models import AuditEvent, Project, Snapshot, StatusChange
+from snapshots.models import AuditEvent, Snapshot, StatusChange
 from snapshots.permissions import Action, Scope, can
+from snapshots.selectors import restrict
 
 SNAPSHOT_EVENTS_SHOWN = 50
-
-
-def readable_project_ids(scope: Scope | None) -> frozenset[str] | None:
-    """The projects whose history `scope` may read: None means every project (and none)."""
-    if scope is None or not scope.is_reader:
-        return frozenset()
-    if scope.is_admin:
-        return None
-    if scope.is_member:
-        return frozenset({scope.project_id})
-    if not can(scope, Action.AUDIT):
-        return frozenset()
-    return scope.readable_projects
-
-
-def may_see_history(scope: Scope | None, project_id: str) -> bool:
-    """May `scope` read the audit events and status changes of `project_id`?"""
-    projects = readable_project_ids(scope)
-    return projects is None or project_id in projects
-
-
-def scope_history(qs: QuerySet, scope: Scope | None) -> QuerySet:
-    """Restrict a queryset of rows with a `project_id` to what `scope` may read."""
-    projects = readable_project_ids(scope)
-    if projects is None:
-        return qs
-    return qs.filter(project_id__in=projects) if projects else qs.none()
 
 
 def visible_events(scope: Scope | None) -> QuerySet[AuditEvent]:
@@ -57,18 +33,27 @@ def visible_events(scope: Scope | None) -> QuerySet[AuditEvent]:
     snapshot the mirror holds (deleted ones included), so the page can link to it."""
     is_snapshot = Exists(Snapshot.objects.filter(pk=OuterRef("target_id")))
     return (
-        scope_history(AuditEvent.objects.all(), scope)
+        restrict(AuditEvent.objects.all(), scope)
         .annotate(target_is_snapshot=is_snapshot)
         .order_by("-created_at", "-id")
     )
 
 
-def snapshot_events(scope: Scope | None, snapshot: Snapshot) -> list[AuditEvent]:
-    """The newest audit events naming `snapshot`, or [] when `scope` may not see them."""
-    if not may_see_history(scope, snapshot.project_id):
-        return []
+@dataclass(frozen=True)
+class SnapshotAudit:
+    """The audit events a snapshot's detail page shows, and whether the user may see any."""
+
+    allowed: bool
+    events: list[AuditEvent]
+
+
+def snapshot_audit(scope: Scope | None, snapshot: Snapshot) -> SnapshotAudit:
+    """The newest audit events naming `snapshot` (one query; none when `scope` may not read
+    its project's history)."""
+    if not can(scope, Action.VIEW, snapshot.project_id):
+        return SnapshotAudit(allowed=False, events=[])
     qs = AuditEvent.objects.filter(target_id=snapshot.pk).order_by("-created_at", "-id")
-    return list(qs[:SNAPSHOT_EVENTS_SHOWN])
+    return SnapshotAudit(allowed=True, events=list(qs[:SNAPSHOT_EVENTS_SHOWN]))
 
 
 def visible_changes(scope: Scope | None) -> QuerySet[StatusChange]:
@@ -87,7 +72,7 @@ def visible_changes(scope: Scope | None) -> QuerySet[StatusChange]:
         output_field=DateTimeField(),
     )
     return (
-        scope_history(StatusChange.objects.all(), scope)
+        restrict(StatusChange.objects.all(), scope)
         .select_related("snapshot")
         .annotate(next_observed_at=next_at)
         .annotate(
@@ -97,18 +82,3 @@ def visible_changes(scope: Scope | None) -> QuerySet[StatusChange]:
         )
         .order_by("-observed_at", "-id")
     )
-
-
-def project_names(scope: Scope | None) -> dict[str, str]:
-    """Project id -> name for the projects `scope` may read (one query), for labels and filters."""
-    qs = Project.objects.all()
-    projects = readable_project_ids(scope)
-    if projects is not None:
-        qs = qs.filter(id__in=projects)
-    names = {pk: name or pk for pk, name in qs.values_list("id", "name")}
-    if scope is not None and scope.project_id and may_see_history(scope, scope.project_id):
-        names.setdefault(scope.project_id, scope.project_name or scope.project_id)
-    for ref in getattr(scope, "projects", ()):
-        if may_see_history(scope, ref.id):
-            names.setdefault(ref.id, ref.name or ref.id)
-    return names

@@ -31,10 +31,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from snapshots.choices import FAILED, Outcome, Status
-from snapshots.models import AuditEvent, Project, Snapshot, StatusChange, Volume
+from snapshots.models import AuditEvent, Snapshot, StatusChange, Volume
 from snapshots.permissions import Scope
-from snapshots.selectors import visible_snapshots
-from snapshots.selectors.audit import scope_history
+from snapshots.selectors import restrict, stuck_snapshots, visible_snapshots
+from snapshots.selectors.snapshots import project_names
 from snapshots.templatetags.reveal import reveal_text
 
 DEFAULT_DAYS = 30  # the window of the per-day charts
@@ -133,7 +133,7 @@ def snapshots_by_status(scope: Scope) -> ChartData:
 
 def snapshots_by_project(scope: Scope) -> tuple[ChartData, ChartData]:
     """Live snapshots and their total size (GiB) per project, largest count first (two queries:
-    the totals, then the projects' names from the mirror)."""
+    the totals, then `project_names`)."""
     rows = list(
         visible_snapshots(scope)
         .order_by()
@@ -142,13 +142,7 @@ def snapshots_by_project(scope: Scope) -> tuple[ChartData, ChartData]:
         .order_by("-n", "project_id")
     )
     top, rest = rows[:TOP_PROJECTS], rows[TOP_PROJECTS:]
-    names = {ref.id: ref.name for ref in scope.projects}  # the token's list, then the mirror
-    top_ids = [r["project_id"] for r in top]
-    names.update(
-        (pk, name)
-        for pk, name in Project.objects.filter(id__in=top_ids).values_list("id", "name")
-        if name
-    )
+    names = project_names(scope)
     # Drawn on a canvas, where markup cannot flag them: hidden characters as visible markers.
     labels = [reveal_text(names.get(r["project_id"]) or r["name"] or r["project_id"]) for r in top]
     counts = [r["n"] for r in top]
@@ -200,7 +194,7 @@ def creating_to_available(scope: Scope) -> Durations:
         .values("observed_at")[:1]
     )
     pairs = (
-        scope_history(StatusChange.objects.all(), scope)
+        restrict(StatusChange.objects.all(), scope)
         .filter(from_status=Status.CREATING, to_status=Status.AVAILABLE)
         .annotate(started=Subquery(entered, output_field=DateTimeField()))
         .filter(started__isnull=False)
@@ -248,7 +242,7 @@ def failures_per_day(
     could not reach the cloud (two queries)."""
     start, first, last = _window(days, now)
     into_failed = dict(
-        scope_history(StatusChange.objects.all(), scope)
+        restrict(StatusChange.objects.all(), scope)
         .filter(to_status__in=FAILED, observed_at__gte=start)
         .annotate(day=TruncDate("observed_at"))
         .order_by()
@@ -257,7 +251,7 @@ def failures_per_day(
         .values_list("day", "n")
     )
     refused = dict(
-        scope_history(AuditEvent.objects.all(), scope)
+        restrict(AuditEvent.objects.all(), scope)
         .filter(outcome__in=(Outcome.REFUSED, Outcome.FAILED), created_at__gte=start)
         .annotate(day=TruncDate("created_at"))
         .order_by()
@@ -283,15 +277,13 @@ def _listing(qs: QuerySet[Snapshot], order: tuple[str, ...], limit: int) -> List
 
 def stuck_now(scope: Scope, *, limit: int = LIST_LIMIT) -> Listing:
     """Live snapshots the workers flagged as stuck, longest stuck first (two queries)."""
-    qs = visible_snapshots(scope).filter(stuck_since__isnull=False)
-    return _listing(qs, ("stuck_since", "id"), limit)
+    return _listing(stuck_snapshots(scope), ("stuck_since", "id"), limit)
 
 
 def stuck_by_status(scope: Scope) -> ChartData:
     """Stuck snapshots per status (one query)."""
     rows = (
-        visible_snapshots(scope)
-        .filter(stuck_since__isnull=False)
+        stuck_snapshots(scope)
         .order_by()
         .values_list("status")
         .annotate(n=Count("id"))

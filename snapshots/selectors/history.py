@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from snapshots.formatting import duration
 from snapshots.models import Snapshot, StatusChange
 
 
@@ -34,23 +35,7 @@ class TimelineEntry:
 
     @property
     def duration_label(self) -> str:
-        return duration_label(self.duration)
-
-
-def duration_label(duration: timedelta) -> str:
-    """A short exact duration ("4 s", "2 min 5 s", "3 h 12 min", "2 d 4 h"): timesince rounds
-    to the largest unit only, which hides the seconds that matter for a `creating` stay."""
-    total = int(duration.total_seconds())
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
-    return f"{seconds} s"
+        return duration(self.duration)
 
 
 def timeline_from_changes(

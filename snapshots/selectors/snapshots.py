@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from snapshots.models import CloudState, Project, Snapshot, TablePreference, Volume
 from snapshots.permissions import Scope
-from snapshots.selectors import visible_snapshots
+from snapshots.selectors import restrict, visible_snapshots
 
 VOLUME_SUGGESTIONS = 200  # names offered in the volume filter's autocomplete list
 
@@ -40,11 +40,12 @@ def sees_several_projects(scope: Scope) -> bool:
 
 
 def project_names(scope: Scope) -> dict[str, str]:
-    """Project id -> name for the projects `scope` may read (the mirror, then the token)."""
-    names = {p.id: p.name for p in scope.projects if scope.can_read_project(p.id)}
-    rows = Project.objects.all()
-    if scope.readable_projects is not None:
-        rows = rows.filter(id__in=scope.readable_projects)
+    """Project id -> name for the projects `scope` may read, for labels and filters (one
+    query): the mirror's name, else the token's; projects with no known name are left out."""
+    names = {p.id: p.name for p in scope.projects if p.name and scope.can_read_project(p.id)}
+    if scope.project_name and scope.can_read_project(scope.project_id):
+        names.setdefault(scope.project_id, scope.project_name)
+    rows = restrict(Project.objects.all(), scope, field="id")
     for project_id, name in rows.values_list("id", "name"):
         if name:
             names[project_id] = name
@@ -61,9 +62,7 @@ def project_choices(scope: Scope, *, names: dict[str, str] | None = None) -> lis
 
 def volume_suggestions(scope: Scope) -> list[str]:
     """A bounded list of volume names for the filter's autocomplete."""
-    rows = Volume.objects.filter(deleted_at__isnull=True).exclude(name="")
-    if scope.readable_projects is not None:
-        rows = rows.filter(project_id__in=scope.readable_projects)
+    rows = restrict(Volume.objects.filter(deleted_at__isnull=True).exclude(name=""), scope)
     names = rows.order_by("name").values_list("name", flat=True).distinct()
     return list(names[:VOLUME_SUGGESTIONS])
 

@@ -6,64 +6,32 @@ transitional rows polls `live` (our database, never the cloud) and swaps only ro
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_vary_headers
+from django.utils.html import escape
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
-from django_tables2 import RequestConfig
 
-from snapshots import exports
 from snapshots.filters import FILTER_PARAMS, SnapshotFilter
 from snapshots.permissions import Action, require
 from snapshots.redirects import is_safe_local_path
+from snapshots.selectors import audit as audit_selectors
 from snapshots.selectors import get_snapshot
 from snapshots.selectors import history as history_selectors
 from snapshots.selectors import snapshots as selectors
 from snapshots.selectors.workflows import failure_hints, snapshot_workflows
 from snapshots.services.preferences import table_preference_save
 from snapshots.tables import OPTIONAL_COLUMNS, TABLE_NAME, SnapshotTable, status_cell
-
-
-def _page_sizes() -> tuple[int, ...]:
-    return tuple(sorted(settings.PAGE_SIZES))
-
-
-def page_size(requested: str | None, remembered: int | None) -> int:
-    """The page size: the request's if allowed, capped at the largest; else the remembered one."""
-    sizes = _page_sizes()
-    default = remembered if remembered in sizes else sizes[0]
-    try:
-        value = int(requested) if requested else None
-    except ValueError:
-        return default
-    if value is None or value < 1:
-        return default
-    if value > sizes[-1]:
-        return sizes[-1]
-    return value if value in sizes else min((s for s in sizes if s >= value), default=sizes[-1])
-
-
-def paginate(table: SnapshotTable, page: str | None, per_page: int) -> None:
-    """Page `table`; a page number past the end shows the last page, nonsense the first.
-
-    Not RequestConfig's paging: it takes `?per_page=` from the URL as is, uncapped. The rows
-    are read by `page_of` (ids first), the total by one COUNT.
-    """
-    try:
-        number = int(page) if page else 1
-    except ValueError:
-        number = 1
-    ordered = table.data.data  # the filtered queryset, in the table's order
-    table.paginator = Paginator(ordered, per_page)
-    number = min(max(number, 1), table.paginator.num_pages)
-    table.page = table.paginator.page(number)
-    table.page_records = selectors.page_of(ordered, offset=(number - 1) * per_page, limit=per_page)
+from snapshots.templatetags.reveal import reveal_text
+from snapshots.views.lists import ListPage, page_size, page_sizes
 
 
 def build_table(request, data, *, preference=None, project_names=None) -> SnapshotTable:
@@ -80,6 +48,36 @@ def build_table(request, data, *, preference=None, project_names=None) -> Snapsh
     )
     table.request = request  # not as an argument: that would page it by the raw ?per_page=
     return table
+
+
+def datalist_options(values: list[str]) -> SafeString:
+    """`<option>`s of a datalist, escaped: up to 200 of them, cheaper here than in a loop of
+    the template engine."""
+    return mark_safe(  # noqa: S308
+        "".join(
+            f'<option value="{escape(v)}" label="{escape(reveal_text(v))}"></option>'
+            for v in values
+        )
+    )
+
+
+SUGGESTIONS_FOR = 60  # seconds a process reuses the volume names it offered
+_suggestions: dict[frozenset[str] | None, tuple[float, SafeString]] = {}
+
+
+def volume_options(scope) -> SafeString:
+    """The volume filter's suggestions for this scope, read at most once a minute per process:
+    they only help typing (any volume can still be typed), and they cost a query and 200
+    escapes on every full page."""
+    key = scope.readable_projects
+    now = time.monotonic()
+    cached = _suggestions.get(key)
+    if cached is None or cached[0] < now:
+        if len(_suggestions) > 1000:
+            _suggestions.clear()
+        cached = (now + SUGGESTIONS_FOR, datalist_options(selectors.volume_suggestions(scope)))
+        _suggestions[key] = cached
+    return cached[1]
 
 
 def _keep_params(request, *, drop: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -109,57 +107,53 @@ def _path_without(request, drop: tuple[str, ...]) -> str:
     return request.path + ("?" + query if query else "")
 
 
-@login_required
-@require_GET
-def snapshot_list(request):
-    scope = request.scope
-    require(scope, Action.VIEW)
-    names = selectors.project_names(scope)
-    filterset = SnapshotFilter(
-        request.GET or None,
-        queryset=selectors.snapshot_list(scope),
-        scope=scope,
-        project_names=names,
-    )
-    preference = selectors.table_preference(request.user, TABLE_NAME)
-    table = build_table(request, filterset.qs, preference=preference, project_names=names)
+class SnapshotListView(LoginRequiredMixin, ListPage):
+    """The snapshot list: the person's own columns and page size, live rows, phone sorting."""
 
-    fmt = request.GET.get("export")
-    if fmt:
-        require(scope, Action.EXPORT)
-        if fmt in exports.FORMATS:
-            table.order_by = request.GET.get("sort") or table.order_by
-            return exports.export_response(fmt, table.data.data, project_names=table.project_names)
+    table_class = SnapshotTable
+    filterset_class = SnapshotFilter
+    template_name = "snapshots/list.html"
+    partial_template = "snapshots/partials/list_results.html"
+    export_name = "snapshots"
+    title = "Snapshots"
 
-    table.highlight = request.GET.get("highlight", "")
-    per_page = page_size(request.GET.get("per_page"), preference.per_page if preference else None)
-    RequestConfig(request, paginate=False).configure(table)  # the sort; paging is ours
-    paginate(table, request.GET.get("page"), per_page)
-    hints = failure_hints(table.page_records)
-    for record in table.page_records:
-        record.failure_hint = hints.get(record.id, "")
-    context = {
-        "table": table,
-        "filter": filterset,
-        "has_transitional": any(record.is_transitional for record in table.page_records),
-        "column_choices": [(name, table.columns[name].header) for name in table.offered],
-        "keep_params": _keep_params(request, drop=("page", "per_page", "export")),
-        "sort_keep_params": _keep_params(request, drop=("page", "sort", "export")),
-        "sort_choices": _sort_choices(table),
-        "settings_next": _path_without(request, ("page", "per_page", "export")),
-        "per_page": per_page,
-        "page_sizes": _page_sizes(),
-        "export_formats": list(exports.FORMATS),
-        "bad_export": fmt if fmt and fmt not in exports.FORMATS else "",
-        "volume_names": selectors.volume_suggestions(scope),
-        "live_poll_seconds": settings.LIVE_POLL_SECONDS,
-    }
-    if request.htmx and not request.htmx.boosted:
-        response = render(request, "snapshots/partials/list_results.html", context)
-    else:
-        response = render(request, "snapshots/list.html", context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    def get_queryset(self):
+        self.preference = selectors.table_preference(self.request.user, TABLE_NAME)
+        return selectors.snapshot_list(self.request.scope)
+
+    def get_table_kwargs(self) -> dict:
+        several = selectors.sees_several_projects(self.request.scope)
+        return {
+            "columns": self.preference.columns if self.preference else None,
+            "project_names": self.project_names if several else {},
+            "several_projects": several,
+        }
+
+    def remembered_page_size(self) -> int | None:
+        return self.preference.per_page if self.preference else None
+
+    def page_records(self, queryset, offset: int, limit: int) -> list:
+        return selectors.page_of(queryset, offset=offset, limit=limit)
+
+    def get_extra_context(self, table, filterset) -> dict:
+        request = self.request
+        table.highlight = request.GET.get("highlight", "")
+        hints = failure_hints(table.page_records)  # Cinder's word for failed rows, from the mirror
+        for record in table.page_records:
+            record.failure_hint = hints.get(record.id, "")
+        return {
+            "has_transitional": any(record.is_transitional for record in table.page_records),
+            "column_choices": [(name, table.columns[name].header) for name in table.offered],
+            "keep_params": _keep_params(request, drop=("page", "per_page", "export")),
+            "sort_keep_params": _keep_params(request, drop=("page", "sort", "export")),
+            "sort_choices": _sort_choices(table),
+            "settings_next": _path_without(request, ("page", "per_page", "export")),
+            "volume_options": volume_options(request.scope),
+            "live_poll_seconds": settings.LIVE_POLL_SECONDS,
+        }
+
+
+snapshot_list = SnapshotListView.as_view()
 
 
 @login_required
@@ -171,20 +165,22 @@ def table_settings(request):
         columns: list[str] = []
     else:
         columns = request.POST.getlist("columns")
-    per_page = request.POST.get("per_page")
+    per_page = request.POST.get("per_page", "")
+    if per_page and not (per_page.isascii() and per_page.isdigit()):
+        return HttpResponseBadRequest("per_page must be a number.", content_type="text/plain")
     table_preference_save(
         user=request.user,
         table=TABLE_NAME,
         columns=columns,
-        per_page=int(per_page) if per_page and per_page.isdecimal() and len(per_page) < 6 else None,
+        per_page=page_size(per_page) if per_page else None,
         allowed_columns=OPTIONAL_COLUMNS,
-        allowed_page_sizes=_page_sizes(),
+        allowed_page_sizes=page_sizes(),
     )
     target = request.POST.get("next", "")
     if not is_safe_local_path(target, request):
         return redirect("snapshots:list")
     # Drop ?per_page= so the saved size shows; keep filters and sort.
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 @login_required
@@ -226,6 +222,7 @@ def snapshot_detail(request, snapshot_id: str):
         "status_html": status_cell(snapshot),
         "timeline": timeline,
         "volume": selectors.source_volume(scope, snapshot),
+        "audit": audit_selectors.snapshot_audit(scope, snapshot),
         "project_name": selectors.project_names(scope).get(snapshot.project_id)
         or snapshot.project_name,
         "live_poll_seconds": settings.LIVE_POLL_SECONDS,

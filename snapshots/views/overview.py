@@ -6,17 +6,15 @@ them with `json_script` and static/js/charts.js draws them with the vendored Cha
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from snapshots.formatting import seconds_duration
 from snapshots.observability import heartbeats
 from snapshots.permissions import Action, require
 from snapshots.selectors import charts
-from snapshots.tables_audit import human_duration
 
 
 class OverviewForm(forms.Form):
@@ -59,17 +57,13 @@ def overview(request):
             "form": form,
             "data": data,
             "charts": data.charts(),
-            "sees_all": request.scope.readable_projects is None,
+            "sees_all": request.scope.sees_all_projects,
             "total_snapshots": sum(data.by_status.series[0].data),
-            "average": _duration(data.durations.average_seconds),
-            "longest": _duration(data.durations.longest_seconds),
+            "average": seconds_duration(data.durations.average_seconds),
+            "longest": seconds_duration(data.durations.longest_seconds),
             "days_note": f"The last {days} days, deleted snapshots included.",
             "old_title": f"Older than {older_than} days",
             "stale_pulses": [p for p in heartbeats.pulses() if p.stale],
         },
         status=status,
     )
-
-
-def _duration(seconds: float | None) -> str:
-    return human_duration(timedelta(seconds=seconds)) if seconds is not None else ""

@@ -95,12 +95,12 @@ def test_filter_sort_page_and_export(page, sign_in, stack):
     with open(info.value.path(), encoding="utf-8") as exported:
         rows = list(csv.DictReader(io.StringIO(exported.read())))
     assert len(rows) == failed
-    assert [r["id"] for r in rows][: len(shown)] == shown
-    assert {r["status"] for r in rows} <= {"error", "error_deleting"}
+    assert [r["ID"] for r in rows][: len(shown)] == shown
+    assert {r["Status"] for r in rows} <= {"error", "error_deleting"}
     with page.expect_download() as info:
         page.click("#export-json")
     with open(info.value.path(), encoding="utf-8") as exported:
-        assert [r["id"] for r in json.load(exported)] == [r["id"] for r in rows]
+        assert [r["ID"] for r in json.load(exported)] == [r["ID"] for r in rows]
 
 
 def test_a_snapshot_made_elsewhere_turns_available_without_reload(page, sign_in, stack):

@@ -49,15 +49,23 @@ def template_args(template: str) -> list[str]:
 
 def parameter_names() -> list[str]:
     """Every form field, filter and raw GET/POST name the app reads, plus formset keys."""
-    from snapshots import filters, filters_audit
-    from snapshots.forms import admin_actions, auth, snapshots
+    import importlib
+    import pkgutil
 
+    from snapshots import filters
+    from snapshots import forms as form_package
+    from snapshots.observability import alert_forms
+
+    form_modules = [
+        importlib.import_module(f"snapshots.forms.{info.name}")
+        for info in pkgutil.iter_modules(form_package.__path__)
+    ]
     names: set[str] = {"next", "_export", "export", "confirm", "ids", "pk", "select"}
-    for module in (admin_actions, auth, snapshots):
+    for module in (*form_modules, alert_forms):
         for obj in vars(module).values():
             if isinstance(obj, type) and issubclass(obj, forms.BaseForm):
                 names |= set(obj.base_fields)
-    for module in (filters, filters_audit):
+    for module in (filters,):
         for obj in vars(module).values():
             base = getattr(obj, "base_filters", None)
             if isinstance(base, dict):

@@ -8,12 +8,7 @@ import pytest
 
 from snapshots.choices import ChangeSource
 from snapshots.models import StatusChange
-from snapshots.selectors.history import (
-    duration_label,
-    snapshot_timeline,
-    time_in_status,
-    timeline_from_changes,
-)
+from snapshots.selectors.history import snapshot_timeline, time_in_status, timeline_from_changes
 from snapshots.tests.factories import make_snapshot
 
 T0 = datetime(2026, 5, 1, 12, 0, 0).astimezone()
@@ -87,23 +82,6 @@ def test_time_in_status_adds_up_every_stay():
 
 def test_empty():
     assert timeline_from_changes([]) == []
-
-
-@pytest.mark.parametrize(
-    ("seconds", "label"),
-    [
-        (0, "0 s"),
-        (4.9, "4 s"),
-        (60, "1 min"),
-        (125, "2 min 5 s"),
-        (3600, "1 h"),
-        (3600 * 3 + 720, "3 h 12 min"),
-        (86400 * 2, "2 d"),
-        (86400 * 2 + 3600 * 4 + 61, "2 d 4 h"),
-    ],
-)
-def test_duration_labels(seconds, label):
-    assert duration_label(timedelta(seconds=seconds)) == label
 
 
 @pytest.mark.django_db

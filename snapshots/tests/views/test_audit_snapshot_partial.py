@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from snapshots.choices import Outcome
+from snapshots.selectors.audit import snapshot_audit
 from snapshots.tests.factories_audit import (
     ALPHA,
     BETA,
@@ -64,9 +65,9 @@ def test_deleted_snapshot_still_shows_its_events(login, snapshot_with_events):
 
 
 def _render(scope, snapshot) -> str:
-    return render_to_string(
-        "audit/partials/snapshot_audit.html", {"scope": scope, "snapshot": snapshot}
-    )
+    """The partial as the detail view fills it: the selector decides, the template shows."""
+    context = {"scope": scope, "snapshot": snapshot, "audit": snapshot_audit(scope, snapshot)}
+    return render_to_string("audit/partials/snapshot_audit.html", context)
 
 
 def test_partial_hides_events_from_a_scope_that_may_not_see_them():

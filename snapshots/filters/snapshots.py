@@ -19,7 +19,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from snapshots.choices import FAILED, Status
+from snapshots.filters import widgets
 from snapshots.permissions import Scope
+from snapshots.selectors import STUCK
 from snapshots.selectors import snapshots as selectors
 from snapshots.templatetags.reveal import reveal_text
 
@@ -41,6 +43,11 @@ FILTER_PARAMS = (
 ADVANCED_PARAMS = frozenset(FILTER_PARAMS) - {"q", "status"}
 
 ID_FRAGMENT = re.compile(r"[0-9a-fA-F-]+")
+# Dates outside these make no sense for a snapshot, and the day after 9999-12-31 (the end of
+# "created until") is past what a date can hold.
+EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)
+DATE_RANGE = f"Give a date from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}."
+LARGEST_SIZE = 2**31 - 1  # GiB; the column is a 32-bit integer
 
 
 def _start_of_day(day) -> datetime:
@@ -55,6 +62,10 @@ class SnapshotFilterForm(forms.Form):
         low, high = data.get("size_min"), data.get("size_max")
         if low is not None and high is not None and low > high:
             self.add_error("size_max", "The largest size must not be below the smallest.")
+        for name in ("created_after", "created_before"):
+            day = data.get(name)
+            if day is not None and not EARLIEST <= day <= LATEST:
+                self.add_error(name, DATE_RANGE)
         after, before = data.get("created_after"), data.get("created_before")
         if after and before and after > before:
             self.add_error("created_before", "This date must not be before the 'from' date.")
@@ -89,10 +100,18 @@ class SnapshotFilter(django_filters.FilterSet):
         field_name="project_id", label="Project", empty_label="All projects"
     )
     size_min = django_filters.NumberFilter(
-        field_name="size", lookup_expr="gte", label="Size from (GiB)", min_value=0
+        field_name="size",
+        lookup_expr="gte",
+        label="Size from (GiB)",
+        min_value=0,
+        max_value=LARGEST_SIZE,
     )
     size_max = django_filters.NumberFilter(
-        field_name="size", lookup_expr="lte", label="Size to (GiB)", min_value=0
+        field_name="size",
+        lookup_expr="lte",
+        label="Size to (GiB)",
+        min_value=0,
+        max_value=LARGEST_SIZE,
     )
     created_after = django_filters.DateFilter(
         method="filter_created_after",
@@ -139,6 +158,7 @@ class SnapshotFilter(django_filters.FilterSet):
             ]
         else:
             del self.filters["project"]
+        self.form.renderer = widgets.renderer()
         for name, field in self.form.fields.items():
             widget = field.widget
             if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
@@ -192,7 +212,7 @@ class SnapshotFilter(django_filters.FilterSet):
         return queryset
 
     def filter_stuck(self, queryset, name, value):
-        return queryset.filter(stuck_since__isnull=False) if value else queryset
+        return queryset.filter(STUCK) if value else queryset
 
     def filter_failed(self, queryset, name, value):
         return queryset.filter(status__in=FAILED) if value else queryset

@@ -1,0 +1,49 @@
+"""What the filters of the audit log and the status history share.
+
+Both start from a queryset already restricted to what the user may read; the project dropdown
+lists only those projects, so a filter can narrow but never widen.
+"""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django import forms
+
+from snapshots.filters import widgets
+from snapshots.permissions import Scope
+from snapshots.selectors.snapshots import project_choices
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ScopedFilterSet(filters.FilterSet):
+    """Fills the project choices from the user's scope (passed by the view)."""
+
+    project = filters.ChoiceFilter(field_name="project_id", label="Project", empty_label="All")
+
+    def __init__(
+        self,
+        *args,
+        scope: Scope | None = None,
+        project_names: dict[str, str] | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = project_choices(scope, names=project_names) if scope else []
+        self.filters["project"].extra["choices"] = choices
+
+    @property
+    def form(self):
+        form = super().form
+        form.renderer = widgets.renderer()
+        for field in form.fields.values():
+            select = isinstance(field.widget, forms.Select)
+            field.widget.attrs.setdefault(
+                "class", "form-select form-select-sm" if select else "form-control form-control-sm"
+            )
+        return form
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set (the page says so and offers to clear them)."""
+        return any(self.data.get(name) for name in self.filters)

@@ -1,0 +1,14 @@
+"""One table per list: snapshots, the audit log, the status history; exports of any of them."""
+
+from snapshots.tables.audit import AuditEventTable
+from snapshots.tables.history import StatusChangeTable
+from snapshots.tables.snapshots import OPTIONAL_COLUMNS, TABLE_NAME, SnapshotTable, status_cell
+
+__all__ = [
+    "OPTIONAL_COLUMNS",
+    "TABLE_NAME",
+    "AuditEventTable",
+    "SnapshotTable",
+    "StatusChangeTable",
+    "status_cell",
+]
