@@ -201,26 +201,38 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
-SYNC_INTERVAL = env.float("SYNC_INTERVAL", default=60.0)
-TRACK_INTERVAL = env.float("TRACK_INTERVAL", default=3.0)
 STUCK_AFTER = timedelta(minutes=env.float("STUCK_AFTER_MINUTES", default=30.0))
 SYNC_PAGE_SIZE = env.int("SYNC_PAGE_SIZE", default=1000)
 LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
+# --- Change detection and the sweep (services/detect.py, services/sweep.py) -----------------
+# detect: a few cloud-wide listings every DETECT_INTERVAL seconds (about one call a tick at idle).
+# TRACK_INTERVAL and SYNC_INTERVAL, the names before detection and the sweep, still count.
+DETECT_INTERVAL = env.float("DETECT_INTERVAL", default=env.float("TRACK_INTERVAL", default=2.5))
+# A part of a tick (one listing) is leased this long, renewed after each call: a killed worker's
+# part is free again after this.
+DETECT_LEASE = env.float("DETECT_LEASE", default=2 * DETECT_INTERVAL)
+# sweep: the whole inventory, one round every SWEEP_INTERVAL seconds, read a few pages every
+# SWEEP_TICK seconds so that it never lands as one burst.
+SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=env.float("SYNC_INTERVAL", default=3600.0))
+SWEEP_TICK = env.float("SWEEP_TICK", default=20.0)
+SWEEP_LEASE = env.float("SWEEP_LEASE", default=SWEEP_TICK)
+
 # A tick that waited behind a busy worker longer than its interval is dropped, not run late:
-# the next tick does the same work with fresher data.
+# the next tick does the same work with fresher data. Each tick also claims its period in the
+# database, so a second beat's copy of it does nothing.
 CELERY_BEAT_SCHEDULE = {
-    "sync-snapshots": {
-        "task": "snapshots.tasks.sync",
-        "schedule": SYNC_INTERVAL,
-        "options": {"expires": SYNC_INTERVAL},
+    "detect-snapshots": {
+        "task": "snapshots.tasks.detect",
+        "schedule": DETECT_INTERVAL,
+        "options": {"expires": DETECT_INTERVAL},
     },
-    "track-snapshots": {
-        "task": "snapshots.tasks.track",
-        "schedule": TRACK_INTERVAL,
-        "options": {"expires": TRACK_INTERVAL},
+    "sweep-snapshots": {
+        "task": "snapshots.tasks.sweep",
+        "schedule": SWEEP_TICK,
+        "options": {"expires": SWEEP_TICK},
     },
     "forget-operations": {
         "task": "snapshots.tasks.forget_operations",

@@ -1,9 +1,12 @@
-"""Celery tasks: thin wrappers around services/sync.py. Arguments are ids only, never tokens.
+"""Celery tasks: thin wrappers around services/detect.py and services/sweep.py. Arguments are
+ids only, never tokens.
 
-Both tasks are idempotent (they read Cinder and compare-and-set the mirror), so late acks are
-safe: a message whose worker died is delivered again and simply does the work again. They retry
-only when the cloud is unreachable (errors.Unavailable), with exponential back-off and jitter and
-a finite number of attempts; any other error is logged and left for the next beat.
+Every task is idempotent (it reads Cinder and compare-and-sets the mirror), so late acks are
+safe: a message whose worker died is delivered again and simply does the work again. The beat's
+ticks (detect, sweep) first claim their period in the database, so a second beat's copy of a
+tick does nothing. They retry only when the cloud is unreachable (errors.Unavailable), with
+exponential back-off and jitter and a finite number of attempts; any other error is logged and
+left for the next beat.
 """
 
 from __future__ import annotations
@@ -19,6 +22,53 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(
+    name="snapshots.tasks.detect",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=2,
+    retry_backoff_max=10,
+    retry_jitter=True,
+    max_retries=2,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def detect() -> str:
+    """What changed since the last tick (beat, every DETECT_INTERVAL)."""
+    from snapshots.services import detect as service
+
+    if not service.claim_tick("detect", settings.DETECT_INTERVAL):
+        return "detect skipped: this period's tick already ran"
+    return service.detect().summary()
+
+
+@shared_task(
+    name="snapshots.tasks.sweep",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Unavailable,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=2,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def sweep() -> str:
+    """A few more pages of the inventory sweep (beat, every SWEEP_TICK)."""
+    from snapshots.services import detect, locks
+    from snapshots.services import sweep as service
+
+    if not detect.claim_tick("sweep", settings.SWEEP_TICK):
+        return "sweep skipped: this period's tick already ran"
+    try:
+        return service.sweep_tick().summary()
+    except locks.LockHeld as held:
+        log.info("sweep skipped: %s", held)
+        return f"skipped: {held}"
+
+
+@shared_task(
     name="snapshots.tasks.sync",
     acks_late=True,
     reject_on_worker_lost=True,
@@ -31,7 +81,7 @@ log = logging.getLogger(__name__)
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
 def sync() -> str:
-    """The whole inventory (beat, every SYNC_INTERVAL)."""
+    """The whole inventory at once (on demand; the beat spreads it out with `sweep`)."""
     from snapshots.services import locks
     from snapshots.services import sync as service
 
@@ -55,8 +105,8 @@ def sync() -> str:
     time_limit=90,
 )
 def track(snapshot_id: str | None = None) -> str:
-    """Transitional snapshots that are due (beat, every TRACK_INTERVAL); with `snapshot_id`,
-    that one now (an action just changed it)."""
+    """With `snapshot_id`, that snapshot now (an action just changed it); without, one
+    detection tick (the name the beat used before detection)."""
     from snapshots.services import sync as service
 
     return service.track_snapshots(snapshot_id=snapshot_id).summary()

@@ -22,15 +22,20 @@ VOLUME_LIST = "GET /volume/v3/{project_id}/volumes/detail"
 def test_beat_and_the_actions_name_tasks_that_exist(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {
-        "snapshots.tasks.sync",
-        "snapshots.tasks.track",
+        "snapshots.tasks.detect",
+        "snapshots.tasks.sweep",
         "snapshots.tasks.forget_operations",
     }
     assert scheduled <= set(app.tasks)
+    # sync (a whole sweep on demand) and track (what the actions enqueue) still exist
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"
 
 
-@pytest.mark.parametrize("task", [tasks.sync, tasks.track], ids=["sync", "track"])
+@pytest.mark.parametrize(
+    "task",
+    [tasks.sync, tasks.track, tasks.detect, tasks.sweep],
+    ids=["sync", "track", "detect", "sweep"],
+)
 def test_tasks_ack_late_and_retry_only_outages_a_finite_number_of_times(task):
     assert task.acks_late and task.reject_on_worker_lost
     assert task.autoretry_for == (errors.Unavailable,)
@@ -97,7 +102,7 @@ def test_track_takes_no_argument_or_a_snapshot_id(cloud):
     row = Snapshot.objects.transitional().first()
     assert tasks.track.apply().successful()
     result = tasks.track.apply(kwargs={"snapshot_id": row.id})
-    assert result.successful() and result.get().startswith("tracked")
+    assert result.successful() and result.get().startswith("detected")
 
 
 def test_what_the_actions_enqueue_runs(cloud, enqueued):
