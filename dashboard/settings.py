@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "snapshots.views.live.LiveStampMiddleware",  # before sessions: see views/live.py
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -203,7 +204,11 @@ CELERY_TIMEZONE = "UTC"
 
 STUCK_AFTER = timedelta(minutes=env.float("STUCK_AFTER_MINUTES", default=30.0))
 SYNC_PAGE_SIZE = env.int("SYNC_PAGE_SIZE", default=1000)
-LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
+# An open tab asks "did my rows change?" every LIVE_CHECK_SECONDS (one indexed query, views/
+# live.py) and fetches the rows only when they did; LIVE_POLL_SECONDS is its slow fallback poll.
+LIVE_CHECK_SECONDS = env.float("LIVE_CHECK_SECONDS", default=0.5)
+LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=30)
+LIVE_STAMP_PATH = "/snapshots/live/stamp"
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
