@@ -88,5 +88,6 @@ def test_a_member_gets_no_ticket_for_another_projects_rows(login, projects):
 
 def test_the_detail_page_signs_its_snapshot(login, creating):
     page = login("demo").get(f"/snapshots/{creating[0].pk}/")
-    found = re.search(r'id="detail-poller" hidden data-live-ticket="([^"]+)"', page.content.decode())
+    pattern = r'id="detail-poller" hidden data-live-ticket="([^"]+)"'
+    found = re.search(pattern, page.content.decode())
     assert found and live.ids_of(html.unescape(found.group(1))) == [creating[0].pk]
