@@ -155,6 +155,7 @@ class Simulator:
         self.cinder = Cinder(self)
         self.map = build_map()
         self.stats: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # time spent answering, by route
         self.recent: deque[dict] = deque(maxlen=500)
         self.stats_lock = threading.Lock()
         self.faults: dict[str, Any] = {}
@@ -205,6 +206,7 @@ class Simulator:
             self.reset_faults()
         with self.stats_lock:
             self.stats.clear()
+            self.seconds.clear()
             self.recent.clear()
 
     def sim_create_volume(self, body: dict) -> dict:
@@ -363,10 +365,20 @@ class Simulator:
             if path == "/_sim/stats" and method == "GET":
                 with self.stats_lock:
                     routes = dict(sorted(self.stats.items()))
-                return json_response(200, {"total": sum(routes.values()), "by_route": routes})
+                    seconds = {k: round(v, 6) for k, v in sorted(self.seconds.items())}
+                return json_response(
+                    200,
+                    {
+                        "total": sum(routes.values()),
+                        "by_route": routes,
+                        "seconds": round(sum(seconds.values()), 6),
+                        "seconds_by_route": seconds,
+                    },
+                )
             if path == "/_sim/stats/reset" and method == "POST":
                 with self.stats_lock:
                     self.stats.clear()
+                    self.seconds.clear()
                     self.recent.clear()
                 return json_response(200, {"total": 0, "by_route": {}})
             if path == "/_sim/requests" and method == "GET":
@@ -457,6 +469,7 @@ class Simulator:
         faults = self.faults
         if faults.get("latency_ms"):
             time.sleep(faults["latency_ms"] / 1000.0)
+        started = time.perf_counter()
         request_id = f"req-{uuid.uuid4()}"
         endpoint = rule.endpoint
         try:
@@ -472,6 +485,7 @@ class Simulator:
             resp = json_response(exc.status, exc.body(), exc.headers)
         resp.headers["X-OpenStack-Request-Id"] = request_id
         with self.stats_lock:
+            self.seconds[route] += time.perf_counter() - started
             self.recent.append(
                 {
                     "method": req.method,

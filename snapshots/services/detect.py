@@ -150,7 +150,10 @@ def _recent(tick: _Tick, lease: locks.Lease) -> None:
         if floor is None or (data.updated_at is not None and data.updated_at >= floor)
     ]
     tick.store(fresh, ChangeSource.TRACK)
-    newest = max((d.updated_at for _, d in observed if d.updated_at), default=None)
+    # Cinder's clock, but never past ours when we asked: one row stamped in the future (a clock
+    # that jumped) must not hide every later change until the sweep. A Cinder clock ahead of
+    # ours only makes the next tick read a little deeper.
+    newest = max((min(d.updated_at, at) for at, d in observed if d.updated_at), default=None)
     if newest is not None and (state.watermark is None or newest > state.watermark):
         DetectState.objects.filter(id=1).update(watermark=newest)
     if count is not None:
