@@ -46,6 +46,7 @@ class Config:
     snapshot_quota: int = 100000
     like_filters: bool = False
     gigabytes_quota: int = -1
+    notify_url: str = ""  # publish Cinder's notifications to this bus (cloudsim/notify.py)
 
 
 FAULT_DEFAULTS: dict[str, Any] = {
@@ -153,6 +154,12 @@ class Simulator:
         self.store.save_template()
         self.identity = Identity(self.store, config.token_ttl)
         self.cinder = Cinder(self)
+        self.notifier = None
+        if config.notify_url:
+            from cloudsim.notify import Notifier
+
+            self.notifier = Notifier(config.notify_url, self.store)
+            self.store.on_transition = self.notifier.transition
         self.map = build_map()
         self.stats: Counter[str] = Counter()
         self.seconds: Counter[str] = Counter()  # time spent answering, by route

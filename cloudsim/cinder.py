@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request
 
-from . import MAX_VERSION, MIN_VERSION
+from . import MAX_VERSION, MIN_VERSION, notify
 from .errors import SimError, bad_request, forbidden, not_found
 from .store import SNAPSHOT_COLUMNS, Store, dumps, iso, stable_id
 
@@ -820,6 +820,7 @@ class Cinder:
             ),
         )
         row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
+        notify.emit(self.sim, "snapshot", row, "create.start")
         return 202, {"snapshot": self.snapshot_view(row, ctx, "create")}
 
     def check_snapshot_quota(self, project_id: str, size: int) -> None:
@@ -892,9 +893,17 @@ class Cinder:
             sets["display_description"] = clean["description"]
         sets["updated_at"] = self.store.now()
         assign = ", ".join(f"{k} = ?" for k in sets)
+        notify.emit(self.sim, "snapshot", row, "update.start")
         self.store.x(f"UPDATE snapshots SET {assign} WHERE id = ?", (*sets.values(), sid))
         row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
+        notify.emit(self.sim, "snapshot", row, "update.end")
         return 200, {"snapshot": self.snapshot_view(row, ctx, "update")}
+
+    def _snapshot_now(self, sid: str):
+        return self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
+
+    def _volume_now(self, vid: str):
+        return self.store.q1("SELECT * FROM volumes WHERE id = ?", (vid,))
 
     def _start_delete(self, sid: str, status: str = "deleting") -> None:
         now = self.store.now()
@@ -904,6 +913,7 @@ class Cinder:
             "WHERE id = ?",
             (status, now, now + self.sim.config.delete_delay, outcome, sid),
         )
+        notify.emit(self.sim, "snapshot", self._snapshot_now(sid), "delete.start")
 
     def delete_snapshot(self, ctx: Ctx, sid: str) -> tuple[int, None]:
         row = self.get_snapshot_row(ctx, sid)
@@ -1013,11 +1023,13 @@ class Cinder:
         self.authorize(
             ctx, "admin", "volume_extension:snapshot_admin_actions:reset_status", row["project_id"]
         )
+        notify.emit(self.sim, "snapshot", row, "reset_status.start")
         self.store.x(
             "UPDATE snapshots SET status = ?, updated_at = ?, due_at = NULL, due_status = NULL "
             "WHERE id = ?",
             (status.lower(), self.store.now(), sid),
         )
+        notify.emit(self.sim, "snapshot", self._snapshot_now(sid), "reset_status.end")
         return 202, None
 
     def _update_status(self, ctx: Ctx, sid: str, args: Any) -> tuple[int, None]:
@@ -1283,6 +1295,7 @@ class Cinder:
             ),
         )
         row = self.store.q1("SELECT * FROM volumes WHERE id = ?", (vid,))
+        notify.emit(self.sim, "volume", row, "create.start")
         return 202, {"volume": self.volume_view(row, ctx, "create")}
 
     def delete_volume(self, ctx: Ctx, vid: str) -> tuple[int, None]:
@@ -1322,6 +1335,7 @@ class Cinder:
             "WHERE id = ?",
             (now, now + self.sim.config.delete_delay, outcome, vid),
         )
+        notify.emit(self.sim, "volume", self._volume_now(vid), "delete.start")
         return 202, None
 
     # -- limits ------------------------------------------------------------------------------
@@ -1418,6 +1432,7 @@ class Cinder:
             "due_status = 'available' WHERE id = ?",
             (now, due, snap["id"]),
         )
+        notify.emit(self.sim, "volume", self._volume_now(vid), "revert.start")
         return 202, None
 
     def _volume_reset_status(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:

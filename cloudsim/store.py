@@ -181,6 +181,7 @@ class Store:
         self.offset = 0.0
         self.stuck: set[str] = set()
         self._template: sqlite3.Connection | None = None
+        self.on_transition = None  # called (table, row before, new status) after each change
         self._template_time = 0.0
 
     # -- clock -------------------------------------------------------------------------------
@@ -215,8 +216,7 @@ class Store:
                 skip = f" AND status NOT IN ({','.join('?' * len(stuck))})"
             for table in ("snapshots", "volumes"):
                 rows = self.q(
-                    f"SELECT id, due_at, due_status FROM {table} WHERE due_at IS NOT NULL "
-                    f"AND due_at <= ?{skip}",
+                    f"SELECT * FROM {table} WHERE due_at IS NOT NULL AND due_at <= ?{skip}",
                     (now, *stuck),
                 )
                 if not rows:
@@ -239,6 +239,9 @@ class Store:
                 except Exception:
                     self.x("ROLLBACK")
                     raise
+                if self.on_transition is not None:  # notifications (cloudsim/notify.py)
+                    for row in rows:
+                        self.on_transition(table, row, row["due_status"])
 
     # -- reset support -----------------------------------------------------------------------
     def save_template(self) -> None:
