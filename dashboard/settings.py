@@ -225,6 +225,17 @@ SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=env.float("SYNC_INTERVAL", 
 SWEEP_TICK = env.float("SWEEP_TICK", default=20.0)
 SWEEP_LEASE = env.float("SWEEP_LEASE", default=SWEEP_TICK)
 
+# Cinder's notifications (services/listen.py, `manage.py listen_notifications`): the bus Cinder
+# publishes to with `[oslo_messaging_notifications] driver = messagingv2` (amqp://, redis://, or
+# filesystem:///folder for the simulator of `make run`). Empty: polling alone.
+CINDER_NOTIFICATIONS_URL = env.str("CINDER_NOTIFICATIONS_URL", default="")
+CINDER_NOTIFICATIONS_EXCHANGE = env.str("CINDER_NOTIFICATIONS_EXCHANGE", default="cinder")
+CINDER_NOTIFICATIONS_TOPIC = env.str("CINDER_NOTIFICATIONS_TOPIC", default="notifications")
+# The dashboard's own queue on that exchange: other consumers (Ceilometer) keep theirs.
+CINDER_NOTIFICATIONS_QUEUE = env.str(
+    "CINDER_NOTIFICATIONS_QUEUE", default="snapshot-dashboard.notifications.info"
+)
+
 # A tick that waited behind a busy worker longer than its interval is dropped, not run late:
 # the next tick does the same work with fresher data. Each tick also claims its period in the
 # database, so a second beat's copy of it does nothing.

@@ -42,7 +42,7 @@ from snapshots.cloud.credentials import service_gateway
 from snapshots.cloud.dto import SnapshotData
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import DetectState, Snapshot
-from snapshots.services import locks, mirror
+from snapshots.services import listen, locks, mirror
 from snapshots.services.listing import cloud_answered, cloud_failed, pages
 from snapshots.services.sweep import _between, _key
 
@@ -65,6 +65,7 @@ class DetectResult:
     parts: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)  # parts another worker was doing
     skipped: bool = False  # the whole tick: its period was already claimed
+    events: bool = False  # notifications flow: transitional statuses were not listed
 
     def summary(self) -> str:
         if self.skipped:
@@ -269,9 +270,13 @@ def detect(*, gateway: Gateway | None = None) -> DetectResult:
     marking the cloud unreachable; what was stored before the failure stays."""
     tick = _Tick(gateway)
     now = timezone.now()
+    # While Cinder's notifications flow, they carry the transitional snapshots' changes: no
+    # status listings, only the recent one as the safety net.
+    tick.result.events = listen.events_flow()
+    statuses = [] if tick.result.events else _statuses_to_list(DetectState.get(), now)
     try:
         _part(tick, "detect:recent", lambda lease: _recent(tick, lease))
-        for status in _statuses_to_list(DetectState.get(), now):
+        for status in statuses:
             _part(
                 tick,
                 f"detect:status:{status}",

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 
 from snapshots.permissions import Action, require
 from snapshots.selectors import charts
+from snapshots.services import listen
 from snapshots.tables_audit import human_duration
 
 
@@ -64,6 +65,7 @@ def overview(request):
             "longest": _duration(data.durations.longest_seconds),
             "days_note": f"The last {days} days, deleted snapshots included.",
             "old_title": f"Older than {older_than} days",
+            "detection": listen.mode(),
         },
         status=status,
     )
