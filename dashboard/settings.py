@@ -214,14 +214,13 @@ HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 # --- Change detection and the sweep (services/detect.py, services/sweep.py) -----------------
 # detect: a few cloud-wide listings every DETECT_INTERVAL seconds (about one call a tick at idle).
-# TRACK_INTERVAL and SYNC_INTERVAL, the names before detection and the sweep, still count.
-DETECT_INTERVAL = env.float("DETECT_INTERVAL", default=env.float("TRACK_INTERVAL", default=2.5))
+DETECT_INTERVAL = env.float("DETECT_INTERVAL", default=2.5)
 # A part of a tick (one listing) is leased this long, renewed after each call: a killed worker's
 # part is free again after this.
 DETECT_LEASE = env.float("DETECT_LEASE", default=2 * DETECT_INTERVAL)
 # sweep: the whole inventory, one round every SWEEP_INTERVAL seconds, read a few pages every
 # SWEEP_TICK seconds so that it never lands as one burst.
-SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=env.float("SYNC_INTERVAL", default=3600.0))
+SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=3600.0)
 SWEEP_TICK = env.float("SWEEP_TICK", default=20.0)
 SWEEP_LEASE = env.float("SWEEP_LEASE", default=SWEEP_TICK)
 

@@ -2,8 +2,9 @@
 
 Starts, in order: the cloud simulator with the demo cloud (unless KEYSTONE_URL or
 CINDER_NOAUTH_ENDPOINT point at a real cloud), the database migrations, a first sync, a Celery
-worker with embedded beat on the embedded broker, and the web server. Ctrl-C stops everything it
-started. Used by the browser tests too, so they test what a newcomer gets.
+worker with embedded beat on the embedded broker, the notification listener (when there is a
+bus: the simulator's embedded one, or CINDER_NOTIFICATIONS_URL), and the web server. Ctrl-C
+stops everything it started. Used by the browser tests too, so they test what a newcomer gets.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class Stack:
             cmd += ["--password", self.args.demo_password]
             if self.args.sim_state:
                 cmd += ["--state", self.args.sim_state]
+            # Cinder's notifications on an embedded bus the listener reads (event-driven mode).
+            bus = f"filesystem://{self.var / 'notifications'}"
+            cmd += ["--notify-url", bus]
+            self.env.setdefault("CINDER_NOTIFICATIONS_URL", bus)
             proc = self.spawn("cloudsim", cmd, stdout=subprocess.PIPE, text=True)
             line = proc.stdout.readline() if proc.stdout else ""
             if "listening on" not in line:
@@ -123,6 +128,8 @@ class Stack:
                 "--without-mingle",
             ],
         )
+        if self.env.get("CINDER_NOTIFICATIONS_URL"):
+            self.spawn("listen", [PY, "manage.py", "listen_notifications"])
         web = f"{self.args.host}:{self.args.port}"
         if self.args.gunicorn:
             self.manage("collectstatic", "--noinput", "-v", "0")

@@ -81,8 +81,8 @@ def stack(tmp_path_factory):
             "DASHBOARD_VAR_DIR": str(var),
             "DATABASE_URL": f"sqlite:///{var}/dashboard.sqlite3",
             "DEBUG": "1",
-            "TRACK_INTERVAL": "1",
-            "SYNC_INTERVAL": "5",
+            "DETECT_INTERVAL": "1",
+            "SWEEP_INTERVAL": "5",
             "LIVE_POLL_SECONDS": "1",
         }
     )
