@@ -57,6 +57,10 @@ TARGETS = {"polling": 3.0, "notifications": 1.0}
 IDLE_CALLS_TARGET = 30
 
 
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -348,6 +352,7 @@ def run_mode(mode: str, args) -> list[str]:
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
                        check=True)  # fmt: skip
         sim.reset_stats()
+        progress(f"{mode}: first sweep of {args.snapshots} snapshots")
         t = time.monotonic()
         subprocess.run([PY, "manage.py", "sync_snapshots"], cwd=ROOT, env=env, check=True,
                        capture_output=True)  # fmt: skip
@@ -388,6 +393,7 @@ def run_mode(mode: str, args) -> list[str]:
         gateway = service_gateway()
         results = []
         for label, factory, done, wait in kinds(sim, gateway, args.changes, rng):
+            progress(f"{mode}: {label}")
             sim.reset_stats()
             begun = time.monotonic()
             result = run_kind(label, web, settings.LIVE_CHECK_SECONDS, factory, done, wait)
@@ -407,6 +413,7 @@ def run_mode(mode: str, args) -> list[str]:
             if mode == "notifications":
                 polled = {k: v for k, v in r["calls"]["by_route"].items() if "snapshots" in k}
                 lines.append(f"      cloud calls meanwhile: {polled}")
+        progress(f"{mode}: idle for {args.idle_seconds:g} s")
         # Idle: nothing changes for a while.
         time.sleep(10)
         sim.reset_stats()
