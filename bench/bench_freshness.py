@@ -9,7 +9,7 @@ and for each kind of change, --changes (50) changes at scattered times:
 - status, transitional 10 s: created `creating` outside, turning `available` 10-40 s later;
 - status, transitional 10 min: the same, turning `available` 10-10.5 simulated minutes later
   (the simulator's clock is pushed 10 minutes once they are all followed);
-- created outside (the simulator's control API, as a CLI would);
+- created outside (Cinder's API, as a CLI would; counted when the mirror has it);
 - deleted outside (Cinder's delete: `deleting`, gone 2 s later; the mirror counts when it no
   longer shows the snapshot available);
 - renamed outside.
@@ -251,8 +251,18 @@ def kinds(sim, gateway, n: int, rng: random.Random):
 
         return factory
 
+    volumes = [
+        v.id
+        for v in gateway.list_volumes(all_projects=True, limit=100)
+        if v.status in ("available", "in-use")
+    ]
+
     def create(i: int) -> str:
-        return sim.create_snapshot(projects[i % 3], name=f"outside-{i}")["id"]
+        """Through Cinder's API, as a CLI would (`creating`, then `available` 3 s later)."""
+        made = gateway.create_snapshot(
+            volume_id=volumes[i % len(volumes)], name=f"outside-{i}", force=True
+        )
+        return made.id
 
     from snapshots.models import Snapshot
 
@@ -434,6 +444,14 @@ def run_mode(mode: str, args) -> list[str]:
             f"pass [{verdict}: <= {IDLE_CALLS_TARGET} calls/min]"
         )
         lines.append(f"      by route: {idle['by_route']}")
+        kinds_seen: dict[str, int] = {}
+        for request in sim.requests():
+            query = request["path"].split("?", 1)[-1]
+            shape = "&".join(
+                sorted(p if p.startswith("status=") else p.split("=")[0] for p in query.split("&"))
+            )
+            kinds_seen[shape] = kinds_seen.get(shape, 0) + 1
+        lines.append(f"      by query shape (last 500 requests): {kinds_seen}")
     finally:
         for proc in reversed(procs):
             proc.stop()

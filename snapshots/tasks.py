@@ -21,7 +21,21 @@ from snapshots.cloud.errors import Unavailable
 log = logging.getLogger(__name__)
 
 
+def _sent_at(request, interval: float):
+    """When the beat sent this tick: its `expires` (set to one interval after sending by the
+    beat schedule) less that interval; None when the message carries no expiry."""
+    from datetime import datetime, timedelta
+
+    expires = getattr(request, "expires", None)
+    if not expires:
+        return None
+    if isinstance(expires, str):
+        expires = datetime.fromisoformat(expires)
+    return expires - timedelta(seconds=interval)
+
+
 @shared_task(
+    bind=True,
     name="snapshots.tasks.detect",
     acks_late=True,
     reject_on_worker_lost=True,
@@ -33,16 +47,18 @@ log = logging.getLogger(__name__)
     soft_time_limit=60,
     time_limit=90,
 )
-def detect() -> str:
+def detect(self) -> str:
     """What changed since the last tick (beat, every DETECT_INTERVAL)."""
     from snapshots.services import detect as service
 
-    if not service.claim_tick("detect", settings.DETECT_INTERVAL):
+    interval = settings.DETECT_INTERVAL
+    if not service.claim_tick("detect", interval, sent_at=_sent_at(self.request, interval)):
         return "detect skipped: this period's tick already ran"
     return service.detect().summary()
 
 
 @shared_task(
+    bind=True,
     name="snapshots.tasks.sweep",
     acks_late=True,
     reject_on_worker_lost=True,
@@ -54,12 +70,13 @@ def detect() -> str:
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
-def sweep() -> str:
+def sweep(self) -> str:
     """A few more pages of the inventory sweep (beat, every SWEEP_TICK)."""
     from snapshots.services import detect, locks
     from snapshots.services import sweep as service
 
-    if not detect.claim_tick("sweep", settings.SWEEP_TICK):
+    interval = settings.SWEEP_TICK
+    if not detect.claim_tick("sweep", interval, sent_at=_sent_at(self.request, interval)):
         return "sweep skipped: this period's tick already ran"
     try:
         return service.sweep_tick().summary()

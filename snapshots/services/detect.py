@@ -51,7 +51,10 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(seconds=5)  # re-read below the watermark: rows committed after we listed
 RECENT_PAGE = 50  # the first page of a listing that is usually shallow
 MAX_RECENT_PAGES = 20  # deeper than this, the sweep catches up
-STUCK_RECHECK = 30.0  # seconds between listings of a status whose rows are all stuck
+# Seconds between listings of a status whose rows are all stuck. Any change to them moves
+# updated_at and shows in the recent listing within a tick; this listing only finds the ones
+# that left without a trace the count missed.
+STUCK_RECHECK = 60.0
 JUST_SEEN = 1.0  # seconds: an action's own answer is fresh enough, the next tick follows it
 
 
@@ -151,10 +154,10 @@ def _recent(tick: _Tick, lease: locks.Lease) -> None:
         if floor is None or (data.updated_at is not None and data.updated_at >= floor)
     ]
     tick.store(fresh, ChangeSource.TRACK)
-    # Cinder's clock, but never past ours when we asked: one row stamped in the future (a clock
-    # that jumped) must not hide every later change until the sweep. A Cinder clock ahead of
-    # ours only makes the next tick read a little deeper.
-    newest = max((min(d.updated_at, at) for at, d in observed if d.updated_at), default=None)
+    # Cinder's own clock, never compared with ours: a Cinder clock minutes ahead or behind the
+    # dashboard's changes nothing. (A Cinder clock stepped backwards hides changes until the
+    # sweep; OVERLAP absorbs small steps.)
+    newest = max((d.updated_at for _, d in observed if d.updated_at), default=None)
     if newest is not None and (state.watermark is None or newest > state.watermark):
         DetectState.objects.filter(id=1).update(watermark=newest)
     if count is not None:
@@ -173,7 +176,9 @@ def _reconcile_count(tick: _Tick, lease: locks.Lease, count: int) -> None:
         return tick.gateway.list_snapshots(all_projects=True, limit=limit, marker=marker).items
 
     upper = None
-    size = RECENT_PAGE
+    # New snapshots are at the top: a short page finds them. A deleted one may be anywhere:
+    # whole pages, so that even a walk deep into a large cloud takes few calls.
+    size = RECENT_PAGE if count > held else settings.SYNC_PAGE_SIZE
     for observed_at, items in pages(fetch, size):
         before = Snapshot.objects.live().filter(pk__in=[d.id for d in items]).count()
         tick.store([(observed_at, data) for data in items], ChangeSource.TRACK)
@@ -308,8 +313,10 @@ def check_snapshot(snapshot_id: str, *, gateway: Gateway | None = None) -> Detec
     return tick.result
 
 
-def claim_tick(name: str, interval: float) -> bool:
-    """Whether this call is the first to run tick `name` in the current period of `interval`
-    seconds (two beats, or a beat and a late duplicate, run it once)."""
-    period = int(timezone.now().timestamp() // max(interval, 0.001))
-    return locks.claim_period(name, period)
+def claim_tick(name: str, interval: float, *, sent_at: datetime | None = None) -> bool:
+    """Whether this call is the first to run tick `name` for the period of `interval` seconds
+    its beat sent it in (two beats, or a beat and a redelivered copy, run it once). The time
+    the beat sent it, not the time a worker got to it: a tick that waited in the queue does not
+    fall into its successor's period and push it out."""
+    at = sent_at or timezone.now()
+    return locks.claim_period(name, int(at.timestamp() // max(interval, 0.001)))
