@@ -24,6 +24,9 @@ class DetectState(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     # The newest `updated_at` Cinder has shown us: the next tick reads down to it, no deeper.
     watermark = models.DateTimeField(null=True, blank=True)
+    # Cinder's count a walk read to its end without explaining: not walked again for the same
+    # count (the sweep settles it), so one odd row never costs a walk a tick.
+    unexplained_count = models.BigIntegerField(null=True, blank=True)
     # When each transitional status whose rows are all stuck was last listed ({status: iso}).
     stuck_listed = models.JSONField(default=dict, blank=True)
     # The sweep: which listing it is in ("volumes", "snapshots" or "" between rounds), the

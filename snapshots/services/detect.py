@@ -168,7 +168,7 @@ def _reconcile_count(tick: _Tick, lease: locks.Lease, count: int) -> None:
     """Cinder counts `count` snapshots. If the mirror holds another number, walk the newest-
     created listing until the difference is explained (new rows stored, absent rows gone)."""
     held = Snapshot.objects.live().count()
-    if held == count:
+    if held == count or DetectState.get().unexplained_count == count:
         return
 
     def fetch(marker: str | None, limit: int) -> list[SnapshotData]:
@@ -176,9 +176,10 @@ def _reconcile_count(tick: _Tick, lease: locks.Lease, count: int) -> None:
         return tick.gateway.list_snapshots(all_projects=True, limit=limit, marker=marker).items
 
     upper = None
+    more = count > held  # new ones to find (else: gone ones)
     # New snapshots are at the top: a short page finds them. A deleted one may be anywhere:
     # whole pages, so that even a walk deep into a large cloud takes few calls.
-    size = RECENT_PAGE if count > held else settings.SYNC_PAGE_SIZE
+    size = RECENT_PAGE if more else settings.SYNC_PAGE_SIZE
     for observed_at, items in pages(fetch, size):
         before = Snapshot.objects.live().filter(pk__in=[d.id for d in items]).count()
         tick.store([(observed_at, data) for data in items], ChangeSource.TRACK)
@@ -197,7 +198,10 @@ def _reconcile_count(tick: _Tick, lease: locks.Lease, count: int) -> None:
         tick.result.gone += gone
         held -= gone
         lease.renew()
-        if held <= count or last:
+        if held >= count if more else held <= count:
+            return
+        if last:
+            DetectState.objects.filter(id=1).update(unexplained_count=count)
             return
         upper = lower
 

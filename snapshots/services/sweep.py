@@ -315,7 +315,10 @@ def _sweep(
                 lease,
                 state,
                 page_size=page_size,
-                max_pages=None if whole else _pages_per_tick(page_size),
+                # The very first round (an empty mirror) is read at once: pages want the data.
+                max_pages=None
+                if whole or state.sweep_finished_at is None
+                else _pages_per_tick(page_size),
                 on_page=on_page,
                 result=result,
             )
