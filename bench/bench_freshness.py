@@ -24,7 +24,8 @@ own time answering), for the beat's detection and the sweep's share of its perio
 Run:
   .venv/bin/python bench/bench_freshness.py                   # SQLite (a temporary file)
   DATABASE_URL=postgres://user:pw@127.0.0.1/postgres .venv/bin/python bench/bench_freshness.py
-Options: --snapshots N, --changes N, --idle-seconds S, --modes polling,notifications
+Options: --snapshots N, --changes N (0: only idle and open tabs), --idle-seconds S,
+         --modes polling,notifications
 """
 
 from __future__ import annotations
@@ -201,6 +202,57 @@ def run_kind(label, web, every, factory, done, wait_for) -> dict:
         "browser": [c.browser - c.due for c in changes if c.browser is not None],
         "missed": sum(1 for c in changes if c.browser is None),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def tabs_cost(web: str, server_pid: int, every: float, tabs: int = 200, n: int = 1000) -> list:
+    """What open tabs cost the web tier: `n` unchanged checks (25 watched rows each, as a page
+    of transitional rows) over HTTP, the server's CPU per check and the query time, and what
+    `tabs` tabs checking every `every` s add up to."""
+    from django.db import connection
+
+    from snapshots.models import Snapshot
+    from snapshots.views.live import stamp, ticket_for
+
+    ids = list(Snapshot.objects.live().values_list("pk", flat=True)[:25])
+    ticket = ticket_for(ids)
+    http = requests.Session()
+    headers = {"X-Live-Ticket": ticket}
+    current = http.get(f"{web}/snapshots/live/stamp", headers=headers, timeout=10).text.strip()
+    before = cpu_seconds(server_pid)
+    started = time.perf_counter()
+    codes = set()
+    for _ in range(n):
+        answer = http.get(f"{web}/snapshots/live/stamp", params={"v": current}, headers=headers)
+        codes.add(answer.status_code)
+    wall = time.perf_counter() - started
+    cpu = (cpu_seconds(server_pid) - before) / n
+    t = time.perf_counter()
+    for _ in range(200):
+        stamp(ids)
+    query = (time.perf_counter() - t) / 200
+    connection.close()
+    rate = tabs / every
+    return [
+        f"  open tabs: an unchanged check answers {sorted(codes)} in {1000 * wall / n:.2f} ms "
+        f"(round trip), {1000 * cpu:.2f} ms of the web server's CPU and {1000 * query:.2f} ms "
+        f"for its one query; {tabs} tabs checking every {every:g} s = {rate:.0f} checks/s = "
+        f"{100 * rate * cpu:.0f} % of one core for the web tier, {100 * rate * query:.1f} % for "
+        f"the database (measured over {n} checks)"
+    ]
 
 
 def parse_iso(value: str) -> float:
@@ -402,7 +454,9 @@ def run_mode(mode: str, args) -> list[str]:
         rng = random.Random(14)
         gateway = service_gateway()
         results = []
-        for label, factory, done, wait in kinds(sim, gateway, args.changes, rng):
+        for label, factory, done, wait in kinds(sim, gateway, args.changes, rng) * bool(
+            args.changes
+        ):
             progress(f"{mode}: {label}")
             sim.reset_stats()
             begun = time.monotonic()
@@ -452,6 +506,7 @@ def run_mode(mode: str, args) -> list[str]:
             )
             kinds_seen[shape] = kinds_seen.get(shape, 0) + 1
         lines.append(f"      by query shape (last 500 requests): {kinds_seen}")
+        lines += tabs_cost(web, procs[0].proc.pid, settings.LIVE_CHECK_SECONDS)
     finally:
         for proc in reversed(procs):
             proc.stop()
