@@ -1,7 +1,7 @@
 """Change detection: what changed in the cloud since the last tick, at a cost that follows the
 change, not the inventory. Cloud-wide listings with the service credential; no project loops.
 
-One tick (beat, every DETECT_INTERVAL seconds) has two kinds of parts:
+One tick (beat, every DETECT_INTERVAL seconds) has these parts:
 
 recent
     The most recently updated snapshots (`sort=updated_at:desc`), page after page only down to
@@ -9,17 +9,20 @@ recent
     Cinder's total count in the same answer (`with_count`, 3.45). A rename, a metadata change, a
     reset or a status change moves `updated_at`, so they all surface here. A snapshot just
     created has no `updated_at` yet, and one created and deleted between two ticks never shows
-    at all; both move the count. When Cinder's count and the mirror's disagree, the newest-
-    created listing is read (a targeted sweep): new rows are stored, and a row the mirror has
-    between two keys of a page but the page lacks is gone. It stops as soon as the counts agree.
+    at all; both move the count.
+count
+    When Cinder's count and the mirror's disagree, the newest-created listing is read (a
+    targeted sweep): new rows are stored, and a row the mirror has between two keys of a page
+    but the page lacks is gone. It stops as soon as the counts agree; a count a walk to the end
+    could not explain is left to the sweep.
 status:<s>
     One listing per transitional status present in the mirror (paged to its end: such sets are
     small). A snapshot of that status missing from it, and not seen by `recent`, costs one GET.
     A status whose rows are all stuck (past STUCK_AFTER) is listed at most every STUCK_RECHECK.
 
-Each part holds its own short lease (`detect:recent`, `detect:status:creating`, ...), so ticks on
-several workers share the parts and a slow part never blocks the others; a dead worker's part
-is free again within DETECT_LEASE seconds. The tick itself claims its period (TickSlot), so two
+Each part holds its own short lease (`detect:recent`, `detect:count`, `detect:status:creating`),
+so ticks on several workers share the parts and a slow part never blocks the others; a dead
+worker's part is free again within DETECT_LEASE seconds. The tick itself claims its period (TickSlot), so two
 beats sending the same tick run it once. Everything goes through services/mirror.py with the
 time the listing was requested: an older observation never overwrites a newer one, and a row
 that did not change is not written.
@@ -87,6 +90,7 @@ class _Tick:
         self._gateway = gateway
         self.result = DetectResult()
         self.seen: set[str] = set()  # ids some listing of this tick returned
+        self.count: int | None = None  # Cinder's total, from the recent listing
 
     @property
     def gateway(self) -> Gateway:
@@ -160,8 +164,7 @@ def _recent(tick: _Tick, lease: locks.Lease) -> None:
     newest = max((d.updated_at for _, d in observed if d.updated_at), default=None)
     if newest is not None and (state.watermark is None or newest > state.watermark):
         DetectState.objects.filter(id=1).update(watermark=newest)
-    if count is not None:
-        _reconcile_count(tick, lease, count)
+    tick.count = count
 
 
 def _reconcile_count(tick: _Tick, lease: locks.Lease, count: int) -> None:
@@ -291,6 +294,10 @@ def detect(*, gateway: Gateway | None = None) -> DetectResult:
                 f"detect:status:{status}",
                 lambda lease, status=status: _status(tick, lease, status),
             )
+        # Last and on a lease of its own: a walk deep into a large cloud for a snapshot deleted
+        # between two ticks never holds up the next ticks' listings.
+        if tick.count is not None:
+            _part(tick, "detect:count", lambda lease: _reconcile_count(tick, lease, tick.count))
     except errors.CloudError as exc:
         cloud_failed(exc)
         raise
