@@ -91,3 +91,31 @@ def test_the_detail_page_signs_its_snapshot(login, creating):
     pattern = r'id="detail-poller" hidden data-live-ticket="([^"]+)"'
     found = re.search(pattern, page.content.decode())
     assert found and live.ids_of(html.unescape(found.group(1))) == [creating[0].pk]
+
+
+def test_the_wsgi_entry_answers_the_same_before_django_and_passes_the_rest_on(creating):
+    from dashboard.wsgi import application
+
+    ticket = live.ticket_for([s.pk for s in creating])
+    answered: list[str] = []
+
+    def call(path: str, method: str = "GET", query: str = "", ticket: str = ticket) -> bytes:
+        environ = {
+            "PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": query,
+            "HTTP_X_LIVE_TICKET": ticket,
+        }  # fmt: skip
+        body = application(environ, lambda status, headers: answered.append(status))
+        return b"".join(body)
+
+    assert isinstance(application, live.LiveStampApp)
+    current = call(STAMP).decode()
+    assert answered[-1] == "200 OK" and int(current) == live.stamp([s.pk for s in creating])
+    assert call(STAMP, query=f"v={current}") == b"" and answered[-1] == "204 No Content"
+    observe(creating[0], progress=70)
+    assert call(STAMP, query=f"v={current}") != b"" and answered[-1] == "200 OK"
+    assert call(STAMP, ticket="forged") == b"" and answered[-1] == "403 Forbidden"
+    assert call(STAMP, method="POST") == b"" and answered[-1] == "405 Method Not Allowed"
+    passed = []
+    wrapper = live.LiveStampApp(lambda environ, start: passed.append(environ["PATH_INFO"]) or [])
+    wrapper({"PATH_INFO": "/snapshots/"}, lambda *a: None)
+    assert passed == ["/snapshots/"]
