@@ -5,48 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('snapshots', '0002_search_trigram_indexes'),
+        ("snapshots", "0002_search_trigram_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DetectState',
+            name="DetectState",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('watermark', models.DateTimeField(blank=True, null=True)),
-                ('unexplained_count', models.BigIntegerField(blank=True, null=True)),
-                ('stuck_listed', models.JSONField(blank=True, default=dict)),
-                ('sweep_phase', models.CharField(blank=True, max_length=16)),
-                ('sweep_marker', models.CharField(blank=True, max_length=64)),
-                ('sweep_key', models.JSONField(blank=True, default=list)),
-                ('sweep_started_at', models.DateTimeField(blank=True, null=True)),
-                ('sweep_finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("watermark", models.DateTimeField(blank=True, null=True)),
+                ("unexplained_count", models.BigIntegerField(blank=True, null=True)),
+                ("stuck_listed", models.JSONField(blank=True, default=dict)),
+                ("sweep_phase", models.CharField(blank=True, max_length=16)),
+                ("sweep_marker", models.CharField(blank=True, max_length=64)),
+                ("sweep_key", models.JSONField(blank=True, default=list)),
+                ("sweep_started_at", models.DateTimeField(blank=True, null=True)),
+                ("sweep_finished_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ListenerState',
+            name="ListenerState",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('connected', models.BooleanField(default=False)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('last_event_at', models.DateTimeField(blank=True, null=True)),
-                ('events', models.PositiveBigIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, max_length=255)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("connected", models.BooleanField(default=False)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("last_event_at", models.DateTimeField(blank=True, null=True)),
+                ("events", models.PositiveBigIntegerField(default=0)),
+                ("last_error", models.CharField(blank=True, max_length=255)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='TickSlot',
+            name="TickSlot",
             fields=[
-                ('name', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('period', models.BigIntegerField(default=0)),
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("period", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.AlterField(
-            model_name='statuschange',
-            name='source',
-            field=models.CharField(choices=[('sync', 'Sync'), ('track', 'Track'), ('action', 'Action'), ('notification', 'Notification')], max_length=16),
+            model_name="statuschange",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("sync", "Sync"),
+                    ("track", "Track"),
+                    ("action", "Action"),
+                    ("notification", "Notification"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

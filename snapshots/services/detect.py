@@ -22,10 +22,10 @@ status:<s>
 
 Each part holds its own short lease (`detect:recent`, `detect:count`, `detect:status:creating`),
 so ticks on several workers share the parts and a slow part never blocks the others; a dead
-worker's part is free again within DETECT_LEASE seconds. The tick itself claims its period (TickSlot), so two
-beats sending the same tick run it once. Everything goes through services/mirror.py with the
-time the listing was requested: an older observation never overwrites a newer one, and a row
-that did not change is not written.
+worker's part is free again within DETECT_LEASE seconds. The tick itself claims its period
+(TickSlot), so two beats sending the same tick run it once. Everything goes through
+services/mirror.py with the time the listing was requested: an older observation never
+overwrites a newer one, and a row that did not change is not written.
 """
 
 from __future__ import annotations
