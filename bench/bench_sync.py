@@ -1,4 +1,6 @@
-"""Sync and track against the simulator seeded with 100,000 snapshots in three projects.
+"""The whole sweep and detection against the simulator seeded with 100,000 snapshots in three
+projects (`sync_snapshots` is one whole sweep round; `track` is detection's tick). Freshness per
+kind of change and the idle cost: bench/bench_freshness.py.
 
 Prints, with the command that made them:
 - the full sync: wall time and peak RSS of a process that runs only the sync (ru_maxrss), for
@@ -144,7 +146,7 @@ def start_tracker(kind: str, env: dict, tmp: Path) -> procs.Proc:
             "--schedule", str(tmp / "beat-schedule"),
         ]  # fmt: skip
     else:
-        cmd = [PY, "manage.py", "track_snapshots", "--loop"]
+        cmd = [PY, "manage.py", "detect_snapshots", "--loop"]
     return procs.start("tracker", cmd, env=env, cwd=ROOT)
 
 
@@ -158,7 +160,7 @@ def track_bench(sim, args, env: dict, tmp: Path) -> dict:
 
     rng = random.Random(7)
     projects = ["alpha", "beta", "gamma"]
-    tick = settings.TRACK_INTERVAL
+    tick = settings.DETECT_INTERVAL
     in_flight: dict[str, float] = {}  # id -> when created (for bookkeeping)
     lock = threading.Lock()
     counter = [0]
@@ -296,7 +298,7 @@ def main() -> int:
     from cloudsim.testing import start_simulator
 
     shown = []
-    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TRACK_INTERVAL"):
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DETECT_INTERVAL"):
         if os.environ.get(name):
             parts = urlsplit(os.environ[name])
             value = os.environ[name]
@@ -324,7 +326,7 @@ def main() -> int:
         "CINDER_NOAUTH_ENDPOINT": "",
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
-        "SYNC_INTERVAL": "3600",  # the tracking minute counts track's requests only
+        "SWEEP_INTERVAL": "3600",  # the tracking minute counts detection's requests only
         "PYTHONUNBUFFERED": "1",
     }
     out: list[str] = []
@@ -370,7 +372,7 @@ def main() -> int:
             via = (
                 f"celery worker -B, broker {broker or 'filesystem (embedded)'}"
                 if args.tracker == "celery"
-                else "manage.py track_snapshots --loop"
+                else "manage.py detect_snapshots --loop"
             )
             per_tick = t["newest_page_calls"] / (t["ticks"] * 3)
             verdict_calls = "ok" if per_tick <= 1.0 else "MISSED"

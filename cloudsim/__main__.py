@@ -49,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--log-requests", action="store_true", help="log every request on stderr")
     p.add_argument(
+        "--notify-url",
+        default="",
+        help="publish Cinder's notifications (messagingv2) to this bus: amqp://, redis:// or "
+        "filesystem:///folder",
+    )
+    p.add_argument(
         "--gigabytes-quota",
         type=int,
         default=-1,
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         snapshot_quota=args.snapshot_quota,
         gigabytes_quota=args.gigabytes_quota,
         like_filters=args.like_filters,
+        notify_url=args.notify_url,
     )
     if not args.log_requests:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

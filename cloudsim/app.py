@@ -43,6 +43,7 @@ class Config:
     snapshot_quota: int = 100000
     like_filters: bool = False
     gigabytes_quota: int = -1
+    notify_url: str = ""  # publish Cinder's notifications to this bus (cloudsim/notify.py)
 
 
 # A second Cinder API on the same state with `auth_strategy = noauth`, like a real cinder-api
@@ -138,8 +139,15 @@ class Simulator(Faults, Control, IdentityApi):
         self.store.save_template()
         self.identity = Identity(self.store, config.token_ttl)
         self.cinder = Cinder(self)
+        self.notifier = None
+        if config.notify_url:
+            from cloudsim.notify import Notifier
+
+            self.notifier = Notifier(config.notify_url, self.store)
+            self.store.on_notify = self.notifier.transition
         self.map = build_map()
         self.stats: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # time spent answering, by route
         self.recent: deque[dict] = deque(maxlen=500)
         self.stats_lock = threading.Lock()
         self.faults: dict[str, Any] = {}
@@ -184,6 +192,7 @@ class Simulator(Faults, Control, IdentityApi):
         faults = self.faults
         if faults.get("latency_ms"):
             time.sleep(faults["latency_ms"] / 1000.0)
+        started = time.perf_counter()
         request_id = f"req-{uuid.uuid4()}"
         endpoint = rule.endpoint
         try:
@@ -201,6 +210,7 @@ class Simulator(Faults, Control, IdentityApi):
             time.sleep(faults["answer_delay_ms"] / 1000.0)
         resp.headers["X-OpenStack-Request-Id"] = request_id
         with self.stats_lock:
+            self.seconds[route] += time.perf_counter() - started
             self.recent.append(
                 {
                     "method": req.method,

@@ -28,6 +28,7 @@ class Control:
             self.reset_faults()
         with self.stats_lock:
             self.stats.clear()
+            self.seconds.clear()
             self.recent.clear()
 
     def sim_create_volume(self, body: dict) -> dict:
@@ -189,10 +190,20 @@ class Control:
             if path == "/_sim/stats" and method == "GET":
                 with self.stats_lock:
                     routes = dict(sorted(self.stats.items()))
-                return json_response(200, {"total": sum(routes.values()), "by_route": routes})
+                    seconds = {k: round(v, 6) for k, v in sorted(self.seconds.items())}
+                return json_response(
+                    200,
+                    {
+                        "total": sum(routes.values()),
+                        "by_route": routes,
+                        "seconds": round(sum(seconds.values()), 6),
+                        "seconds_by_route": seconds,
+                    },
+                )
             if path == "/_sim/stats/reset" and method == "POST":
                 with self.stats_lock:
                     self.stats.clear()
+                    self.seconds.clear()
                     self.recent.clear()
                 return json_response(200, {"total": 0, "by_route": {}})
             if path == "/_sim/requests" and method == "GET":

@@ -169,7 +169,8 @@ def seed_demo_snapshots(store: Store, vols: list[dict], now: float) -> None:
                 progress = f"{rng.randint(5, 60)}%"
             if status == "error":
                 progress = "0%"
-            updated = None if status == "creating" else created + rng.uniform(5, 600)
+            # never in the future: change detection reads updated_at as Cinder's clock
+            updated = None if status == "creating" else min(now, created + rng.uniform(5, 600))
             due_at = now + due if due is not None else None
             due_status = None
             if due is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudsim import notify
+
 from .errors import bad_request
 from .microversions import (
     Ctx,
@@ -54,11 +56,14 @@ class SnapshotActions:
         self.authorize(
             ctx, "admin", "volume_extension:snapshot_admin_actions:reset_status", row["project_id"]
         )
+        notify.emit(self.sim, "snapshot", row, "reset_status.start")
         self.store.x(
             "UPDATE snapshots SET status = ?, updated_at = ?, due_at = NULL, due_status = NULL "
             "WHERE id = ?",
             (status.lower(), self.store.now(), sid),
         )
+        row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
+        notify.emit(self.sim, "snapshot", row, "reset_status.end")
         return 202, None
 
     def _update_status(self, ctx: Ctx, sid: str, args: Any) -> tuple[int, None]:

@@ -10,6 +10,8 @@ import ast
 import uuid
 from typing import Any
 
+from cloudsim import notify
+
 from .errors import bad_request, not_found
 from .microversions import (
     Ctx,
@@ -243,6 +245,7 @@ class Snapshots:
             ),
         )
         row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
+        notify.emit(self.sim, "snapshot", row, "create.start")
         return 202, {"snapshot": self.snapshot_view(row, ctx, "create")}
 
     def update_snapshot(self, ctx: Ctx, sid: str) -> tuple[int, dict]:
@@ -274,8 +277,10 @@ class Snapshots:
             sets["display_description"] = clean["description"]
         sets["updated_at"] = self.store.now()
         assign = ", ".join(f"{k} = ?" for k in sets)
+        notify.emit(self.sim, "snapshot", row, "update.start")
         self.store.x(f"UPDATE snapshots SET {assign} WHERE id = ?", (*sets.values(), sid))
         row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
+        notify.emit(self.sim, "snapshot", row, "update.end")
         return 200, {"snapshot": self.snapshot_view(row, ctx, "update")}
 
     def _start_delete(self, sid: str, status: str = "deleting") -> None:
@@ -286,6 +291,8 @@ class Snapshots:
             "WHERE id = ?",
             (status, now, now + self.sim.config.delete_delay, outcome, sid),
         )
+        row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
+        notify.emit(self.sim, "snapshot", row, "delete.start")
 
     def delete_snapshot(self, ctx: Ctx, sid: str) -> tuple[int, None]:
         row = self.get_snapshot_row(ctx, sid)

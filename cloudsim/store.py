@@ -216,6 +216,7 @@ class Store(WorkflowRecords):
         self.offset = 0.0
         self.stuck: set[str] = set()
         self._template: sqlite3.Connection | None = None
+        self.on_notify = None  # called (table, row before, new status) after each change
         self._template_time = 0.0
 
     # -- clock -------------------------------------------------------------------------------
@@ -250,8 +251,7 @@ class Store(WorkflowRecords):
                 skip = f" AND status NOT IN ({','.join('?' * len(stuck))})"
             for table in ("snapshots", "volumes"):
                 rows = self.q(
-                    f"SELECT id, status, due_at, due_status FROM {table} WHERE due_at IS NOT NULL "
-                    f"AND due_at <= ?{skip}",
+                    f"SELECT * FROM {table} WHERE due_at IS NOT NULL AND due_at <= ?{skip}",
                     (now, *stuck),
                 )
                 if not rows:
@@ -275,6 +275,9 @@ class Store(WorkflowRecords):
                 except Exception:
                     self.x("ROLLBACK")
                     raise
+                if self.on_notify is not None:  # notifications (cloudsim/notify.py)
+                    for row in rows:
+                        self.on_notify(table, row, row["due_status"])
 
     # -- reset support -----------------------------------------------------------------------
     def save_template(self) -> None:

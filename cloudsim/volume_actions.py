@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudsim import notify
+
 from .errors import SimError, bad_request, not_found
 from .microversions import (
     Ctx,
@@ -73,6 +75,8 @@ class VolumeActions:
             "due_status = 'available' WHERE id = ?",
             (now, due, snap["id"]),
         )
+        vol = self.store.q1("SELECT * FROM volumes WHERE id = ?", (vid,))
+        notify.emit(self.sim, "volume", vol, "revert.start")
         return 202, None
 
     def _volume_reset_status(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:

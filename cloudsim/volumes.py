@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import uuid
 
+from cloudsim import notify
+
 from .errors import bad_request, not_found
 from .microversions import (
     Ctx,
@@ -213,6 +215,7 @@ class Volumes:
             ),
         )
         row = self.store.q1("SELECT * FROM volumes WHERE id = ?", (vid,))
+        notify.emit(self.sim, "volume", row, "create.start")
         return 202, {"volume": self.volume_view(row, ctx, "create")}
 
     def _zone_and_type(self, vol: dict, snap_row) -> tuple[str, str]:
@@ -276,4 +279,6 @@ class Volumes:
             "WHERE id = ?",
             (now, now + self.sim.config.delete_delay, outcome, vid),
         )
+        row = self.store.q1("SELECT * FROM volumes WHERE id = ?", (vid,))
+        notify.emit(self.sim, "volume", row, "delete.start")
         return 202, None

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "snapshots.middleware_headers.SecurityHeadersMiddleware",
     "snapshots.observability.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "snapshots.views.live.LiveStampMiddleware",  # before sessions: see views/live.py
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "snapshots.middleware_input.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -228,16 +229,13 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
-SYNC_INTERVAL = env.float("SYNC_INTERVAL", default=60.0)
-TRACK_INTERVAL = env.float("TRACK_INTERVAL", default=3.0)
 STUCK_AFTER = timedelta(minutes=env.float("STUCK_AFTER_MINUTES", default=30.0))
 SYNC_PAGE_SIZE = env.int("SYNC_PAGE_SIZE", default=1000)
-LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=3)
-# How often the workers read each project's quota usage and Cinder's user messages.
+# How often the workers follow volumes in a transitional status (made from a snapshot, being
+# reverted), read each project's quota usage and Cinder's user messages.
+TRACK_INTERVAL = env.float("TRACK_INTERVAL", default=3.0)
 QUOTA_INTERVAL = env.float("QUOTA_INTERVAL", default=60.0)
 MESSAGES_INTERVAL = env.float("MESSAGES_INTERVAL", default=30.0)
-# `manage.py prune_history` removes status changes and audit events older than this (days).
-HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 
 # --- Audit chain keys (snapshots/services/audit.py) ------------------------------------------
@@ -262,19 +260,50 @@ AUDIT_HMAC_KEYS = _audit_keys(env.str("AUDIT_HMAC_KEYS", default="")) or {
 AUDIT_HMAC_KEY_ID = env.str("AUDIT_HMAC_KEY_ID", default="") or list(AUDIT_HMAC_KEYS)[-1]
 if AUDIT_HMAC_KEY_ID not in AUDIT_HMAC_KEYS:
     raise environ.ImproperlyConfigured("AUDIT_HMAC_KEY_ID must name a key in AUDIT_HMAC_KEYS")
+# An open tab asks "did my rows change?" every LIVE_CHECK_SECONDS (one indexed query, views/
+# live.py) and fetches the rows only when they did; LIVE_POLL_SECONDS is its slow fallback poll.
+LIVE_CHECK_SECONDS = env.float("LIVE_CHECK_SECONDS", default=0.5)
+LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=30)
+LIVE_STAMP_PATH = "/snapshots/live/stamp"
+# `manage.py prune_history` removes status changes and audit events older than this (days).
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
+
+# --- Change detection and the sweep (services/detect.py, services/sweep.py) -----------------
+# detect: a few cloud-wide listings every DETECT_INTERVAL seconds (about one call a tick at idle).
+DETECT_INTERVAL = env.float("DETECT_INTERVAL", default=2.5)
+# A part of a tick (one listing) is leased this long, renewed after each call: a killed worker's
+# part is free again after this.
+DETECT_LEASE = env.float("DETECT_LEASE", default=2 * DETECT_INTERVAL)
+# sweep: the whole inventory, one round every SWEEP_INTERVAL seconds, read a few pages every
+# SWEEP_TICK seconds so that it never lands as one burst.
+SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=3600.0)
+SWEEP_TICK = env.float("SWEEP_TICK", default=20.0)
+SWEEP_LEASE = env.float("SWEEP_LEASE", default=SWEEP_TICK)
+
+# Cinder's notifications (services/listen.py, `manage.py listen_notifications`): the bus Cinder
+# publishes to with `[oslo_messaging_notifications] driver = messagingv2` (amqp://, redis://, or
+# filesystem:///folder for the simulator of `make run`). Empty: polling alone.
+CINDER_NOTIFICATIONS_URL = env.str("CINDER_NOTIFICATIONS_URL", default="")
+CINDER_NOTIFICATIONS_EXCHANGE = env.str("CINDER_NOTIFICATIONS_EXCHANGE", default="cinder")
+CINDER_NOTIFICATIONS_TOPIC = env.str("CINDER_NOTIFICATIONS_TOPIC", default="notifications")
+# The dashboard's own queue on that exchange: other consumers (Ceilometer) keep theirs.
+CINDER_NOTIFICATIONS_QUEUE = env.str(
+    "CINDER_NOTIFICATIONS_QUEUE", default="snapshot-dashboard.notifications.info"
+)
 
 # A tick that waited behind a busy worker longer than its interval is dropped, not run late:
-# the next tick does the same work with fresher data.
+# the next tick does the same work with fresher data. Each tick also claims its period in the
+# database, so a second beat's copy of it does nothing.
 CELERY_BEAT_SCHEDULE = {
-    "sync-snapshots": {
-        "task": "snapshots.tasks.sync",
-        "schedule": SYNC_INTERVAL,
-        "options": {"expires": SYNC_INTERVAL},
+    "detect-snapshots": {
+        "task": "snapshots.tasks.detect",
+        "schedule": DETECT_INTERVAL,
+        "options": {"expires": DETECT_INTERVAL},
     },
-    "track-snapshots": {
-        "task": "snapshots.tasks.track",
-        "schedule": TRACK_INTERVAL,
-        "options": {"expires": TRACK_INTERVAL},
+    "sweep-snapshots": {
+        "task": "snapshots.tasks.sweep",
+        "schedule": SWEEP_TICK,
+        "options": {"expires": SWEEP_TICK},
     },
     "track-volumes": {
         "task": "snapshots.tasks.track_volumes",

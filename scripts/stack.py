@@ -2,8 +2,9 @@
 
 Starts, in order: the cloud simulator with the demo cloud (unless KEYSTONE_URL or
 CINDER_NOAUTH_ENDPOINT point at a real cloud), the database migrations, a first sync, a Celery
-worker with embedded beat on the embedded broker, and the web server. Used by the browser tests
-too, so they test what a newcomer gets.
+worker with embedded beat on the embedded broker, the notification listener (when there is a
+bus: the simulator's embedded one, or CINDER_NOTIFICATIONS_URL), and the web server. Used by
+the browser tests too, so they test what a newcomer gets.
 
 Stopping: Ctrl-C (or SIGTERM) stops everything it started: SIGTERM to each process group, then
 SIGKILL to what is left after a grace period (a worker stuck in warm shutdown included). A
@@ -185,6 +186,10 @@ class Stack:
             cmd += ["--password", self.args.demo_password]
             if self.args.sim_state:
                 cmd += ["--state", self.args.sim_state]
+            # Cinder's notifications on an embedded bus the listener reads (event-driven mode).
+            bus = f"filesystem://{self.var / 'notifications'}"
+            cmd += ["--notify-url", bus]
+            self.env.setdefault("CINDER_NOTIFICATIONS_URL", bus)
             proc = self.spawn("cloudsim", cmd, echo=False)
             line = proc.wait_for_line("listening on", timeout=30)
             url = line.strip().rsplit(" ", 1)[-1]
@@ -216,6 +221,8 @@ class Stack:
         worker += ["--concurrency", str(self.args.concurrency)]
         worker += ["--schedule", str(self.var / "celerybeat-schedule")]
         self.spawn("worker", [*worker, "--without-gossip", "--without-mingle"], capture=False)
+        if self.env.get("CINDER_NOTIFICATIONS_URL"):
+            self.spawn("listen", [PY, "manage.py", "listen_notifications"], capture=False)
         web = f"{self.args.host}:{self.args.port}"
         if self.args.gunicorn:
             self.manage("collectstatic", "--noinput", "-v", "0")

@@ -77,6 +77,7 @@ class ChangeSource(models.TextChoices):
     SYNC = "sync", "Sync"
     TRACK = "track", "Track"
     ACTION = "action", "Action"
+    NOTIFICATION = "notification", "Notification"
 
 
 class Outcome(models.TextChoices):

@@ -145,7 +145,7 @@ def main() -> int:
         redis_url=redis_url,
         identity_url=sim.identity_url,
         clouds_yaml=sim.write_clouds_yaml(work / "clouds.yaml", "dashboard-demo"),
-        variables={"SYNC_INTERVAL": "3600", "TRACK_INTERVAL": "3", "LOG_LEVEL": "WARNING"},
+        variables={"SWEEP_INTERVAL": "3600", "TRACK_INTERVAL": "3", "LOG_LEVEL": "WARNING"},
     )
     failures = 0
     try:

@@ -103,7 +103,7 @@ def test_fault_validation(sim):
 
 def test_stats(sim, raw, conn):
     sim.reset_stats()
-    assert sim.stats() == {"total": 0, "by_route": {}}
+    assert sim.stats()["total"] == 0 and sim.stats()["by_route"] == {}
     sid = raw.get("/snapshots", params={"limit": 1}).json()["snapshots"][0]["id"]
     raw.get(f"/snapshots/{sid}")
     raw.get(f"{sim.url}/volume/v3/snapshots/{sid}")
@@ -117,6 +117,8 @@ def test_stats(sim, raw, conn):
         "GET /volume/v3/{project_id}/snapshots/detail": 1,
     }
     assert stats["total"] == 4
+    assert set(stats["seconds_by_route"]) == set(stats["by_route"])
+    assert 0 < stats["seconds"] == pytest.approx(sum(stats["seconds_by_route"].values()), abs=1e-5)
     sim.reset_stats()
     list(conn.block_storage.snapshots(limit=1000))
     logged = [r for r in sim.requests() if r["route"].endswith("/snapshots/detail")]

@@ -5,6 +5,7 @@ from snapshots.models.alerts import (
     Webhook,
 )
 from snapshots.models.audit import AppendOnlyError, AuditEvent, StatusChange
+from snapshots.models.detection import DetectState, ListenerState, TickSlot
 from snapshots.models.observability import Heartbeat
 from snapshots.models.operation import CloudState, Operation, WorkerLock
 from snapshots.models.preference import TablePreference
@@ -19,7 +20,9 @@ __all__ = [
     "AppendOnlyError",
     "AuditEvent",
     "CloudState",
+    "DetectState",
     "Heartbeat",
+    "ListenerState",
     "ManageableSnapshot",
     "Operation",
     "Project",
@@ -28,6 +31,7 @@ __all__ = [
     "StatusChange",
     "TablePreference",
     "ThrottleCounter",
+    "TickSlot",
     "UserMessage",
     "Volume",
     "Webhook",

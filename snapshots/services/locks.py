@@ -1,4 +1,5 @@
-"""Leases in the database, so that two workers (on one machine or several) never run the same job.
+"""Leases in the database, so that two workers (on one machine or several) never run the same job,
+and period claims, so that two beats never run the same tick twice.
 
 A lease is one `WorkerLock` row. Taking it is one conditional UPDATE ("set me as the owner where
 the lease has expired or is already mine"), which the database applies atomically on SQLite and
@@ -19,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from snapshots.models import WorkerLock
+from snapshots.models import TickSlot, WorkerLock
 
 
 class LockHeld(Exception):
@@ -87,3 +88,16 @@ def held(name: str, *, ttl: float) -> Iterator[Lease]:
         yield lease
     finally:
         lease.release()
+
+
+def claim_period(name: str, period: int) -> bool:
+    """Claim period number `period` of the periodic job `name`; False when some caller already
+    claimed it (or a later one). One conditional UPDATE: atomic on SQLite and PostgreSQL alike,
+    so of two beats sending the same tick exactly one runs it."""
+    if not TickSlot.objects.filter(name=name).exists():
+        try:
+            with transaction.atomic():
+                TickSlot.objects.create(name=name, period=period - 1)
+        except IntegrityError:
+            pass  # another caller created it first: compete below
+    return bool(TickSlot.objects.filter(name=name, period__lt=period).update(period=period))

@@ -192,10 +192,13 @@ def apply(
     now: datetime | None = None,
     volume_name: str | None = None,
     if_newer: bool = False,
+    discovered: bool = False,
 ) -> tuple[Snapshot, bool]:
     """Store Cinder's view of one snapshot. Returns (row, whether anything changed).
 
-    `if_newer`: ignore the observation when the row was seen (or marked gone) after `now`."""
+    `if_newer`: ignore the observation when the row was seen (or marked gone) after `now`.
+    `discovered`: a snapshot a listing found (not one an action made): if it is new to the
+    mirror, it has been in its status since Cinder last changed it, not since now."""
     now = now or timezone.now()
     values = cinder_values(data)
     row = Snapshot.objects.select_for_update().filter(pk=data.id).first()
@@ -205,7 +208,7 @@ def apply(
             id=data.id,
             first_seen=now,
             last_seen=now,
-            status_since=now,
+            status_since=_first_status_since(data, now) if discovered else now,
             project_name=project_name,
             volume_name=known_volume if volume_name is None else volume_name,
             **values,
@@ -277,11 +280,14 @@ def apply_page(
     now: datetime,
     volume_names: dict[str, str],
     project_names: dict[str, str],
+    touch_unchanged: bool = True,
 ) -> PageResult:
     """Store one page of Cinder's list: a few bulk statements, whatever the page size.
 
     `now` is when the page was requested; rows observed after that (by track or an action) keep
-    what they have. `volume_names`/`project_names` map ids to the names to show."""
+    what they have. `volume_names`/`project_names` map ids to the names to show.
+    `touch_unchanged=False` (the sweep, which proves absence by key ranges, not by `last_seen`):
+    rows that did not change are not written at all."""
     result = PageResult()
     by_id = {data.id: data for data in items}
     rows = {
@@ -332,12 +338,52 @@ def apply_page(
     Snapshot.objects.bulk_create(new_rows, batch_size=BATCH)
     if changed_rows:
         Snapshot.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
-    for ids in chunks(seen_ids):
+    for ids in chunks(seen_ids if touch_unchanged else ()):
         Snapshot.objects.filter(pk__in=ids).update(last_seen=now)
     StatusChange.objects.bulk_create(changes, batch_size=BATCH)
     result.new = len(new_rows)
     result.unchanged = len(by_id) - result.new - result.changed
     return result
+
+
+def mark_gone_many(ids: list[str], *, source: str, now: datetime) -> int:
+    """These snapshots were proven absent by a listing requested at `now`: mark the live ones
+    not seen since then gone, in batches. Returns how many were marked."""
+    gone = 0
+    for batch in chunks(ids):
+        with transaction.atomic():
+            rows = list(
+                Snapshot.objects.select_for_update()
+                .filter(pk__in=batch, deleted_at=None, last_seen__lte=now)
+                .only("id", "project_id", "status")
+            )
+            _mark_rows_gone(rows, source=source, now=now)
+            gone += len(rows)
+    return gone
+
+
+def _mark_rows_gone(rows: list[Snapshot], *, source: str, now: datetime) -> None:
+    StatusChange.objects.bulk_create(
+        [
+            StatusChange(
+                snapshot_id=row.id,
+                project_id=row.project_id,
+                from_status=row.status,
+                to_status=GONE,
+                observed_at=now,
+                source=source,
+            )
+            for row in rows
+        ],
+        batch_size=BATCH,
+    )
+    Snapshot.objects.filter(pk__in=[row.id for row in rows]).update(
+        deleted_at=now,
+        next_check_at=None,
+        check_interval=0,
+        stuck_since=None,
+        version=F("version") + 1,
+    )
 
 
 def mark_vanished(*, seen_since: datetime, source: str, now: datetime) -> int:
@@ -359,27 +405,7 @@ def mark_vanished(*, seen_since: datetime, source: str, now: datetime) -> int:
                 .filter(pk__in=ids, deleted_at=None, last_seen__lt=seen_since)
                 .only("id", "project_id", "status")
             )
-            StatusChange.objects.bulk_create(
-                [
-                    StatusChange(
-                        snapshot_id=row.id,
-                        project_id=row.project_id,
-                        from_status=row.status,
-                        to_status=GONE,
-                        observed_at=now,
-                        source=source,
-                    )
-                    for row in rows
-                ],
-                batch_size=BATCH,
-            )
-            Snapshot.objects.filter(pk__in=[row.id for row in rows]).update(
-                deleted_at=now,
-                next_check_at=None,
-                check_interval=0,
-                stuck_since=None,
-                version=F("version") + 1,
-            )
+            _mark_rows_gone(rows, source=source, now=now)
             gone += len(rows)
 
 

@@ -23,8 +23,8 @@ VOLUME_LIST = "GET /volume/v3/{project_id}/volumes/detail"
 def test_beat_and_the_actions_name_tasks_that_exist(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {
-        "snapshots.tasks.sync",
-        "snapshots.tasks.track",
+        "snapshots.tasks.detect",
+        "snapshots.tasks.sweep",
         "snapshots.tasks.forget_operations",
         "snapshots.tasks.track_volumes",
         "snapshots.tasks.refresh_quotas",
@@ -37,13 +37,22 @@ def test_beat_and_the_actions_name_tasks_that_exist(settings):
     }
     assert service_tasks.__name__ in settings.CELERY_INCLUDE
     assert scheduled <= set(app.tasks)
+    # sync (a whole sweep on demand) and track (what the actions enqueue) still exist
     assert tasks.sync.name == "snapshots.tasks.sync" and tasks.track.name == "snapshots.tasks.track"
 
 
 @pytest.mark.parametrize(
     "task",
-    [tasks.sync, tasks.track, tasks.track_volumes, tasks.refresh_quotas, tasks.refresh_messages],
-    ids=["sync", "track", "track_volumes", "refresh_quotas", "refresh_messages"],
+    [
+        tasks.sync,
+        tasks.track,
+        tasks.detect,
+        tasks.sweep,
+        tasks.track_volumes,
+        tasks.refresh_quotas,
+        tasks.refresh_messages,
+    ],
+    ids=["sync", "track", "detect", "sweep", "track_volumes", "refresh_quotas", "refresh_messages"],
 )
 def test_tasks_ack_late_and_retry_only_outages_a_finite_number_of_times(task):
     assert task.acks_late and task.reject_on_worker_lost
@@ -111,7 +120,7 @@ def test_track_takes_no_argument_or_a_snapshot_id(cloud):
     row = Snapshot.objects.transitional().first()
     assert tasks.track.apply().successful()
     result = tasks.track.apply(kwargs={"snapshot_id": row.id})
-    assert result.successful() and result.get().startswith("tracked")
+    assert result.successful() and result.get().startswith("detected")
 
 
 def test_what_the_actions_enqueue_runs(cloud, enqueued):

@@ -15,6 +15,7 @@ from snapshots.formatting import seconds_duration
 from snapshots.observability import heartbeats
 from snapshots.permissions import Action, require
 from snapshots.selectors import charts
+from snapshots.services import listen
 
 
 class OverviewForm(forms.Form):
@@ -64,6 +65,7 @@ def overview(request):
             "days_note": f"The last {days} days, deleted snapshots included.",
             "old_title": f"Older than {older_than} days",
             "stale_pulses": [p for p in heartbeats.pulses() if p.stale],
+            "detection": listen.mode(),
         },
         status=status,
     )

@@ -17,7 +17,7 @@ document.addEventListener("change", (event) => {
 // an hx-trigger filter expression, because those need eval, which the CSP forbids.
 document.addEventListener("htmx:beforeRequest", (event) => {
   const trigger = event.detail.elt.getAttribute("hx-trigger") || "";
-  if (trigger.trim().startsWith("every") && document.visibilityState !== "visible") {
+  if (/(^|,)\s*every\s/.test(trigger) && document.visibilityState !== "visible") {
     event.preventDefault();
   }
 });

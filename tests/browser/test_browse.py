@@ -114,17 +114,26 @@ def test_a_snapshot_made_elsewhere_turns_available_without_reload(page, sign_in,
     expect(row.locator(".progress")).to_have_count(1)
     page.evaluate("window.__sameDocument = true")
     polls: list[str] = []
-    page.on("request", lambda r: polls.append(r.url) if "/snapshots/live/" in r.url else None)
+    checks: list[str] = []
+
+    def seen(request) -> None:
+        if "/snapshots/live/stamp" in request.url:
+            checks.append(request.url)
+        elif "/snapshots/live/" in request.url:
+            polls.append(request.url)
+
+    page.on("request", seen)
 
     _cinder(stack, "POST", f"/snapshots/{sid}/action", {"os-reset_status": {"status": "available"}})
     expect(row.locator(".status-badge")).to_have_text("Available", timeout=LIVE)
     expect(row.locator(".progress")).to_have_count(0)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert polls and all(f"row={sid}" in url for url in polls)
-    # nothing transitional is left: the poll has stopped (286)
-    settled = len(polls)
+    assert checks  # the cheap change check asked first; the rows came only once it said so
+    # nothing transitional is left: the poll and the checks have stopped (286)
+    settled = (len(polls), len(checks))
     page.wait_for_timeout(3000)
-    assert len(polls) == settled
+    assert (len(polls), len(checks)) == settled
 
 
 def test_a_snapshot_deleted_elsewhere_leaves_the_table(page, sign_in, stack):

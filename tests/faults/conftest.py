@@ -9,7 +9,9 @@ from tests.production import shape
 from tests.production.servers import MissingServer, PostgresServer, RedisServer
 
 CLOUD_TIMEOUT = 4.0  # seconds; the faults below go past it
-SYNC_PERIOD = 10.0
+SYNC_PERIOD = 10.0  # a whole sweep round (SWEEP_INTERVAL)
+SWEEP_TICK = 2.0
+DETECT_PERIOD = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,9 @@ def faulty(servers, cloud, tmp_path_factory):
         clouds_yaml=cloud.write_clouds_yaml(workdir / "clouds.yaml", "dashboard-demo"),
         variables={
             "CLOUD_TIMEOUT": str(CLOUD_TIMEOUT),
-            "SYNC_INTERVAL": str(SYNC_PERIOD),
+            "SWEEP_INTERVAL": str(SYNC_PERIOD),
+            "SWEEP_TICK": str(SWEEP_TICK),
+            "DETECT_INTERVAL": str(DETECT_PERIOD),
             "TRACK_INTERVAL": "1",
         },
     )

@@ -15,7 +15,7 @@ from datetime import datetime
 import pytest
 
 from tests.faults import checks
-from tests.faults.conftest import CLOUD_TIMEOUT, SYNC_PERIOD
+from tests.faults.conftest import CLOUD_TIMEOUT, DETECT_PERIOD, SWEEP_TICK, SYNC_PERIOD
 from tests.production import shape
 
 pytestmark = pytest.mark.faults
@@ -80,15 +80,16 @@ def test_postgresql_restarted(faulty, cloud, person, volume):
 
 
 def test_a_worker_killed_mid_sync_is_taken_over_within_a_tick(faulty, cloud, person, volume):
-    """kill -9 of the worker while it syncs (the cloud slowed so that the sync takes a while);
+    """kill -9 of the worker while it sweeps (the cloud slowed so that a tick takes a while);
     a new worker starts (compose restarts it); a snapshot made outside the dashboard must reach
-    the mirror within one sync period of the new worker being ready."""
+    the mirror within one sweep period of the new worker being ready: the dead worker's leases
+    are short, so detection and the sweep go on at once."""
     since = datetime.utcnow()
     cloud.faults(latency_ms=400)
     shape.wait_for(
         "a sync in progress",
         lambda: any(
-            "Task snapshots.tasks.sync[" in line and " received" in line
+            "Task snapshots.tasks.sweep[" in line and " received" in line
             for line in faulty.logs("worker").splitlines()[-50:]
             if line[1:20] >= since.strftime("%Y-%m-%d %H:%M:%S")
         ),
@@ -108,14 +109,14 @@ def test_a_worker_killed_mid_sync_is_taken_over_within_a_tick(faulty, cloud, per
             timeout=SYNC_PERIOD + 5,
         )
     except AssertionError as exc:
-        syncs = checks.worker_log_events(faulty, "snapshots.tasks.sync", since)
-        raise AssertionError(f"{exc}; the syncs since the kill said: {syncs}") from None
+        ticks = checks.worker_log_events(faulty, "snapshots.tasks.detect", since)
+        raise AssertionError(f"{exc}; the detect ticks since the kill said: {ticks}") from None
     checks.check(faulty, cloud, faulty.database, [], SYNC_PERIOD)
 
 
 def test_two_beats_do_not_double_the_work(faulty, cloud, person, volume):
-    """A second `celery beat` by mistake (two hosts each running one): syncs and track ticks
-    per period must stay as with one beat."""
+    """A second `celery beat` by mistake (two hosts each running one): the sweep and detection
+    ticks that do work per period must stay as with one beat (each tick claims its period)."""
     commands = shape.compose_commands()
     second = [
         arg if not arg.endswith("celerybeat-schedule") else arg + "-second"
@@ -127,15 +128,22 @@ def test_two_beats_do_not_double_the_work(faulty, cloud, person, volume):
         since = datetime.utcnow()
         window = SYNC_PERIOD * 3
         time.sleep(window)
-        syncs = [
+        sweeps = [
             text
-            for text in checks.worker_log_events(faulty, "snapshots.tasks.sync", since)
-            if text.strip("'\"").startswith("synced")
+            for text in checks.worker_log_events(faulty, "snapshots.tasks.sweep", since)
+            if "skipped" not in text
         ]
-        tracks = checks.worker_log_events(faulty, "snapshots.tasks.track", since)
+        detects = [
+            text
+            for text in checks.worker_log_events(faulty, "snapshots.tasks.detect", since)
+            if "skipped" not in text
+        ]
     finally:
         beat2.stop()
         faulty.procs.pop("beat-second", None)
-    assert len(syncs) <= window / SYNC_PERIOD + 1, f"{len(syncs)} full syncs in {window:.0f} s"
-    assert len(tracks) <= window / 1.0 + 2, f"{len(tracks)} track ticks in {window:.0f} s"
+    assert sweeps, "no sweep tick ran"
+    assert len(sweeps) <= window / SWEEP_TICK + 1, f"{len(sweeps)} sweep ticks in {window:.0f} s"
+    assert len(detects) <= window / DETECT_PERIOD + 2, (
+        f"{len(detects)} detect ticks in {window:.0f} s"
+    )
     checks.check(faulty, cloud, faulty.database, [], SYNC_PERIOD)

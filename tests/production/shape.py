@@ -247,7 +247,8 @@ class ProductionStack:
             "CSRF_COOKIE_SECURE": "0",
             "BEHIND_TLS_PROXY": "0",
             "KEYSTONE_URL": self.identity_url,
-            "SYNC_INTERVAL": "10",
+            "SWEEP_INTERVAL": "10",
+            "DETECT_INTERVAL": "1",
             "TRACK_INTERVAL": "1",
             **self.variables,
         }

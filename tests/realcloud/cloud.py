@@ -569,7 +569,9 @@ def write_cinder_config(layout: Layout) -> dict[str, Path]:
             },
             "database": {"connection": f"sqlite:///{d / 'cinder.sqlite'}"},
             "oslo_concurrency": {"lock_path": str(d / "lock")},
-            "oslo_messaging_notifications": {"driver": "noop"},
+            # Notifications on the private RabbitMQ (exchange `cinder`, topic
+            # `notifications`), for the dashboard's listener.
+            "oslo_messaging_notifications": {"driver": "messagingv2"},
             "oslo_policy": {"enforce_new_defaults": "true"},
             "keystone_authtoken": {
                 "www_authenticate_uri": f"{layout.url('keystone')}/v3",

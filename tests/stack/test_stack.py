@@ -32,7 +32,7 @@ def stack_env(tmp_path) -> dict[str, str]:
         {
             "DASHBOARD_VAR_DIR": str(var),
             "DATABASE_URL": f"sqlite:///{var}/dashboard.sqlite3",
-            "SYNC_INTERVAL": "3600",
+            "SWEEP_INTERVAL": "3600",
             "PYTHONUNBUFFERED": "1",
         }
     )

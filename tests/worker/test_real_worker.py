@@ -78,8 +78,8 @@ def worker_moves_a_new_snapshot_to_available(sim, tmp_path: Path, broker: dict[s
         "OS_CLIENT_CONFIG_FILE": str(clouds),
         "KEYSTONE_URL": sim.identity_url,
         "CINDER_NOAUTH_ENDPOINT": "",
-        "TRACK_INTERVAL": "1",
-        "SYNC_INTERVAL": "3600",  # only track may see the change: the test is about track
+        "DETECT_INTERVAL": "1",
+        "SWEEP_INTERVAL": "3600",  # only detection may see the change: the test is about it
         "PYTHONUNBUFFERED": "1",
     }
     subprocess.run(

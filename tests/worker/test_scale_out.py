@@ -24,8 +24,9 @@ import uuid
 
 import pytest
 
+from scripts import procs
 from snapshots.tests.observability.conftest import receiver  # noqa: F401 (the fixture)
-from tests.worker.test_real_worker import ROOT, Worker, redis_url  # noqa: F401 (fixture)
+from tests.worker.test_real_worker import ROOT, redis_url  # noqa: F401 (fixture)
 
 WORKERS = 3
 SNAPSHOTS = 6
@@ -80,44 +81,15 @@ def run_django(code: str, env: dict[str, str]) -> str:
     return result.stdout
 
 
-class ScaledWorker(Worker):
+def start_scaled_worker(env: dict[str, str], name: str) -> procs.Proc:
     """A worker without beat, named so its log lines can be told apart."""
+    cmd = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel", "INFO"]
+    cmd += ["--concurrency", "2", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
+    return procs.start(name, cmd, env=env, cwd=ROOT, keep=20000)
 
-    def __init__(self, env: dict[str, str], name: str) -> None:
-        import subprocess as sp
-        import threading
 
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.name = name
-        self.proc = sp.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "dashboard",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"{name}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=sp.PIPE,
-            stderr=sp.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def succeeded(self, task: str) -> int:
-        return sum(1 for line in self.lines if f"Task {task}[" in line and "succeeded" in line)
+def succeeded(worker: procs.Proc, task: str) -> int:
+    return sum(1 for line in list(worker.lines) if f"Task {task}[" in line and "succeeded" in line)
 
 
 @pytest.mark.redis
@@ -165,10 +137,10 @@ def test_workers_share_the_ticks_without_duplicates(
         "rule.webhooks.add(hook)\n",
         env,
     )
-    workers = [ScaledWorker(env, f"w{i}") for i in range(WORKERS)]
+    workers = [start_scaled_worker(env, f"w{i}") for i in range(WORKERS)]
     try:
         for worker in workers:
-            assert worker.ready.wait(90), f"{worker.name} did not start:\n{worker.log()}"
+            worker.wait_for_line(" ready.", timeout=90)
         # Made now, so that the first sync sees them creating and track sees them finish.
         made = [
             sim.create_snapshot("alpha", status="creating", complete_in=8, name=f"scale-{i}")["id"]
@@ -202,7 +174,7 @@ def test_workers_share_the_ticks_without_duplicates(
         time.sleep(3)  # let the last ticks in flight finish
         assert set(statuses().values()) == {"available"}, (
             statuses(),
-            "\n".join(w.log() for w in workers),
+            "\n".join(w.output() for w in workers),
         )
         with psycopg.connect(scratch_db) as conn:
             duplicates = conn.execute(
@@ -234,10 +206,10 @@ def test_workers_share_the_ticks_without_duplicates(
             ("firing", failed)
         ]
         assert audit_dupes == []
-        busy = [w.name for w in workers if w.succeeded("snapshots.tasks.track")]
+        busy = [w.name for w in workers if succeeded(w, "snapshots.tasks.track")]
         assert len(busy) >= 2, f"only {busy} ran track ticks"
         for worker in workers:
-            assert worker.proc.poll() is None, worker.log()
+            assert worker.alive(), worker.output()
     finally:
         for worker in workers:
             with contextlib.suppress(Exception):  # stop every one, whatever happens to one

@@ -1,6 +1,6 @@
 """`manage.py sync_snapshots`: bring the mirror up to date with the cloud now.
 
-The worker's beat does the same every SYNC_INTERVAL seconds; this runs it by hand (and `make
+The worker's beat spreads the same over SWEEP_INTERVAL seconds; this runs it at once (and `make
 run` runs it once before the worker starts). It ends by printing one line:
 `synced N snapshots (A new, B changed, C gone) in T s`.
 """

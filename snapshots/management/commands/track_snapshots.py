@@ -1,40 +1,8 @@
-"""`manage.py track_snapshots [--snapshot ID] [--loop]`: one tick of the tracker, by hand.
+"""`manage.py track_snapshots`: the name `detect_snapshots` had before detection replaced the
+per-project tracker; same options, same work."""
 
-The worker's beat runs it every TRACK_INTERVAL seconds; this is for looking at it (and `--loop`
-runs it without Celery, every TRACK_INTERVAL, until Ctrl-C).
-"""
-
-import time
-
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
-
-from snapshots.cloud.errors import CloudError
-from snapshots.services.sync import track_snapshots
+from snapshots.management.commands.detect_snapshots import Command as DetectCommand
 
 
-class Command(BaseCommand):
-    help = "Refresh the transitional snapshots that are due for a check (one list call a project)."
-
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--snapshot", default=None, help="check this snapshot id now")
-        parser.add_argument(
-            "--loop", action="store_true", help="repeat every TRACK_INTERVAL until interrupted"
-        )
-
-    def handle(self, *args, **options) -> None:
-        snapshot_id = options["snapshot"]
-        while True:
-            started = time.monotonic()
-            try:
-                result = track_snapshots(snapshot_id=snapshot_id)
-            except CloudError as exc:
-                if not options["loop"]:
-                    raise CommandError(f"track failed: {exc.user_message()}") from exc
-                self.stderr.write(f"track failed: {exc.user_message()}")
-            else:
-                self.stdout.write(result.summary())
-            if not options["loop"]:
-                return
-            snapshot_id = None
-            time.sleep(max(0.0, settings.TRACK_INTERVAL - (time.monotonic() - started)))
+class Command(DetectCommand):
+    pass

@@ -1,0 +1,333 @@
+"""Change detection: what changed in the cloud since the last tick, at a cost that follows the
+change, not the inventory. Cloud-wide listings with the service credential; no project loops.
+
+One tick (beat, every DETECT_INTERVAL seconds) has these parts:
+
+recent
+    The most recently updated snapshots (`sort=updated_at:desc`), page after page only down to
+    the newest `updated_at` the previous tick saw (less OVERLAP, for rows committed late), with
+    Cinder's total count in the same answer (`with_count`, 3.45). A rename, a metadata change, a
+    reset or a status change moves `updated_at`, so they all surface here. A snapshot just
+    created has no `updated_at` yet, and one created and deleted between two ticks never shows
+    at all; both move the count.
+count
+    When Cinder's count and the mirror's disagree, the newest-created listing is read (a
+    targeted sweep): new rows are stored, and a row the mirror has between two keys of a page
+    but the page lacks is gone. It stops as soon as the counts agree; a count a walk to the end
+    could not explain is left to the sweep.
+status:<s>
+    One listing per transitional status present in the mirror (paged to its end: such sets are
+    small). A snapshot of that status missing from it, and not seen by `recent`, costs one GET.
+    A status whose rows are all stuck (past STUCK_AFTER) is listed at most every STUCK_RECHECK.
+
+Each part holds its own short lease (`detect:recent`, `detect:count`, `detect:status:creating`),
+so ticks on several workers share the parts and a slow part never blocks the others; a dead
+worker's part is free again within DETECT_LEASE seconds. The tick itself claims its period
+(TickSlot), so two beats sending the same tick run it once. Everything goes through
+services/mirror.py with the time the listing was requested: an older observation never
+overwrites a newer one, and a row that did not change is not written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from snapshots.choices import ChangeSource
+from snapshots.cloud import errors
+from snapshots.cloud.credentials import service_gateway
+from snapshots.cloud.dto import SnapshotData
+from snapshots.cloud.gateway import Gateway
+from snapshots.models import DetectState, Snapshot
+from snapshots.services import listen, locks, mirror
+from snapshots.services.listing import cloud_answered, cloud_failed, pages
+from snapshots.services.sweep import _between, _key
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(seconds=5)  # re-read below the watermark: rows committed after we listed
+RECENT_PAGE = 50  # the first page of a listing that is usually shallow
+MAX_RECENT_PAGES = 20  # deeper than this, the sweep catches up
+# Seconds between listings of a status whose rows are all stuck. Any change to them moves
+# updated_at and shows in the recent listing within a tick; this listing only finds the ones
+# that left without a trace the count missed.
+STUCK_RECHECK = 60.0
+JUST_SEEN = 1.0  # seconds: an action's own answer is fresh enough, the next tick follows it
+
+
+@dataclass
+class DetectResult:
+    calls: int = 0
+    listed: int = 0
+    changed: int = 0
+    gone: int = 0
+    stuck: int = 0
+    parts: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)  # parts another worker was doing
+    skipped: bool = False  # the whole tick: its period was already claimed
+    events: bool = False  # notifications flow: transitional statuses were not listed
+
+    def summary(self) -> str:
+        if self.skipped:
+            return "detect skipped: this period's tick already ran"
+        text = (
+            f"detected {self.changed} changed and {self.gone} gone among {self.listed} listed "
+            f"with {self.calls} cloud calls"
+        )
+        if self.busy:
+            text += f" ({', '.join(self.busy)} busy elsewhere)"
+        return text
+
+
+class _Tick:
+    def __init__(self, gateway: Gateway | None) -> None:
+        self._gateway = gateway
+        self.result = DetectResult()
+        self.seen: set[str] = set()  # ids some listing of this tick returned
+        self.count: int | None = None  # Cinder's total, from the recent listing
+
+    @property
+    def gateway(self) -> Gateway:
+        if self._gateway is None:
+            self._gateway = service_gateway()
+        return self._gateway
+
+    def store(self, observed: list[tuple[datetime, SnapshotData]], source: str) -> None:
+        """Apply what differs from the mirror; rows that agree cost no write."""
+        rows: dict[str, Snapshot] = {}
+        for ids in mirror.chunks({data.id for _, data in observed}):
+            rows.update(Snapshot.objects.in_bulk(ids))
+        for observed_at, data in observed:
+            self.seen.add(data.id)
+            self.result.listed += 1
+            row = rows.get(data.id)
+            if row is None or mirror.differs(row, data):
+                _, changed = mirror.apply(
+                    data, source=source, now=observed_at, if_newer=True, discovered=True
+                )
+                self.result.changed += int(changed)
+
+    def list(self, **query) -> tuple[datetime, list[SnapshotData], int | None]:
+        observed_at = timezone.now()
+        page = self.gateway.list_snapshots(all_projects=True, **query)
+        self.result.calls += 1
+        return observed_at, page.items, page.count
+
+
+def _part(tick: _Tick, name: str, work: Callable[[locks.Lease], None]) -> None:
+    try:
+        lease = locks.acquire(name, ttl=settings.DETECT_LEASE)
+    except locks.LockHeld:
+        tick.result.busy.append(name)
+        return
+    try:
+        work(lease)
+        tick.result.parts.append(name)
+    finally:
+        lease.release()
+
+
+# --- recent ----------------------------------------------------------------------------------
+def _recent(tick: _Tick, lease: locks.Lease) -> None:
+    state = DetectState.get()
+    floor = state.watermark - OVERLAP if state.watermark else None
+    observed: list[tuple[datetime, SnapshotData]] = []
+    count: int | None = None
+    marker = None
+    limit = RECENT_PAGE
+    for _ in range(MAX_RECENT_PAGES):
+        observed_at, items, page_count = tick.list(
+            sort="updated_at:desc", limit=limit, marker=marker, with_count=count is None
+        )
+        count = page_count if count is None else count
+        observed += [(observed_at, data) for data in items]
+        lease.renew()
+        bottom = items[-1].updated_at if items else None
+        if floor is None or len(items) < limit or bottom is None or bottom < floor:
+            break
+        marker, limit = items[-1].id, settings.SYNC_PAGE_SIZE
+    fresh = [
+        (at, data)
+        for at, data in observed
+        if floor is None or (data.updated_at is not None and data.updated_at >= floor)
+    ]
+    tick.store(fresh, ChangeSource.TRACK)
+    # Cinder's own clock, never compared with ours: a Cinder clock minutes ahead or behind the
+    # dashboard's changes nothing. (A Cinder clock stepped backwards hides changes until the
+    # sweep; OVERLAP absorbs small steps.)
+    newest = max((d.updated_at for _, d in observed if d.updated_at), default=None)
+    if newest is not None and (state.watermark is None or newest > state.watermark):
+        DetectState.objects.filter(id=1).update(watermark=newest)
+    tick.count = count
+
+
+def _reconcile_count(tick: _Tick, lease: locks.Lease, count: int) -> None:
+    """Cinder counts `count` snapshots. If the mirror holds another number, walk the newest-
+    created listing until the difference is explained (new rows stored, absent rows gone)."""
+    held = Snapshot.objects.live().count()
+    if held == count or DetectState.get().unexplained_count == count:
+        return
+
+    def fetch(marker: str | None, limit: int) -> list[SnapshotData]:
+        tick.result.calls += 1
+        return tick.gateway.list_snapshots(all_projects=True, limit=limit, marker=marker).items
+
+    upper = None
+    more = count > held  # new ones to find (else: gone ones)
+    # New snapshots are at the top: a short page finds them. A deleted one may be anywhere:
+    # whole pages, so that even a walk deep into a large cloud takes few calls.
+    size = RECENT_PAGE if more else settings.SYNC_PAGE_SIZE
+    for observed_at, items in pages(fetch, size):
+        before = Snapshot.objects.live().filter(pk__in=[d.id for d in items]).count()
+        tick.store([(observed_at, data) for data in items], ChangeSource.TRACK)
+        held += len(items) - before  # rows this page added to (or brought back into) the mirror
+        last = len(items) < size
+        lower = None if last or not items else _key(items[-1])
+        listed = {d.id for d in items}
+        missing = [
+            pk
+            for pk in Snapshot.objects.live()
+            .filter(_between(upper, lower), last_seen__lte=observed_at)
+            .values_list("pk", flat=True)
+            if pk not in listed
+        ]
+        gone = mirror.mark_gone_many(missing, source=ChangeSource.TRACK, now=observed_at)
+        tick.result.gone += gone
+        held -= gone
+        lease.renew()
+        if held >= count if more else held <= count:
+            return
+        if last:
+            DetectState.objects.filter(id=1).update(unexplained_count=count)
+            return
+        upper = lower
+
+
+# --- one status --------------------------------------------------------------------------------
+def _statuses_to_list(state: DetectState, now: datetime) -> list[str]:
+    """Transitional statuses present in the mirror; all-stuck ones only every STUCK_RECHECK."""
+    wanted = []
+    rows = (
+        Snapshot.objects.transitional()
+        .order_by()
+        .values("status")
+        .annotate(active=Count("id", filter=Q(stuck_since__isnull=True)))
+    )
+    for row in rows:
+        status, active = row["status"], row["active"]
+        if active:
+            wanted.append(status)
+            continue
+        listed = state.stuck_listed.get(status)
+        if listed is None or (now - datetime.fromisoformat(listed)).total_seconds() >= (
+            STUCK_RECHECK
+        ):
+            wanted.append(status)
+    return sorted(wanted)
+
+
+def _status(tick: _Tick, lease: locks.Lease, status: str) -> None:
+    def fetch(marker: str | None, limit: int) -> list[SnapshotData]:
+        tick.result.calls += 1
+        return tick.gateway.list_snapshots(
+            all_projects=True, status=status, limit=limit, marker=marker
+        ).items
+
+    started = timezone.now()
+    observed: list[tuple[datetime, SnapshotData]] = []
+    for observed_at, items in pages(fetch, settings.SYNC_PAGE_SIZE):
+        observed += [(observed_at, data) for data in items]
+        lease.renew()
+    listed = {data.id for _, data in observed}
+    tick.store(observed, ChangeSource.TRACK)
+    # Rows the mirror still has in this status, not listed: they moved on or left. Rows written
+    # since the listing started (an action, another part) already know better.
+    left = (
+        Snapshot.objects.live()
+        .filter(status=status, last_seen__lte=started)
+        .exclude(pk__in=list(listed))
+        .values_list("pk", flat=True)
+    )
+    for snapshot_id in list(left):
+        if snapshot_id not in tick.seen:
+            _get(tick, snapshot_id)
+            lease.renew()
+    if not Snapshot.objects.transitional().filter(status=status, stuck_since=None).exists():
+        state = DetectState.get()
+        state.stuck_listed[status] = started.isoformat()
+        DetectState.objects.filter(id=1).update(stuck_listed=state.stuck_listed)
+
+
+def _get(tick: _Tick, snapshot_id: str) -> None:
+    observed_at = timezone.now()
+    tick.result.calls += 1
+    try:
+        data = tick.gateway.get_snapshot(snapshot_id)
+    except errors.NotFound:
+        if mirror.mark_gone(snapshot_id, source=ChangeSource.TRACK, now=observed_at, if_newer=True):
+            tick.result.gone += 1
+        return
+    tick.store([(observed_at, data)], ChangeSource.TRACK)
+
+
+# --- entry points ------------------------------------------------------------------------------
+def detect(*, gateway: Gateway | None = None) -> DetectResult:
+    """One tick of detection (every part not busy elsewhere). Raises errors.CloudError after
+    marking the cloud unreachable; what was stored before the failure stays."""
+    tick = _Tick(gateway)
+    now = timezone.now()
+    # While Cinder's notifications flow, they carry the transitional snapshots' changes: no
+    # status listings, only the recent one as the safety net.
+    tick.result.events = listen.events_flow()
+    statuses = [] if tick.result.events else _statuses_to_list(DetectState.get(), now)
+    try:
+        _part(tick, "detect:recent", lambda lease: _recent(tick, lease))
+        for status in statuses:
+            _part(
+                tick,
+                f"detect:status:{status}",
+                lambda lease, status=status: _status(tick, lease, status),
+            )
+        # Last and on a lease of its own: a walk deep into a large cloud for a snapshot deleted
+        # between two ticks never holds up the next ticks' listings.
+        if tick.count is not None:
+            _part(tick, "detect:count", lambda lease: _reconcile_count(tick, lease, tick.count))
+    except errors.CloudError as exc:
+        cloud_failed(exc)
+        raise
+    if tick.result.calls:
+        cloud_answered()
+    tick.result.stuck = mirror.flag_stuck_rows(timezone.now())
+    return tick.result
+
+
+def check_snapshot(snapshot_id: str, *, gateway: Gateway | None = None) -> DetectResult:
+    """An action just changed this snapshot: read it now, unless the action's own answer is
+    fresh and transitional (then the next tick's status listing follows it at no extra cost)."""
+    tick = _Tick(gateway)
+    row = Snapshot.objects.filter(pk=snapshot_id).first()
+    fresh = row is not None and timezone.now() - row.last_seen < timedelta(seconds=JUST_SEEN)
+    if fresh and row.is_transitional:
+        return tick.result
+    try:
+        _get(tick, snapshot_id)
+    except errors.CloudError as exc:
+        cloud_failed(exc)
+        raise
+    cloud_answered()
+    return tick.result
+
+
+def claim_tick(name: str, interval: float, *, sent_at: datetime | None = None) -> bool:
+    """Whether this call is the first to run tick `name` for the period of `interval` seconds
+    its beat sent it in (two beats, or a beat and a redelivered copy, run it once). The time
+    the beat sent it, not the time a worker got to it: a tick that waited in the queue does not
+    fall into its successor's period and push it out."""
+    at = sent_at or timezone.now()
+    return locks.claim_period(name, int(at.timestamp() // max(interval, 0.001)))
