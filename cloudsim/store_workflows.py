@@ -24,6 +24,8 @@ VOLUME_SCHEDULE_FAILED = (
     "VOLUME_VOLUME_001_003",
     "schedule allocate volume:Could not find any available weighted backend.",
 )
+# provider_location (never shown by the API) of a snapshot os-snapshot-manage made
+MANAGE_ATTEMPT = "managed-by-os-snapshot-manage"
 MESSAGE_TTL = 30 * 86400  # cinder's message_ttl default: 2592000 s
 
 
@@ -85,6 +87,8 @@ class WorkflowRecords:
         if row is None:
             return
         if table == "snapshots":
+            if row["provider_location"] == MANAGE_ATTEMPT:
+                return  # cinder's manage_existing_snapshot flow leaves no user message
             kind, event, text = SNAPSHOT_CREATE_FAILED
         else:
             kind, event, text = VOLUME_SCHEDULE_FAILED
