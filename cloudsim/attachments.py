@@ -36,8 +36,10 @@ class Attachments:
         if detail:
             out.update(
                 {
-                    "attached_at": iso(row["attached_at"]),
-                    "detached_at": None,
+                    # cinder's attachment view: a time never set is "" (not null); only a
+                    # connector sets attach_time, os-complete does not
+                    "attached_at": iso(row["attached_at"]) if row["attached_at"] else "",
+                    "detached_at": "",
                     "attach_mode": row["attach_mode"],
                     "connection_info": json.loads(row["connector"]) if row["connector"] else {},
                 }
@@ -62,10 +64,11 @@ class Attachments:
         instance = body.get("instance_uuid")
         if instance is not None and not is_uuid(instance):
             raise invalid_input("instance_uuid", f"Value: {instance!r}. is not a 'uuid'")
-        mode = body.get("mode", "rw")
+        # 'null' (a string) unless 3.54's mode says otherwise (api/v3/attachments.py create)
+        mode = body.get("mode", "null")
         if "mode" in body and not ctx.at_least(3, 54):
             raise invalid_input("attachment", "Additional properties are not allowed ('mode')")
-        if mode not in ("rw", "ro"):
+        if "mode" in body and mode not in ("rw", "ro"):
             raise bad_request(f"Invalid input received: Invalid attachment mode: {mode}")
         connector = body.get("connector")
         if connector is not None and not isinstance(connector, dict):
@@ -85,15 +88,16 @@ class Attachments:
         status = "attaching" if connector else "reserved"
         self.store.x(
             "INSERT INTO attachments (id, volume_id, project_id, instance_uuid, status, "
-            "attach_mode, connector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "attach_mode, connector, attached_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 aid,
                 vol["id"],
                 vol["project_id"],
                 instance,
                 status,
-                mode,
+                ("rw" if mode == "null" else mode) if connector else mode,
                 dumps({"driver_volume_type": "iscsi", "data": {}}) if connector else None,
+                now if connector else None,
                 now,
             ),
         )
@@ -137,9 +141,7 @@ class Attachments:
         row = self._attachment_row(ctx, aid)
         self.authorize(ctx, "member", "volume:attachment_complete", row["project_id"])
         now = self.store.now()
-        self.store.x(
-            "UPDATE attachments SET status = 'attached', attached_at = ? WHERE id = ?", (now, aid)
-        )
+        self.store.x("UPDATE attachments SET status = 'attached' WHERE id = ?", (aid,))
         self.store.x(
             "UPDATE volumes SET status = 'in-use', updated_at = ? WHERE id = ?",
             (now, row["volume_id"]),

@@ -41,7 +41,9 @@ class VolumeActions:
             raise invalid_input("revert", f"{args!r} is not of type 'object'")
         sid = args.get("snapshot_id")
         if sid is not None and not isinstance(sid, str):
-            raise invalid_input("revert/snapshot_id", f"{sid!r} is not of type 'string', 'null'")
+            raise invalid_input(
+                "snapshot_id", f"Value: {sid}. {sid!r} is not of type 'string', 'null'"
+            )
         vol = self.get_volume_row(ctx, vid)
         vid = vol["id"]
         snap = self.store.q1(

@@ -160,6 +160,9 @@ class Volumes:
         check_nullable_string("description", vol.get("description"), printable=True)
         check_metadata("metadata", vol.get("metadata"), CREATE_META_KEY, allow_null=True)
         size = vol.get("size")
+        if isinstance(size, int) and not isinstance(size, bool) and size < 1:
+            # cinder's schema (parameter_types.volume_size), checked before any lookup
+            raise invalid_input("size", f"Value: {size}. {size} is less than the minimum of 1")
         snap_row = None
         if vol.get("snapshot_id") is not None:
             snap_row = self.get_snapshot_row(ctx, vol["snapshot_id"])
@@ -223,7 +226,7 @@ class Volumes:
         zones = {r[0] for r in self.store.q("SELECT DISTINCT availability_zone FROM volumes")}
         zone = vol.get("availability_zone")
         if zone is not None and zone not in zones | {"nova"}:
-            raise bad_request(f"Invalid input received: Availability zone '{zone}' is invalid.")
+            raise bad_request(f"Availability zone '{zone}' is invalid.")  # InvalidAvailabilityZone
         if source is not None:
             if zone is not None and zone != source["availability_zone"]:
                 raise bad_request(

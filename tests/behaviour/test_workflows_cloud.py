@@ -253,3 +253,103 @@ def test_unmanaged_snapshot_managed_back(backend, made, tag):
     expected = "error" if backend.name == "real" else "available"
     seen = backend.wait_status("alpha", back.id, expected)
     assert seen.size == snap.size
+
+
+def test_volume_from_snapshot_refusals_and_bodies_read_like_cinder_29(backend, made, volumes, tag):
+    snap = create_outside(backend, made, "alpha", f"{tag}-vb")
+    member = Raw(backend, "demo", "alpha")
+
+    def refusal(**volume) -> tuple[int, str]:
+        answer = member("POST", "/volumes", json={"volume": {"snapshot_id": snap.id, **volume}})
+        return answer.status_code, answer.json()["badRequest"]["message"]
+
+    assert refusal(size=0) == (
+        400,
+        "Invalid input for field/attribute size. Value: 0. 0 is less than the minimum of 1",
+    )
+    assert refusal(availability_zone="nowhere") == (400, "Availability zone 'nowhere' is invalid.")
+    created = member("POST", "/volumes", json={"volume": {"snapshot_id": snap.id}})
+    assert created.status_code == 202
+    body = created.json()["volume"]
+    volumes("alpha", body["id"])
+    # the os-vol-* extensions extend show and detail, not create; no service before scheduling
+    assert [k for k in body if k.startswith("os-vol-")] == []
+    assert body["service_uuid"] is None
+    assert "migration_status" not in body
+    _volume_status(backend, "alpha", body["id"], "available")
+    shown = {
+        who: set(Raw(backend, who, "alpha")("GET", f"/volumes/{body['id']}").json()["volume"])
+        for who in ("demo", "auditor", "admin")
+    }
+    assert shown["demo"] == shown["auditor"]
+    assert "os-vol-tenant-attr:tenant_id" in shown["demo"]
+    assert shown["admin"] - shown["demo"] == {
+        "migration_status",
+        "os-vol-host-attr:host",
+        "os-vol-mig-status-attr:migstat",
+        "os-vol-mig-status-attr:name_id",
+        "provider_id",
+        "cluster_name",
+    }
+
+
+def test_attachments_reserve_and_complete_as_cinder_29_shows_them(backend, made, volumes, tag):
+    snap = create_outside(backend, made, "alpha", f"{tag}-at")
+    member = Raw(backend, "demo", "alpha")
+    body = member("POST", "/volumes", json={"volume": {"snapshot_id": snap.id}}).json()["volume"]
+    vid = volumes("alpha", body["id"])
+    _volume_status(backend, "alpha", vid, "available")
+    server = "5f2c5b0e-6a3b-4c55-9d7e-0c2f3a1b4d6e"
+    reserved = member(
+        "POST",
+        "/attachments",
+        mv="3.27",
+        json={"attachment": {"volume_uuid": vid, "instance_uuid": server}},
+    )
+    assert reserved.status_code == 200
+    att = reserved.json()["attachment"]
+    # no connector: no attach time ("" in cinder's attachment view) and mode the string 'null'
+    assert (att["status"], att["instance"], att["volume_id"]) == ("reserved", server, vid)
+    assert (att["attached_at"], att["detached_at"], att["attach_mode"]) == ("", "", "null")
+    assert att["connection_info"] == {}
+    assert member("GET", f"/volumes/{vid}").json()["volume"]["status"] == "reserved"
+    done = member("POST", f"/attachments/{att['id']}/action", mv="3.44", json={"os-complete": {}})
+    assert done.status_code == 204
+    shown = member("GET", f"/attachments/{att['id']}", mv="3.27").json()["attachment"]
+    assert (shown["status"], shown["attached_at"], shown["attach_mode"]) == ("attached", "", "null")
+    assert member("GET", f"/volumes/{vid}").json()["volume"]["status"] == "in-use"
+    refused = member("POST", "/snapshots", mv="3.65", json={"snapshot": {"volume_id": vid}})
+    assert refused.status_code == 400
+    assert refused.json()["badRequest"]["message"] == (
+        f"Invalid volume: Volume {vid} status must be available, but current status is: in-use."
+    )
+    gone = member("DELETE", f"/attachments/{att['id']}", mv="3.27")
+    assert (gone.status_code, gone.json()) == (200, {"attachments": []})
+    backend.wait_until(
+        lambda: member("GET", f"/volumes/{vid}").json()["volume"]["status"] == "available",
+        what="volume available after detach",
+    )
+
+
+def test_revert_refusals_read_like_cinder_29(backend, made, volumes, tag):
+    snap = create_outside(backend, made, "alpha", f"{tag}-rr")
+    member = Raw(backend, "demo", "alpha")
+    body = member("POST", "/volumes", json={"volume": {"snapshot_id": snap.id}}).json()["volume"]
+    vid = volumes("alpha", body["id"])
+    _volume_status(backend, "alpha", vid, "available")
+
+    def revert(snapshot_id) -> tuple[int, str]:
+        answer = member(
+            "POST",
+            f"/volumes/{vid}/action",
+            mv="3.40",
+            json={"revert": {"snapshot_id": snapshot_id}},
+        )
+        return answer.status_code, answer.json()["badRequest"]["message"]
+
+    assert revert(snap.id) == (400, f"Volume {vid} doesn't have any snapshots.")
+    assert revert(5) == (
+        400,
+        "Invalid input for field/attribute snapshot_id. Value: 5. 5 is not of type 'string', "
+        "'null'",
+    )
