@@ -16,7 +16,7 @@ import uuid
 from .errors import bad_request, not_found
 from .microversions import Ctx
 from .store import dumps, iso
-from .validation import invalid_input, is_uuid
+from .validation import invalid_input, is_uuid, required
 
 
 class Attachments:
@@ -60,10 +60,14 @@ class Attachments:
             ("instance_uuid", "connector", "volume_uuid", "mode"),
         )
         if "volume_uuid" not in body:
-            raise invalid_input("attachment", "'volume_uuid' is a required property")
+            raise required("attachment", body, "volume_uuid")
         instance = body.get("instance_uuid")
+        if "instance_uuid" in body and not isinstance(instance, str):
+            raise invalid_input(
+                "instance_uuid", f"Value: {instance}. {instance!r} is not of type 'string'"
+            )
         if instance is not None and not is_uuid(instance):
-            raise invalid_input("instance_uuid", f"Value: {instance!r}. is not a 'uuid'")
+            raise invalid_input("instance_uuid", f"Value: {instance}. {instance!r} is not a 'uuid'")
         # 'null' (a string) unless 3.54's mode says otherwise (api/v3/attachments.py create)
         mode = body.get("mode", "null")
         if "mode" in body and not ctx.at_least(3, 54):

@@ -24,6 +24,7 @@ from .validation import (
     check_nullable_string,
     invalid_input,
     is_uuid,
+    required,
 )
 
 
@@ -156,9 +157,10 @@ class Manageable:
         )
         for key in ("ref", "volume_id"):
             if key not in snap:
-                raise invalid_input("snapshot", f"'{key}' is a required property")
+                raise required("snapshot", snap, key)
         if not is_uuid(snap["volume_id"]):
-            raise invalid_input("volume_id", f"Value: {snap['volume_id']!r}. is not a 'uuid'")
+            vid = snap["volume_id"]
+            raise invalid_input("volume_id", f"Value: {vid}. {vid!r} is not a 'uuid'")
         ref: Any = snap["ref"]
         if not isinstance(ref, dict | str):
             raise invalid_input("ref", f"Value: {ref!r}. is not of type 'object', 'string'")

@@ -27,6 +27,7 @@ from .validation import (
     invalid_input,
     is_boolean_like,
     is_uuid,
+    required,
 )
 
 
@@ -164,10 +165,12 @@ class Snapshots:
             ("name", "display_name", "description", "volume_id", "force", "metadata"),
         )
         if "volume_id" not in snap:
-            raise invalid_input("snapshot", "'volume_id' is a required property")
+            raise required("snapshot", snap, "volume_id")
         vid = snap["volume_id"]
         if vid is not None and not is_uuid(vid):
-            raise invalid_input("volume_id", f"Value: {vid!r}. {vid!r} is not a 'uuid'")
+            raise invalid_input(
+                "volume_id", f"Value: {vid}. {vid!r} is not valid under any of the given schemas"
+            )
         check_nullable_string("name", snap.get("name"))
         check_nullable_string("display_name", snap.get("display_name"))
         check_nullable_string("description", snap.get("description"), printable=True)

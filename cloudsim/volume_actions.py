@@ -38,7 +38,7 @@ class VolumeActions:
         the latest-snapshot and size checks (400) come before the policy (403) and the
         conditional status updates (409); the snapshot id is only compared, never looked up."""
         if not isinstance(args, dict):
-            raise invalid_input("revert", f"{args!r} is not of type 'object'")
+            raise invalid_input("revert", f"Value: {args}. {args!r} is not of type 'object'")
         sid = args.get("snapshot_id")
         if sid is not None and not isinstance(sid, str):
             raise invalid_input(
@@ -85,7 +85,10 @@ class VolumeActions:
 
     def _volume_reset_status(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
         if not isinstance(args, dict) or not isinstance(args.get("status"), str):
-            raise invalid_input("os-reset_status", "'status' is a required property")
+            # volume_admin_actions' own check (its schema requires none of the three)
+            raise bad_request(
+                "Must specify 'status', 'attach_status' or 'migration_status' for update."
+            )
         vol = self.get_volume_row(ctx, vid)
         self.authorize(
             ctx, "admin", "volume_extension:volume_admin_actions:reset_status", vol["project_id"]

@@ -168,15 +168,20 @@ class Volumes:
             snap_row = self.get_snapshot_row(ctx, vol["snapshot_id"])
             if snap_row["status"] != "available":
                 raise bad_request(
-                    f"Invalid snapshot: Originating snapshot status must be one of 'available' "
-                    f"values (current status: {snap_row['status']})"
+                    "Invalid snapshot: Originating snapshot status must be one of 'available' "
+                    "values"
                 )
             if size is None:
                 size = snap_row["volume_size"]
         if isinstance(size, str) and size.isdigit():
             size = int(size)
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise invalid_input("size", f"Value: {size!r}. is not a valid volume size")
+            shown = (
+                f"{size!r} does not match '^[0-9]+$'"
+                if isinstance(size, str)
+                else (f"{size!r} is not of type 'integer', 'string'")
+            )
+            raise invalid_input("size", f"Value: {size}. {shown}")
         if snap_row is not None and size < snap_row["volume_size"]:
             raise bad_request(
                 f"Invalid input received: Volume size '{size}'GB cannot be smaller than the "

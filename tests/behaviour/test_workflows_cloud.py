@@ -353,3 +353,62 @@ def test_revert_refusals_read_like_cinder_29(backend, made, volumes, tag):
         "Invalid input for field/attribute snapshot_id. Value: 5. 5 is not of type 'string', "
         "'null'",
     )
+
+
+def test_schema_refusals_read_like_cinder_29(backend, made, tag):
+    """cinder's validator: "Invalid input for field/attribute <field>. Value: <str(value)>.
+    <jsonschema's message>", or the bare message when the error has no path."""
+    snap = create_outside(backend, made, "alpha", f"{tag}-sc")
+    vid = snap.volume_id
+    admin = Raw(backend, "admin", "alpha")
+    member = Raw(backend, "demo", "alpha")
+
+    def said(raw, method: str, path: str, body, mv: str = "3.71") -> str:
+        answer = raw(method, path, mv=mv, json=body)
+        assert answer.status_code == 400, answer.text
+        return answer.json()["badRequest"]["message"]
+
+    field = "Invalid input for field/attribute"
+    assert said(member, "POST", "/snapshots", {"snap": {}}) == "'snapshot' is a required property"
+    assert said(member, "POST", "/snapshots", {"snapshot": {"name": "x"}}) == (
+        f"{field} snapshot. Value: {{'name': 'x'}}. 'volume_id' is a required property"
+    )
+    assert said(member, "POST", "/snapshots", {"snapshot": {"volume_id": vid, "bogus": 1}}) == (
+        f"{field} snapshot. Value: {{'volume_id': '{vid}', 'bogus': 1}}. Additional properties "
+        "are not allowed ('bogus' was unexpected)"
+    )
+    assert said(member, "POST", "/snapshots", {"snapshot": {"volume_id": "nope"}}) == (
+        f"{field} volume_id. Value: nope. 'nope' is not valid under any of the given schemas"
+    )
+    attach = {"attachment": {"volume_uuid": vid, "instance_uuid": "nope"}}
+    assert said(member, "POST", "/attachments", attach, mv="3.27") == (
+        f"{field} instance_uuid. Value: nope. 'nope' is not a 'uuid'"
+    )
+    attach = {"attachment": {"volume_uuid": vid, "instance_uuid": None}}
+    assert said(member, "POST", "/attachments", attach, mv="3.27") == (
+        f"{field} instance_uuid. Value: None. None is not of type 'string'"
+    )
+    assert said(admin, "POST", f"/volumes/{vid}/action", {"os-reset_status": {}}) == (
+        "Must specify 'status', 'attach_status' or 'migration_status' for update."
+    )
+    assert said(admin, "POST", f"/snapshots/{snap.id}/action", {"os-reset_status": {}}) == (
+        f"{field} os-reset_status. Value: {{}}. 'status' is a required property"
+    )
+    assert said(member, "POST", f"/volumes/{vid}/action", {"revert": "x"}, mv="3.40") == (
+        f"{field} revert. Value: x. 'x' is not of type 'object'"
+    )
+    assert said(
+        member, "POST", "/volumes", {"volume": {"snapshot_id": snap.id, "size": "abc"}}
+    ) == (f"{field} size. Value: abc. 'abc' does not match '^[0-9]+$'")
+    manage = {"snapshot": {"volume_id": "nope", "ref": {"source-name": "x"}}}
+    assert said(admin, "POST", "/manageable_snapshots", manage, mv="3.8") == (
+        f"{field} volume_id. Value: nope. 'nope' is not a 'uuid'"
+    )
+    manage = {"snapshot": {"volume_id": vid}}
+    assert said(admin, "POST", "/manageable_snapshots", manage, mv="3.8") == (
+        f"{field} snapshot. Value: {{'volume_id': '{vid}'}}. 'ref' is a required property"
+    )
+    backend.outside("alpha").reset_snapshot_status(snap.id, "error")
+    assert said(member, "POST", "/volumes", {"volume": {"snapshot_id": snap.id}}) == (
+        "Invalid snapshot: Originating snapshot status must be one of 'available' values"
+    )
