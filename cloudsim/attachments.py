@@ -49,7 +49,10 @@ class Attachments:
     def _attachment_row(self, ctx: Ctx, aid: str):
         row = self.store.q1("SELECT * FROM attachments WHERE id = ?", (aid,))
         if row is None or (not ctx.is_admin and row["project_id"] != ctx.project_id):
-            raise not_found(f"VolumeAttachment {aid} could not be found.")
+            # exception.VolumeAttachmentNotFound with cinder's attachment_id filter
+            raise not_found(
+                f"Volume attachment could not be found with filter: attachment_id = {aid}."
+            )
         return row
 
     def create_attachment(self, ctx: Ctx) -> tuple[int, dict]:

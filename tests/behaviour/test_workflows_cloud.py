@@ -325,6 +325,11 @@ def test_attachments_reserve_and_complete_as_cinder_29_shows_them(backend, made,
     )
     gone = member("DELETE", f"/attachments/{att['id']}", mv="3.27")
     assert (gone.status_code, gone.json()) == (200, {"attachments": []})
+    missing = member("GET", f"/attachments/{att['id']}", mv="3.27")
+    assert missing.status_code == 404
+    assert missing.json()["itemNotFound"]["message"] == (
+        f"Volume attachment could not be found with filter: attachment_id = {att['id']}."
+    )
     backend.wait_until(
         lambda: member("GET", f"/volumes/{vid}").json()["volume"]["status"] == "available",
         what="volume available after detach",
