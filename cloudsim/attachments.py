@@ -16,7 +16,7 @@ import uuid
 from .errors import bad_request, not_found
 from .microversions import Ctx
 from .store import dumps, iso
-from .validation import invalid_input, is_uuid
+from .validation import invalid_input, is_uuid, required
 
 
 class Attachments:
@@ -36,8 +36,10 @@ class Attachments:
         if detail:
             out.update(
                 {
-                    "attached_at": iso(row["attached_at"]),
-                    "detached_at": None,
+                    # cinder's attachment view: a time never set is "" (not null); only a
+                    # connector sets attach_time, os-complete does not
+                    "attached_at": iso(row["attached_at"]) if row["attached_at"] else "",
+                    "detached_at": "",
                     "attach_mode": row["attach_mode"],
                     "connection_info": json.loads(row["connector"]) if row["connector"] else {},
                 }
@@ -47,7 +49,10 @@ class Attachments:
     def _attachment_row(self, ctx: Ctx, aid: str):
         row = self.store.q1("SELECT * FROM attachments WHERE id = ?", (aid,))
         if row is None or (not ctx.is_admin and row["project_id"] != ctx.project_id):
-            raise not_found(f"VolumeAttachment {aid} could not be found.")
+            # exception.VolumeAttachmentNotFound with cinder's attachment_id filter
+            raise not_found(
+                f"Volume attachment could not be found with filter: attachment_id = {aid}."
+            )
         return row
 
     def create_attachment(self, ctx: Ctx) -> tuple[int, dict]:
@@ -58,14 +63,19 @@ class Attachments:
             ("instance_uuid", "connector", "volume_uuid", "mode"),
         )
         if "volume_uuid" not in body:
-            raise invalid_input("attachment", "'volume_uuid' is a required property")
+            raise required("attachment", body, "volume_uuid")
         instance = body.get("instance_uuid")
+        if "instance_uuid" in body and not isinstance(instance, str):
+            raise invalid_input(
+                "instance_uuid", f"Value: {instance}. {instance!r} is not of type 'string'"
+            )
         if instance is not None and not is_uuid(instance):
-            raise invalid_input("instance_uuid", f"Value: {instance!r}. is not a 'uuid'")
-        mode = body.get("mode", "rw")
+            raise invalid_input("instance_uuid", f"Value: {instance}. {instance!r} is not a 'uuid'")
+        # 'null' (a string) unless 3.54's mode says otherwise (api/v3/attachments.py create)
+        mode = body.get("mode", "null")
         if "mode" in body and not ctx.at_least(3, 54):
             raise invalid_input("attachment", "Additional properties are not allowed ('mode')")
-        if mode not in ("rw", "ro"):
+        if "mode" in body and mode not in ("rw", "ro"):
             raise bad_request(f"Invalid input received: Invalid attachment mode: {mode}")
         connector = body.get("connector")
         if connector is not None and not isinstance(connector, dict):
@@ -85,15 +95,16 @@ class Attachments:
         status = "attaching" if connector else "reserved"
         self.store.x(
             "INSERT INTO attachments (id, volume_id, project_id, instance_uuid, status, "
-            "attach_mode, connector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "attach_mode, connector, attached_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 aid,
                 vol["id"],
                 vol["project_id"],
                 instance,
                 status,
-                mode,
+                ("rw" if mode == "null" else mode) if connector else mode,
                 dumps({"driver_volume_type": "iscsi", "data": {}}) if connector else None,
+                now if connector else None,
                 now,
             ),
         )
@@ -137,9 +148,7 @@ class Attachments:
         row = self._attachment_row(ctx, aid)
         self.authorize(ctx, "member", "volume:attachment_complete", row["project_id"])
         now = self.store.now()
-        self.store.x(
-            "UPDATE attachments SET status = 'attached', attached_at = ? WHERE id = ?", (now, aid)
-        )
+        self.store.x("UPDATE attachments SET status = 'attached' WHERE id = ?", (aid,))
         self.store.x(
             "UPDATE volumes SET status = 'in-use', updated_at = ? WHERE id = ?",
             (now, row["volume_id"]),

@@ -17,18 +17,39 @@ from typing import Any
 from .errors import bad_request, not_found
 from .microversions import Ctx
 from .store import dumps
+from .store_workflows import MANAGE_ATTEMPT
 from .validation import (
     CREATE_META_KEY,
     check_metadata,
     check_nullable_string,
     invalid_input,
     is_uuid,
+    required,
 )
 
 
 def backend_of(host: str | None) -> str:
     """`host@backend` of a volume host `host@backend#pool`."""
     return (host or "").partition("#")[0]
+
+
+def _manageable_sort(params: dict) -> tuple[list[str], list[str]]:
+    """cinder.api.common.get_sort_params with default key `reference`, directions unchecked."""
+    if "sort" in params and ("sort_key" in params or "sort_dir" in params):
+        raise bad_request(
+            "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with "
+            "the 'sort' parameter."
+        )
+    if "sort" not in params:
+        return [params.pop("sort_key", "reference").strip()], [
+            params.pop("sort_dir", "desc").strip()
+        ]
+    keys, dirs = [], []
+    for item in params.pop("sort").strip().split(","):
+        key, _sep, direction = item.partition(":")
+        keys.append(key.strip())
+        dirs.append((direction or "desc").strip())
+    return keys, dirs
 
 
 class Manageable:
@@ -86,17 +107,24 @@ class Manageable:
                 else "Host field is missing."
             )
             raise bad_request(f"Invalid input received: {reason}")
+        limit, marker, offset = self._page_params(params)
+        # cinder/api/contrib/resource_common_manage.py: sort keys and directions are checked
+        # (default `reference:desc`) before the volume service is looked up
+        keys, dirs = _manageable_sort(params)
+        bad_keys = [k for k in keys if k not in ("reference", "size")]
+        if bad_keys:
+            raise bad_request(f"Invalid sort keys passed: {', '.join(bad_keys)}")
+        bad_dirs = [d for d in dirs if d not in ("asc", "desc")]
+        if bad_dirs:
+            raise bad_request(f"Invalid sort dirs passed: {', '.join(bad_dirs)}")
+        # volume/api.py _get_service_by_host_cluster: exception.ServiceNotFound's two texts
         if cluster is not None:
-            raise not_found(f"Cluster {cluster} could not be found.")
+            raise not_found("Service cinder-volume could not be found.")
         host = backend_of(host)
         if host not in self._known_hosts():
-            raise not_found(f"Service {host} could not be found.")
-        pairs = self._sort_params(params) if ("sort" in params or "sort_key" in params) else []
-        limit, marker, offset = self._page_params(params)
+            raise not_found(f"Service cinder-volume could not be found on host {host}.")
         entries = self._manageable_entries(host)
-        for key, direction in reversed(pairs or [("reference", "desc")]):
-            if key not in ("reference", "size"):
-                raise bad_request("Invalid input received: Invalid sort key")
+        for key, direction in reversed(list(zip(keys, dirs, strict=True))):
             entries.sort(
                 key=lambda e, k=key: e["size"] if k == "size" else e["reference"]["source-name"],
                 reverse=direction == "desc",
@@ -108,9 +136,9 @@ class Manageable:
                 raise bad_request(f"Invalid input received: marker not found: {marker}")
             entries = entries[names.index(wanted) + 1 :]
         entries = entries[offset : offset + limit]
-        keys = ("reference", "size", "safe_to_manage", "source_reference")
+        summary = ("reference", "size", "safe_to_manage", "source_reference")
         if not detail:
-            entries = [{k: e[k] for k in keys} for e in entries]
+            entries = [{k: e[k] for k in summary} for e in entries]
         return 200, {"manageable-snapshots": entries}
 
     def list_manageable_detail(self, ctx: Ctx) -> tuple[int, dict]:
@@ -129,9 +157,10 @@ class Manageable:
         )
         for key in ("ref", "volume_id"):
             if key not in snap:
-                raise invalid_input("snapshot", f"'{key}' is a required property")
+                raise required("snapshot", snap, key)
         if not is_uuid(snap["volume_id"]):
-            raise invalid_input("volume_id", f"Value: {snap['volume_id']!r}. is not a 'uuid'")
+            vid = snap["volume_id"]
+            raise invalid_input("volume_id", f"Value: {vid}. {vid!r} is not a 'uuid'")
         ref: Any = snap["ref"]
         if not isinstance(ref, dict | str):
             raise invalid_input("ref", f"Value: {ref!r}. is not of type 'object', 'string'")
@@ -160,8 +189,8 @@ class Manageable:
         self.store.x(
             "INSERT INTO snapshots (id, created_at, updated_at, user_id, project_id, volume_id, "
             "status, progress, volume_size, display_name, display_description, use_quota, "
-            "metadata, due_at, due_status) VALUES (?, ?, NULL, ?, ?, ?, 'creating', '0%', ?, ?, "
-            "?, 1, ?, ?, ?)",
+            "metadata, due_at, due_status, provider_location) VALUES (?, ?, NULL, ?, ?, ?, "
+            "'creating', '0%', ?, ?, ?, 1, ?, ?, ?, ?)",
             (
                 sid,
                 now,
@@ -174,6 +203,7 @@ class Manageable:
                 dumps(snap.get("metadata") or {}),
                 now + self.sim.config.create_delay,
                 outcome,
+                MANAGE_ATTEMPT,
             ),
         )
         if backend:  # the driver renames the logical volume after the new snapshot

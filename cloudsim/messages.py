@@ -30,13 +30,11 @@ class Messages:
     """GET /messages, GET and DELETE /messages/{id}."""
 
     def message_view(self, ctx: Ctx, row) -> dict:
-        return {
+        out = {
             "id": row["id"],
             "message_level": row["message_level"],
             "event_id": row["event_id"],
             "user_message": row["user_message"],
-            "resource_type": row["resource_type"],
-            "resource_uuid": row["resource_uuid"],
             "created_at": iso(row["created_at"]),
             "guaranteed_until": iso(row["expires_at"]),
             "request_id": row["request_id"],
@@ -51,6 +49,11 @@ class Messages:
                 },
             ],
         }
+        # cinder/api/v3/views/messages.py: the resource keys only when they are set
+        for key in ("resource_type", "resource_uuid"):
+            if row[key]:
+                out[key] = row[key]
+        return out
 
     def _messages_supported(self, ctx: Ctx) -> None:
         if not ctx.at_least(3, 3):

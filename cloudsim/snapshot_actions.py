@@ -19,6 +19,7 @@ from .validation import (
     SNAPSHOT_STATUSES,
     check_keys,
     invalid_input,
+    required,
 )
 
 
@@ -47,6 +48,8 @@ class SnapshotActions:
         if not isinstance(args, dict):
             raise invalid_input("os-reset_status", f"Value: {args!r}. is not of type 'object'")
         check_keys("os-reset_status", args, ("status",))
+        if "status" not in args:
+            raise required("os-reset_status", args, "status")
         status = args.get("status")
         if not isinstance(status, str) or status.lower() not in SNAPSHOT_STATUSES:
             raise bad_request(

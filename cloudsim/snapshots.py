@@ -29,6 +29,7 @@ from .validation import (
     invalid_input,
     is_boolean_like,
     is_uuid,
+    required,
 )
 
 
@@ -166,10 +167,12 @@ class Snapshots:
             ("name", "display_name", "description", "volume_id", "force", "metadata"),
         )
         if "volume_id" not in snap:
-            raise invalid_input("snapshot", "'volume_id' is a required property")
+            raise required("snapshot", snap, "volume_id")
         vid = snap["volume_id"]
         if vid is not None and not is_uuid(vid):
-            raise invalid_input("volume_id", f"Value: {vid!r}. {vid!r} is not a 'uuid'")
+            raise invalid_input(
+                "volume_id", f"Value: {vid}. {vid!r} is not valid under any of the given schemas"
+            )
         check_nullable_string("name", snap.get("name"))
         check_nullable_string("display_name", snap.get("display_name"))
         check_nullable_string("description", snap.get("description"), printable=True)
@@ -192,27 +195,31 @@ class Snapshots:
                     "a value evaluating to True, it is silently ignored."
                 )
         self.authorize(ctx, "member", "volume:create_snapshot", vol["project_id"])
+        # volume/api.py _create_snapshot_in_db_validate, then create_snapshot_in_db's status check
+        status = vol["status"]
+        refusal = None
+        if not vol["host"]:
+            refusal = (
+                "The snapshot cannot be created because volume has not been scheduled to any host."
+            )
+        elif status == "maintenance":
+            refusal = "The snapshot cannot be created when the volume is in maintenance mode."
+        elif vol["migration_status"] not in (None, "deleting", "error", "success"):
+            refusal = "Snapshot cannot be created while volume is migrating."
+        elif status == "error":
+            refusal = "The snapshot cannot be created when the volume is in error status."
+        elif status.startswith("replica_"):
+            refusal = "Snapshot of secondary replica is not allowed."
+        if refusal:
+            raise bad_request(f"Invalid volume: {refusal}")
         allowed = ["available"]
         if force or ctx.at_least(3, 66):
             allowed.append("in-use")
-        status = vol["status"]
-        if status in ("maintenance", "error") or status.startswith("replica_"):
-            raise bad_request(
-                f"Invalid volume: Volume {vid} status must be {', '.join(allowed)}, but current "
-                f"status is: {status}"
-            )
         if status not in allowed:
             raise bad_request(
                 f"Invalid volume: Volume {vid} status must be {', '.join(allowed)}, but current "
-                f"status is: {status}"
+                f"status is: {status}."
             )
-        if not vol["host"]:
-            raise bad_request(
-                f"Invalid volume: The snapshot cannot be created because volume "
-                f"{vid} is not scheduled to a host."
-            )
-        if vol["migration_status"] not in (None, "success", "error"):
-            raise bad_request(f"Invalid volume: Volume {vid} is migrating.")
         self.check_snapshot_quota(ctx.project_id, vol["size"])
 
         name = snap["name"] if "name" in snap else snap.get("display_name")

@@ -10,17 +10,22 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
-# cinder/message/message_field.py: (resource type, event id, "<action>: <detail>")
+# cinder/message/message_field.py, as cinder 29 shows them: event id
+# "VOLUME_<resource>_<action id>_<detail id>" and user_message "<action>:<detail>" (no space,
+# cinder/api/v3/messages.py _build_user_message). A failed snapshot create is action 009 with
+# detail 013 (SNAPSHOT_CREATE_ERROR, volume/manager.py create_snapshot).
 SNAPSHOT_CREATE_FAILED = (
     "VOLUME_SNAPSHOT",
-    "VOLUME_VOLUME_SNAPSHOT_009_012",
-    "create snapshot: Snapshot failed to create.",
+    "VOLUME_VOLUME_SNAPSHOT_009_013",
+    "create snapshot:Snapshot failed to create.",
 )
 VOLUME_SCHEDULE_FAILED = (
     "VOLUME",
     "VOLUME_VOLUME_001_003",
-    "schedule allocate volume: Could not find any available weighted backend.",
+    "schedule allocate volume:Could not find any available weighted backend.",
 )
+# provider_location (never shown by the API) of a snapshot os-snapshot-manage made
+MANAGE_ATTEMPT = "managed-by-os-snapshot-manage"
 MESSAGE_TTL = 30 * 86400  # cinder's message_ttl default: 2592000 s
 
 
@@ -82,6 +87,8 @@ class WorkflowRecords:
         if row is None:
             return
         if table == "snapshots":
+            if row["provider_location"] == MANAGE_ATTEMPT:
+                return  # cinder's manage_existing_snapshot flow leaves no user message
             kind, event, text = SNAPSHOT_CREATE_FAILED
         else:
             kind, event, text = VOLUME_SCHEDULE_FAILED

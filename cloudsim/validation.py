@@ -164,7 +164,14 @@ def is_uuid(value: Any) -> bool:
 
 
 def invalid_input(field: str, detail: str) -> SimError:
+    """cinder's schema error: with the failing field, or (top level, no path) the bare message."""
+    if not field:
+        return bad_request(detail.split(". ", 1)[1] if detail.startswith("Value: ") else detail)
     return bad_request(f"Invalid input for field/attribute {field}. {detail}")
+
+
+def required(field: str, body: dict, key: str) -> SimError:
+    return invalid_input(field, f"Value: {body}. '{key}' is a required property")
 
 
 def check_nullable_string(field: str, value: Any, *, printable: bool = False) -> None:
@@ -206,7 +213,8 @@ def check_keys(field: str, body: dict, allowed: tuple[str, ...]) -> None:
         shown = ", ".join(repr(k) for k in extra)
         verb = "were" if len(extra) > 1 else "was"
         raise invalid_input(
-            field, f"Additional properties are not allowed ({shown} {verb} unexpected)"
+            field,
+            f"Value: {body}. Additional properties are not allowed ({shown} {verb} unexpected)",
         )
 
 

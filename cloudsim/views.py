@@ -95,11 +95,11 @@ class Views:
             "user_id": row["user_id"],
             "consistencygroup_id": None,
             "replication_status": None,
-            "migration_status": row["migration_status"],
             "links": self.volume_link(ctx, row["id"]),
             "os-vol-tenant-attr:tenant_id": row["project_id"],
         }
-        if ctx.is_admin:
+        if ctx.is_admin:  # cinder's legacy_detail shows migration_status to admins only
+            out["migration_status"] = row["migration_status"]
             out["os-vol-host-attr:host"] = row["host"]
             out["os-vol-mig-status-attr:migstat"] = row["migration_status"]
             out["os-vol-mig-status-attr:name_id"] = None
@@ -117,5 +117,10 @@ class Views:
         if ctx.at_least(3, 65):
             out["consumes_quota"] = bool(row["use_quota"])
         if kind == "create":
-            out.pop("os-vol-host-attr:host", None)
+            # the os-vol-* extensions extend show and detail, not create; the volume has no
+            # service until the scheduler placed it
+            for key in [k for k in out if k.startswith("os-vol-")]:
+                del out[key]
+            if "service_uuid" in out:
+                out["service_uuid"] = None
         return out

@@ -11,9 +11,7 @@ from .microversions import (
     Ctx,
 )
 from .validation import (
-    check_keys,
     invalid_input,
-    is_uuid,
 )
 
 
@@ -38,31 +36,41 @@ class VolumeActions:
         )
 
     def _revert(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
-        if not isinstance(args, dict) or not is_uuid(args.get("snapshot_id")):
-            raise invalid_input("revert", "'snapshot_id' is a required property")
-        check_keys("revert", args, ("snapshot_id",))
+        """cinder/api/v3/volumes.py revert, then volume/api.py revert_to_snapshot, in their order:
+        the latest-snapshot and size checks (400) come before the policy (403) and the
+        conditional status updates (409); the snapshot id is only compared, never looked up."""
+        if not isinstance(args, dict):
+            raise invalid_input("revert", f"Value: {args}. {args!r} is not of type 'object'")
+        sid = args.get("snapshot_id")
+        if sid is not None and not isinstance(sid, str):
+            raise invalid_input(
+                "snapshot_id", f"Value: {sid}. {sid!r} is not of type 'string', 'null'"
+            )
         vol = self.get_volume_row(ctx, vid)
-        self.authorize(ctx, "member", "volume:revert_to_snapshot", vol["project_id"])
-        snap = self.get_snapshot_row(ctx, args["snapshot_id"])
-        latest = self.store.q1(
-            "SELECT id FROM snapshots WHERE volume_id = ? ORDER BY created_at DESC, id DESC "
-            "LIMIT 1",
+        vid = vol["id"]
+        snap = self.store.q1(
+            "SELECT * FROM snapshots WHERE volume_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
             (vid,),
         )
-        if snap["volume_id"] != vid or latest is None or latest["id"] != snap["id"]:
+        if snap is None:
+            raise bad_request(f"Volume {vid} doesn't have any snapshots.")
+        if sid is None or sid != snap["id"]:
             raise bad_request(
-                f"Invalid snapshot: Snapshot {snap['id']} is not the latest one of volume {vid}."
+                f"Specified snapshot {sid} is None or not the latest one of volume {vid}."
             )
         if snap["volume_size"] != vol["size"]:
             raise bad_request(
-                "Invalid volume: Volume size must be equal to the snapshot size to revert."
+                f"Can't revert volume {vid} to its latest snapshot {sid}. The volume size must "
+                "be equal to the snapshot size."
             )
-        if vol["status"] != "available" or snap["status"] != "available":
-            raise SimError(
-                409,
-                f"Invalid volume: Volume {vid} status must be available, snapshot "
-                f"{snap['id']} status must be available to revert.",
-            )
+        self.authorize(ctx, "member", "volume:revert_to_snapshot", vol["project_id"])
+        for row, what in ((vol, "Volume"), (snap, "Snapshot")):
+            if row["status"] != "available":
+                raise SimError(
+                    409,
+                    f"Invalid {what.lower()}: Can't revert volume {vid} to its latest snapshot "
+                    f"{sid}. {what}'s status must be 'available'.",
+                )
         now = self.store.now()
         due = now + self.sim.config.create_delay
         self.store.x(
@@ -81,7 +89,10 @@ class VolumeActions:
 
     def _volume_reset_status(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
         if not isinstance(args, dict) or not isinstance(args.get("status"), str):
-            raise invalid_input("os-reset_status", "'status' is a required property")
+            # volume_admin_actions' own check (its schema requires none of the three)
+            raise bad_request(
+                "Must specify 'status', 'attach_status' or 'migration_status' for update."
+            )
         vol = self.get_volume_row(ctx, vid)
         self.authorize(
             ctx, "admin", "volume_extension:volume_admin_actions:reset_status", vol["project_id"]

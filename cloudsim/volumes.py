@@ -162,20 +162,28 @@ class Volumes:
         check_nullable_string("description", vol.get("description"), printable=True)
         check_metadata("metadata", vol.get("metadata"), CREATE_META_KEY, allow_null=True)
         size = vol.get("size")
+        if isinstance(size, int) and not isinstance(size, bool) and size < 1:
+            # cinder's schema (parameter_types.volume_size), checked before any lookup
+            raise invalid_input("size", f"Value: {size}. {size} is less than the minimum of 1")
         snap_row = None
         if vol.get("snapshot_id") is not None:
             snap_row = self.get_snapshot_row(ctx, vol["snapshot_id"])
             if snap_row["status"] != "available":
                 raise bad_request(
-                    f"Invalid snapshot: Originating snapshot status must be one of 'available' "
-                    f"values (current status: {snap_row['status']})"
+                    "Invalid snapshot: Originating snapshot status must be one of 'available' "
+                    "values"
                 )
             if size is None:
                 size = snap_row["volume_size"]
         if isinstance(size, str) and size.isdigit():
             size = int(size)
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise invalid_input("size", f"Value: {size!r}. is not a valid volume size")
+            shown = (
+                f"{size!r} does not match '^[0-9]+$'"
+                if isinstance(size, str)
+                else (f"{size!r} is not of type 'integer', 'string'")
+            )
+            raise invalid_input("size", f"Value: {size}. {shown}")
         if snap_row is not None and size < snap_row["volume_size"]:
             raise bad_request(
                 f"Invalid input received: Volume size '{size}'GB cannot be smaller than the "
@@ -226,7 +234,7 @@ class Volumes:
         zones = {r[0] for r in self.store.q("SELECT DISTINCT availability_zone FROM volumes")}
         zone = vol.get("availability_zone")
         if zone is not None and zone not in zones | {"nova"}:
-            raise bad_request(f"Invalid input received: Availability zone '{zone}' is invalid.")
+            raise bad_request(f"Availability zone '{zone}' is invalid.")  # InvalidAvailabilityZone
         if source is not None:
             if zone is not None and zone != source["availability_zone"]:
                 raise bad_request(

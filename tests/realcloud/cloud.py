@@ -564,6 +564,11 @@ def write_cinder_config(layout: Layout) -> dict[str, Path]:
                 # "No valid backend" for up to two minutes. Report at once, then every 5 s.
                 "periodic_interval": "5",
                 "periodic_fuzzy_delay": "0",
+                # ...but the pool report itself is a periodic task with its own spacing
+                # (volume/manager.py _report_driver_status, backend_stats_polling_interval,
+                # 60 s by default): a startup report the scheduler missed was repeated only a
+                # minute later (pool listed 55 s after the APIs answered). Every 5 s instead.
+                "backend_stats_polling_interval": "5",
                 "per_volume_size_limit": "-1",
                 **quotas,
             },

@@ -578,3 +578,46 @@ def test_closed_port_is_unavailable(realcloud):
     )
     with pytest.raises(errors.Unavailable):
         gw.list_snapshots()
+
+
+# ----------------------------------------------------------------------------------------------
+# User messages: the text and event id the simulator writes are cinder's
+
+
+def test_failed_schedule_leaves_the_user_message_the_simulator_writes(realcloud, demo):
+    """A volume type no backend reports makes the scheduler fail the create (NoValidBackend):
+    cinder 29 records the user message the simulator writes for a failed volume create."""
+    from cloudsim.store_workflows import VOLUME_SCHEDULE_FAILED
+
+    project = realcloud.project_id("alpha")
+    base = f"{realcloud.noauth_url}/{project}"
+    headers = {"X-Auth-Token": f"admin:{project}", "OpenStack-API-Version": "volume 3.71"}
+    kind = {"name": _name("nowhere"), "extra_specs": {"volume_backend_name": "nowhere"}}
+    made = requests.post(f"{base}/types", json={"volume_type": kind}, headers=headers, timeout=15)
+    assert made.status_code == 200, made.text
+    type_id = made.json()["volume_type"]["id"]
+    volume_id = ""
+    try:
+        body = {"volume": {"size": 1, "name": _name("unplaced"), "volume_type": kind["name"]}}
+        created = requests.post(f"{base}/volumes", json=body, headers=headers, timeout=15)
+        assert created.status_code == 202, created.text
+        volume_id = created.json()["volume"]["id"]
+        deadline = time.monotonic() + 60
+        while (status := _volume(demo, volume_id).status) == "creating":
+            assert time.monotonic() < deadline, "the create was never scheduled"
+            time.sleep(0.2)
+        assert status == "error"
+        (message,) = demo.list_messages(resource_uuid=volume_id)
+        resource_type, event_id, text = VOLUME_SCHEDULE_FAILED
+        assert (message.resource_type, message.event_id) == (resource_type, event_id)
+        assert message.user_message == text
+        assert message.message_level == "ERROR"
+    finally:
+        if volume_id:
+            requests.delete(f"{base}/volumes/{volume_id}", headers=headers, timeout=15)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and any(
+                v.id == volume_id for v in demo.list_volumes()
+            ):
+                time.sleep(0.2)
+        requests.delete(f"{base}/types/{type_id}", headers=headers, timeout=15)

@@ -163,7 +163,7 @@ def test_failure_message_on_the_detail_page_and_as_a_hint_in_the_list(world):
     cloud.reset_stats()
     detail = client.get(f"/snapshots/{failed.id}/").content.decode()
     assert "Why did it fail?" in detail
-    assert "create snapshot: Snapshot failed to create." in detail
+    assert "create snapshot:Snapshot failed to create." in detail
     listing = client.get("/snapshots/?status=error").content.decode()
     assert "failure-hint" in listing and "Snapshot failed to create." in listing
     assert cinder_calls(cloud) == 0
@@ -249,4 +249,4 @@ def test_volumes_page_reloads_while_a_volume_is_made_and_a_failed_one_says_why(w
     volumes_page = client.get("/snapshots/volumes/").content.decode()
     assert 'id="volume-area">' in volumes_page  # settled: no more polling
     detail = client.get(f"/snapshots/{snap.id}/").content.decode()
-    assert "Why it failed: schedule allocate volume: Could not find any available" in detail
+    assert "Why it failed: schedule allocate volume:Could not find any available" in detail
