@@ -155,7 +155,7 @@ def test_scripted_sequence_gives_exact_values(sequence):
         )
         == 3
     )
-    # each transitional snapshot read once per check: two after the first creates, then the stuck one
+    # each transitional snapshot read once per check: the first two creates, then the stuck one
     assert (
         delta(
             before,
