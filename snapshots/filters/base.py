@@ -12,6 +12,7 @@ from django import forms
 from snapshots.filters import widgets
 from snapshots.permissions import Scope
 from snapshots.selectors.snapshots import project_choices
+from snapshots.templatetags.reveal import reveal_text
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -29,7 +30,10 @@ class ScopedFilterSet(filters.FilterSet):
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
-        choices = project_choices(scope, names=project_names) if scope else []
+        choices = [  # <option> text cannot hold the flagging markup: visible markers instead
+            (value, reveal_text(label))
+            for value, label in (project_choices(scope, names=project_names) if scope else [])
+        ]
         self.filters["project"].extra["choices"] = choices
 
     @property

@@ -59,7 +59,8 @@ def xlsx_text(text: str) -> str:
 @dataclass(frozen=True)
 class ExportColumn:
     name: str
-    header: str
+    header: str  # CSV and XLSX: the column's label, as people read it
+    key: str  # JSON: the field it holds (`project_name`, `created_at`), as programs read it
     value: Callable[[object], object]
 
 
@@ -79,7 +80,12 @@ def _value_getter(table: Table, bound_column) -> Callable[[object], object]:
 
 def export_columns(table: Table) -> list[ExportColumn]:
     return [
-        ExportColumn(column.name, str(column.header), _value_getter(table, column))
+        ExportColumn(
+            column.name,
+            str(column.header),
+            str(column.accessor) if column.accessor else column.name,
+            _value_getter(table, column),
+        )
         for column in table.columns.iterall()
         if not column.column.exclude_from_export
     ]
@@ -182,7 +188,8 @@ def export_response(
         )
     elif fmt == "json":
         response = StreamingHttpResponse(
-            stream_json(headers, rows(columns, queryset)), content_type=FORMATS[fmt]
+            stream_json([column.key for column in columns], rows(columns, queryset)),
+            content_type=FORMATS[fmt],
         )
     elif fmt == "xlsx":
         # Not a `with`: the response closes (and so removes) the file once it is sent.

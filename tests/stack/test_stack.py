@@ -54,7 +54,7 @@ def test_a_killed_run_is_cleared_by_the_next_and_a_second_ctrl_c_kills_at_once(s
     port, sim_port = procs.free_port(), procs.free_port()
     first = start_stack(stack_env, port, sim_port)
     left = children(stack_env)
-    assert {c["name"] for c in left} == {"cloudsim", "worker", "web"}
+    assert {c["name"] for c in left} == {"cloudsim", "worker", "listen", "web"}
     first.popen.kill()  # the supervisor alone dies (kill -9): its children live on
     first.popen.wait(10)
     assert all(procs.group_alive(c["pgid"]) for c in left)

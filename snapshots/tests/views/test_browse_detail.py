@@ -132,7 +132,7 @@ def test_transitional_detail_polls(login, projects, settings):
     html = login("demo").get(f"/snapshots/{snap.pk}/").content.decode()
     assert 'id="detail-poller"' in html
     assert f"/snapshots/{snap.pk}/live/" in html
-    assert 'hx-trigger="every 4s"' in html  # paused while hidden by dashboard.js
+    assert 'hx-trigger="live-changed, every 4s"' in html  # paused while hidden by dashboard.js
     assert f'value="{snap.pk}:{snap.version}"' in html
 
 

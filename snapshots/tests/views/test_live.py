@@ -170,7 +170,7 @@ def test_list_page_polls_only_with_transitional_rows(login, projects, settings):
     make_snapshot(projects["alpha"], status="creating")
     html = client.get("/snapshots/").content.decode()
     assert 'id="live-poller"' in html
-    assert 'hx-trigger="every 7s"' in html  # paused while hidden by dashboard.js
+    assert 'hx-trigger="live-changed, every 7s"' in html  # paused while hidden by dashboard.js
     assert 'hx-include="#snapshot-table [data-live]"' in html
 
 

@@ -49,7 +49,7 @@ def test_the_list_signs_its_transitional_rows_and_the_check_answers_204_until_on
     assert sorted(live.ids_of(ticket)) == sorted(s.pk for s in creating)
 
     first = check(client, ticket)
-    assert first.status_code == 200 and first["Cache-Control"] == "no-store"
+    assert first.status_code == 200 and "no-store" in first["Cache-Control"]
     stamp = first.content.decode()
     with CaptureQueriesContext(connection) as queries:
         again = check(client, ticket, stamp)
