@@ -8,10 +8,27 @@ from django.core.validators import URLValidator, validate_email
 from snapshots.models import AlertRule, Webhook
 
 
+class WebhookChoiceField(forms.ModelMultipleChoiceField):
+    """Webhook ids: anything that is not a short number is refused before the database sees it
+    (a 5,000-digit id overflowed SQLite's integer)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": text[:20]},
+                )
+        return super()._check_values(value)
+
+
 class AlertRuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
         fields = ["name", "kind", "threshold", "enabled", "emails", "webhooks", "digest_minutes"]
+        field_classes = {"webhooks": WebhookChoiceField}
         labels = {
             "threshold": "Threshold (minutes for stuck and unreachable, % for quota)",
             "emails": "E-mail addresses (comma-separated)",
