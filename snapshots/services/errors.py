@@ -1,6 +1,6 @@
 """The errors an action service raises, for views (they import nothing from snapshots.cloud)."""
 
-from snapshots.cloud.errors import CloudError, NotAuthenticated, OutcomeUnknown
+from snapshots.cloud.errors import BadCredentials, CloudError, NotAuthenticated, OutcomeUnknown
 from snapshots.services.snapshots import ActionRefused
 
-__all__ = ["ActionRefused", "CloudError", "NotAuthenticated", "OutcomeUnknown"]
+__all__ = ["ActionRefused", "BadCredentials", "CloudError", "NotAuthenticated", "OutcomeUnknown"]

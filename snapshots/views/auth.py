@@ -10,10 +10,9 @@ from django.views.decorators.http import require_POST
 
 from snapshots.auth_backends import BACKEND_PATH
 from snapshots.choices import Outcome
-from snapshots.cloud import errors
 from snapshots.forms.auth import LoginForm
 from snapshots.redirects import safe_next_url
-from snapshots.services import audit
+from snapshots.services import audit, errors
 from snapshots.services import auth as auth_service
 from snapshots.views.common import client_addr
 

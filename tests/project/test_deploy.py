@@ -207,6 +207,16 @@ def test_openstacksdk_is_imported_in_one_module_only():
     assert importers == ["snapshots/cloud/gateway.py"]
 
 
+def test_views_import_nothing_from_the_cloud_package():
+    """Views call services and selectors; only services reach the gateway (snapshots.cloud)."""
+    importers = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "snapshots" / "views").glob("*.py")
+        if re.search(r"^\s*(from|import) snapshots\.cloud\b", path.read_text(), re.M)
+    ]
+    assert importers == []
+
+
 def test_prometheus_rules_name_metrics_the_dashboard_exports():
     from snapshots.observability import collector, metrics
 
