@@ -100,7 +100,7 @@ def test_filter_sort_page_and_export(page, sign_in, stack):
     with page.expect_download() as info:
         page.click("#export-json")
     with open(info.value.path(), encoding="utf-8") as exported:
-        assert [r["ID"] for r in json.load(exported)] == [r["ID"] for r in rows]
+        assert [r["id"] for r in json.load(exported)] == [r["ID"] for r in rows]  # JSON: fields
 
 
 def test_a_snapshot_made_elsewhere_turns_available_without_reload(page, sign_in, stack):

@@ -26,8 +26,9 @@ def unique(prefix: str) -> str:
 
 
 def test_a_cloud_slower_than_the_timeout(faulty, cloud, person, volume):
-    """Cinder acts, but answers after CLOUD_TIMEOUT: the outcome is unknown, not failed."""
-    cloud.faults(latency_ms=int((CLOUD_TIMEOUT + 3) * 1000))
+    """Cinder acts, but answers after the action's timeout: the outcome is unknown, not failed;
+    the worker finds the snapshot and the audit and the result page say it was done."""
+    cloud.faults(answer_delay_ms=int((CLOUD_TIMEOUT + 3) * 1000))
     try:
         attempt = checks.create(person, volume, unique("slow"))
     finally:
