@@ -53,6 +53,8 @@ def faulty(servers, cloud, tmp_path_factory):
             "SWEEP_TICK": str(SWEEP_TICK),
             "DETECT_INTERVAL": str(DETECT_PERIOD),
             "TRACK_INTERVAL": "1",
+            # The checks read the worker's task lines in Celery's own format.
+            "LOG_FORMAT": "plain",
         },
     )
     stack.database = database
