@@ -60,7 +60,7 @@ def xlsx_text(text: str) -> str:
 class ExportColumn:
     name: str
     header: str  # CSV and XLSX: the column's label, as people read it
-    key: str  # JSON: the field it holds (`project_name`, `created_at`), as programs read it
+    key: str  # JSON: the column's name (`project`, `project_id`), unique and stable for programs
     value: Callable[[object], object]
 
 
@@ -83,7 +83,7 @@ def export_columns(table: Table) -> list[ExportColumn]:
         ExportColumn(
             column.name,
             str(column.header),
-            str(column.accessor) if column.accessor else column.name,
+            column.name,
             _value_getter(table, column),
         )
         for column in table.columns.iterall()

@@ -89,7 +89,7 @@ def test_admin_list_shows_every_project_after_sync(keystone_mode, made, tag):
         assert f"{tag}-{project}" in html
         assert f">{project}<" in html
     rows = listing(admin, q=tag, sort="name")
-    assert [(r["name"], r["project_name"]) for r in rows] == [
+    assert [(r["name"], r["project"]) for r in rows] == [
         (f"{tag}-{p}", p) for p in ("alpha", "beta", "gamma")
     ]
     # The admin's project filter offers every project, by name.

@@ -168,7 +168,7 @@ def test_the_listener_applies_the_simulators_notifications_from_its_own_queue(tm
             other(conn.default_channel).declare()
         lines: list[str] = []
         worker = threading.Thread(
-            target=listen.listen, kwargs={"url": bus, "stop_after": 6, "out": lines.append}
+            target=listen.listen, kwargs={"url": bus, "stop_after": 15, "out": lines.append}
         )
         worker.start()
         deadline = time.monotonic() + 5
@@ -178,7 +178,8 @@ def test_the_listener_applies_the_simulators_notifications_from_its_own_queue(tm
         volume = gateway.list_volumes(all_projects=True, limit=1)[0]
         made = gateway.create_snapshot(volume_id=volume.id, name="evented", force=True)
         seen = None
-        while time.monotonic() < deadline + 1:
+        until = time.monotonic() + 10  # the create's delay, and room for a loaded machine
+        while time.monotonic() < until:
             row = Snapshot.objects.filter(pk=made.id).first()
             if row is not None and row.status == "available":
                 seen = row

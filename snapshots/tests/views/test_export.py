@@ -44,7 +44,26 @@ COLUMNS = {
     "Stuck since": "stuck_since",
 }
 FIELDS = tuple(COLUMNS)
-LABEL = {field: header for header, field in COLUMNS.items()}  # JSON keys are the fields
+# JSON is keyed by the table's column names (CSV and XLSX by their labels).
+LABEL = {
+    "name": "Name",
+    "id": "ID",
+    "status": "Status",
+    "size": "Size",
+    "volume": "Volume",
+    "project": "Project",
+    "user": "User",
+    "created": "Created",
+    "updated": "Updated",
+    "progress": "Progress",
+    "metadata": "Metadata",
+    "consumes_quota": "Consumes quota",
+    "description": "Description",
+    "volume_id": "Volume ID",
+    "project_id": "Project ID",
+    "group_snapshot_id": "Group snapshot ID",
+    "stuck_since": "Stuck since",
+}
 
 
 def expected(project_ids: set[str] | None = None) -> list[Snapshot]:
@@ -64,7 +83,7 @@ def parse(fmt: str, response) -> list[dict]:
     data = body(response)
     if fmt == "csv":
         return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-    if fmt == "json":  # keyed by field; every key must be one of the table's columns
+    if fmt == "json":  # keyed by column name; every key must be one of the table's columns
         return [{LABEL[key]: value for key, value in row.items()} for row in json.loads(data)]
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     rows = list(sheet.iter_rows(values_only=True))
