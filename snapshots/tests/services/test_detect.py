@@ -17,6 +17,7 @@ from snapshots.choices import TRANSITIONAL, ChangeSource
 from snapshots.cloud import errors
 from snapshots.models import CloudState, DetectState, Snapshot, StatusChange, WorkerLock
 from snapshots.services import detect, locks, mirror, sync
+from snapshots.tests.paging import snapshot_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def snapshot_writes(queries) -> list[str]:
 def synced(cloud, service_gateway):
     """A quiet cloud (the demo's transitional snapshots settled), a mirror equal to it, a first
     tick behind it (the watermark), and clean stats."""
-    for page in service_gateway.iter_snapshot_pages(all_projects=True):
+    for page in snapshot_pages(service_gateway):
         for data in page.items:
             if data.status in TRANSITIONAL:
                 service_gateway.reset_snapshot_status(data.id, "available")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from snapshots import tasks
 from snapshots.models import CloudState, DetectState, Snapshot, StatusChange, WorkerLock
 from snapshots.services import locks, sweep, sync
+from snapshots.tests.paging import snapshot_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +20,7 @@ VOLUMES = "GET /volume/v3/{project_id}/volumes/detail"
 
 
 def truth(gateway) -> dict[str, tuple[str, str]]:
-    return {
-        s.id: (s.status, s.name)
-        for page in gateway.iter_snapshot_pages(all_projects=True)
-        for s in page.items
-    }
+    return {s.id: (s.status, s.name) for page in snapshot_pages(gateway) for s in page.items}
 
 
 def live_mirror() -> dict[str, tuple[str, str]]:
