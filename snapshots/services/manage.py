@@ -26,9 +26,10 @@ from snapshots.services.snapshots import (
     ActionResult,
     Attempt,
     admit,
+    begin,
     call_failed,
+    change,
     refuse,
-    succeeded,
     write_audit,
 )
 
@@ -61,26 +62,26 @@ def snapshot_unmanage(
 ) -> ActionResult:
     """Remove the snapshot from Cinder; the backend keeps its data."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action=UNMANAGE,
+        permission=Action.MANAGE,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"snapshot_id": snapshot.id},
     )
-    earlier = admit(attempt, Action.MANAGE)
     if earlier is not None:
         return earlier
     reason = unmanage_refusal(snapshot)
     if reason:
         raise refuse(attempt, reason)
-    try:
-        receipt = gateway.unmanage_snapshot(snapshot.id)
-    except errors.CloudError as exc:
-        call_failed(attempt, exc, request={"snapshot_id": snapshot.id})
-        raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return change(
+        attempt,
+        lambda: gateway.unmanage_snapshot(snapshot.id),
+        gateway=gateway,
+        request={"snapshot_id": snapshot.id},
+    )
 
 
 def source_volume_id(reference: dict) -> str:
