@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from snapshots.choices import badge
 from snapshots.formatting import DASH, relative_time
 from snapshots.models import Snapshot
+from snapshots.services.eligibility import PermittedActions
 from snapshots.tables.base import STATUS_LABELS, ListTable
 from snapshots.templatetags.list_tags import snapshot_path
 from snapshots.templatetags.reveal import reveal_html as r
@@ -97,27 +98,29 @@ def _link(pk: str, route: str, label: str, extra: str) -> str:
     )
 
 
-def row_actions_html(snapshot: Snapshot, acts: dict) -> SafeString:
+def row_actions_html(snapshot: Snapshot, acts: PermittedActions) -> SafeString:
     """The row's action dropdown: only the actions `acts` allows; a delete Cinder would refuse
     is shown disabled with the reason."""
-    if not acts.get("any"):
+    if not acts.any:
         return SafeString("")
     pk = snapshot.pk
     items = [
-        _link(pk, route, label, extra) for act, route, label, extra in ACTION_LINKS if acts.get(act)
+        _link(pk, route, label, extra)
+        for act, route, label, extra in ACTION_LINKS
+        if getattr(acts, act)
     ]
-    if acts.get("delete"):
-        if acts.get("delete_reason"):
+    if acts.delete:
+        if acts.delete_reason:
             items.append(
                 '<li><span class="dropdown-item disabled text-wrap" aria-disabled="true">Delete '
-                f'<small class="d-block">{h(str(acts["delete_reason"]))}</small></span></li>'
+                f'<small class="d-block">{h(acts.delete_reason)}</small></span></li>'
             )
         else:
             items.append(_link(pk, "delete", "Delete\u2026", " text-danger"))
-    if acts.get("admin"):
+    if acts.admin:
         items.append('<li><hr class="dropdown-divider"></li>')
         items.append('<li><h6 class="dropdown-header">Admin repairs</h6></li>')
-        items.extend(_link(pk, *link) for act, *link in REPAIR_LINKS if acts.get(act))
+        items.extend(_link(pk, *link) for act, *link in REPAIR_LINKS if getattr(acts, act))
     return mark_safe(  # noqa: S308 (every value above is escaped)
         '<div class="dropdown row-actions"><button class="btn btn-sm btn-outline-secondary '
         'dropdown-toggle" type="button" data-bs-toggle="dropdown" aria-expanded="false">Actions'

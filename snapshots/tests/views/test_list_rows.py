@@ -91,16 +91,17 @@ def test_row_actions_follow_the_role(login, seeded, projects, user, present, abs
 
 
 def test_row_actions_markup_escapes_and_explains_a_refused_delete():
+    from snapshots.services.eligibility import PermittedActions
     from snapshots.tables.snapshots import row_actions_html
 
     snap = Snapshot(id="abc-1", name="<script>x</script>")
-    acts = {"any": True, "edit": False, "delete": True, "delete_reason": "<b>busy</b>"}
+    acts = PermittedActions(edit=False, delete=True, delete_reason="<b>busy</b>")
     html = str(row_actions_html(snap, acts))
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "&lt;b&gt;busy&lt;/b&gt;" in html and 'aria-disabled="true"' in html
     assert "/delete/" not in html  # refused: no link
-    assert str(row_actions_html(snap, {"any": False})) == ""
-    admin = {"any": True, "admin": True, "reset_status": True, "force_delete": True}
+    assert str(row_actions_html(snap, PermittedActions())) == ""
+    admin = PermittedActions(reset_status=True, force_delete=True)
     html = str(row_actions_html(snap, admin))
     assert 'href="/snapshots/abc-1/reset-status/"' in html
     assert 'href="/snapshots/abc-1/force-delete/"' in html
