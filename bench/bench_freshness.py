@@ -35,7 +35,6 @@ import os
 import random
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,7 +51,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 PY = sys.executable
 
-from bench_sync import Database, Tracker  # noqa: E402
+from bench_sync import Database, dashboard_env, start_tracker  # noqa: E402
+
+from scripts import procs  # noqa: E402
 
 TARGETS = {"polling": 3.0, "notifications": 1.0}
 IDLE_CALLS_TARGET = 30
@@ -62,45 +63,11 @@ def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     values = sorted(values)
     return values[min(len(values) - 1, round(p * (len(values) - 1)))]
-
-
-class Process:
-    def __init__(self, cmd: list[str], env: dict, ready: str | None = None) -> None:
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.marker = ready
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
-        )  # fmt: skip
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
-            if self.marker is None or self.marker in line:
-                self.ready.set()
-
-    def stop(self) -> None:
-        import signal
-
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 # --- one kind of change ------------------------------------------------------------------------
@@ -390,25 +357,10 @@ def run_mode(mode: str, args) -> list[str]:
     sim = start_simulator(*sim_args, timeout=900)
     seeded = time.monotonic() - t
     db = Database(tmp)
-    clouds = tmp / "clouds.yaml"
-    sim.write_clouds_yaml(clouds, "bench")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": db.url,
-        "DASHBOARD_VAR_DIR": str(tmp / "var"),
-        "OS_CLOUD": "bench",
-        "OS_CLIENT_CONFIG_FILE": str(clouds),
-        "KEYSTONE_URL": sim.identity_url,
-        "CINDER_NOAUTH_ENDPOINT": "",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-freshness-not-a-secret",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = dashboard_env(tmp, db, sim, SECRET_KEY="bench-freshness-not-a-secret")
     if mode == "notifications":
         env["CINDER_NOTIFICATIONS_URL"] = f"filesystem://{bus}"
-    procs: list = []
+    children: list[procs.Proc] = []
     lines: list[str] = []
     try:
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
@@ -428,18 +380,20 @@ def run_mode(mode: str, args) -> list[str]:
 
         from snapshots.cloud.credentials import service_gateway
 
-        port = free_port()
+        port = procs.free_port()
         web = f"http://127.0.0.1:{port}"
-        procs.append(Process([PY, "-m", "gunicorn", "dashboard.wsgi", "--bind",
-                              f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"], env,
-                             ready="Booting worker"))  # fmt: skip
-        procs.append(Tracker("celery", env, tmp))
+        children.append(procs.start("web", [PY, "-m", "gunicorn", "dashboard.wsgi", "--bind",
+                                            f"127.0.0.1:{port}", "--workers", "1", "--threads",
+                                            "4"], env=env, cwd=ROOT))  # fmt: skip
+        children.append(start_tracker("celery", env, tmp))
         if mode == "notifications":
-            procs.append(Process([PY, "manage.py", "listen_notifications"], env, ready="listening"))
-        for proc in procs:
-            if not proc.ready.wait(90):
-                raise SystemExit(f"{proc.cmd if hasattr(proc, 'cmd') else ''} did not start:\n"
-                                 + "\n".join(proc.lines[-30:]))  # fmt: skip
+            children.append(procs.start("listen", [PY, "manage.py", "listen_notifications"],
+                                        env=env, cwd=ROOT))  # fmt: skip
+        for child, ready in zip(children, ("Booting worker", " ready.", "listening"), strict=False):
+            try:
+                child.wait_for_line(ready, timeout=90)
+            except procs.ProcessFailed as exc:
+                raise SystemExit(f"{child.name} did not start: {exc}") from None
         time.sleep(3 * settings.DETECT_INTERVAL)
         total = sim.info()["snapshot_count"]
         lines.append(
@@ -506,10 +460,9 @@ def run_mode(mode: str, args) -> list[str]:
             )
             kinds_seen[shape] = kinds_seen.get(shape, 0) + 1
         lines.append(f"      by query shape (last 500 requests): {kinds_seen}")
-        lines += tabs_cost(web, procs[0].proc.pid, settings.LIVE_CHECK_SECONDS)
+        lines += tabs_cost(web, children[0].pid, settings.LIVE_CHECK_SECONDS)
     finally:
-        for proc in reversed(procs):
-            proc.stop()
+        procs.stop_all(reversed(children))
         sim.stop()
         try:
             from django.db import connections

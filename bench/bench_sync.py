@@ -110,6 +110,27 @@ class Database:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def dashboard_env(tmp: Path, db: Database, sim, **extra: str) -> dict[str, str]:
+    """The environment of the dashboard processes a benchmark starts: its scratch database,
+    the simulator as the cloud (a clouds.yaml in `tmp`), warnings only; `extra` on top."""
+    clouds = tmp / "clouds.yaml"
+    sim.write_clouds_yaml(clouds, "bench")
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DATABASE_URL": db.url,
+        "DASHBOARD_VAR_DIR": str(tmp / "var"),
+        "OS_CLOUD": "bench",
+        "OS_CLIENT_CONFIG_FILE": str(clouds),
+        "KEYSTONE_URL": sim.identity_url,
+        "CINDER_NOAUTH_ENDPOINT": "",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
 # --- tracking ----------------------------------------------------------------------------------
 def snapshot_data(raw: dict):
     """The simulator's control API answers with Cinder's JSON; make it our dataclass."""
@@ -313,22 +334,8 @@ def main() -> int:
     )
     seeded = time.monotonic() - t
     db = Database(tmp)
-    clouds = tmp / "clouds.yaml"
-    sim.write_clouds_yaml(clouds, "bench")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": db.url,
-        "DASHBOARD_VAR_DIR": str(tmp / "var"),
-        "OS_CLOUD": "bench",
-        "OS_CLIENT_CONFIG_FILE": str(clouds),
-        "KEYSTONE_URL": sim.identity_url,
-        "CINDER_NOAUTH_ENDPOINT": "",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "SWEEP_INTERVAL": "3600",  # the tracking minute counts detection's requests only
-        "PYTHONUNBUFFERED": "1",
-    }
+    # the tracking minute counts detection's requests only
+    env = dashboard_env(tmp, db, sim, SWEEP_INTERVAL="3600")
     out: list[str] = []
     try:
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,

@@ -6,13 +6,12 @@
 
 from __future__ import annotations
 
-import ast
 import uuid
 from typing import Any
 
 from cloudsim import notify
 
-from .errors import bad_request, not_found
+from .errors import bad_request
 from .microversions import (
     Ctx,
 )
@@ -61,32 +60,14 @@ class Snapshots:
         if not ctx.at_least(3, 65):
             params.pop("consumes_quota", None)
 
-        where: list[str] = []
-        args: list = []
-        project_filter = params.pop("project_id", None)
-        if all_tenants:
-            if project_filter is not None:
-                where.append("project_id = ?")
-                args.append(project_filter)
-        else:
-            where.append("project_id = ?")
-            args.append(ctx.project_id)
+        where, args = self._project_clause(ctx, params, all_tenants)
         like = ctx.at_least(3, 34)
         for key, value in params.items():
             if key == "name":
                 where.append("display_name = ?")
                 args.append(value)
             elif key == "metadata":
-                try:
-                    meta = ast.literal_eval(value)
-                except (ValueError, SyntaxError):
-                    meta = value
-                if not isinstance(meta, dict):
-                    where.append("0")
-                    continue
-                for mk, mv in meta.items():
-                    where.append("json_extract(metadata, ?) = ?")
-                    args.extend([f'$."{mk}"', str(mv)])
+                self._metadata_clause(value, where, args)
             elif key == "availability_zone":
                 where.append("volume_id IN (SELECT id FROM volumes WHERE availability_zone = ?)")
                 args.append(value)
@@ -112,47 +93,28 @@ class Snapshots:
     def list_snapshots(self, ctx: Ctx, detail: bool) -> tuple[int, dict]:
         self.authorize(ctx, "reader", "volume:get_all_snapshots", ctx.project_id)
         params = ctx.req.args.to_dict(flat=True)
-        pairs = self._sort_params(params)
-        limit, marker, offset = self._page_params(params)
-        show_count = False
-        if ctx.at_least(3, 45) and "with_count" in params:
-            show_count = bool_param("with_count", params.pop("with_count"))
+        pairs, limit, marker, offset, show_count = self._list_params(ctx, params)
         columns = {c: c for c in SNAPSHOT_COLUMNS}
         if ctx.at_least(3, 30):
             columns["name"] = "display_name"
         where, args = self._snapshot_filters(ctx, params)
-        base_where = list(where)
-        base_args = list(args)
-        # cinder 29 reads the marker (a snapshot GET: its 404) before it checks the sort keys
-        mrow = None
-        if marker is not None:
-            mrow = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (marker,))
-            if mrow is None or (not ctx.is_admin and mrow["project_id"] != ctx.project_id):
-                raise not_found(f"Snapshot {marker} could not be found.")
-        sorts = self._sort_exprs(pairs, columns, NULLABLE_TEXT | NULLABLE_NUM)
-        if mrow is not None:
-            clause, margs = self._marker_clause(sorts, mrow)
-            where.append(clause)
-            args.extend(margs)
-        order = ", ".join(f"{e} {d.upper()}" for _c, e, d in sorts)
-        sql = "SELECT * FROM snapshots"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
-        rows = self.store.q(sql, (*args, limit, offset))
+        rows, count = self._page(
+            ctx,
+            table="snapshots",
+            label="Snapshot",
+            where=where,
+            args=args,
+            pairs=pairs,
+            columns=columns,
+            nullable=NULLABLE_TEXT | NULLABLE_NUM,
+            limit=limit,
+            marker=marker,
+            offset=offset,
+            show_count=show_count,
+        )
         kind = "detail" if detail else "summary"
-        body: dict = {"snapshots": [self.snapshot_view(r, ctx, kind) for r in rows]}
-        count = None
-        if show_count:
-            csql = "SELECT COUNT(*) FROM snapshots"
-            if base_where:
-                csql += " WHERE " + " AND ".join(base_where)
-            count = self.store.q1(csql, base_args)[0]
-        if rows and limit <= (count if count is not None else len(rows)):
-            body["snapshots_links"] = self._next_link(ctx, rows[-1]["id"])
-        if count is not None:
-            body["count"] = count
-        return 200, body
+        items = [self.snapshot_view(r, ctx, kind) for r in rows]
+        return 200, self._page_body(ctx, "snapshots", items, rows, limit, count)
 
     # -- snapshot CRUD -----------------------------------------------------------------------
     def show_snapshot(self, ctx: Ctx, sid: str) -> tuple[int, dict]:

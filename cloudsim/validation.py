@@ -48,29 +48,6 @@ DEFAULT_SNAPSHOT_FILTERS = (
     "availability_zone",
     "consumes_quota",
 )
-RESOURCE_FILTERS = {
-    "volume": [
-        "name",
-        "status",
-        "metadata",
-        "bootable",
-        "migration_status",
-        "availability_zone",
-        "group_id",
-        "size",
-        "created_at",
-        "updated_at",
-        "consumes_quota",
-    ],
-    "backup": ["name", "status", "volume_id"],
-    "snapshot": list(DEFAULT_SNAPSHOT_FILTERS),
-    "group": ["name"],
-    "group_snapshot": ["name", "status", "group_id"],
-    "attachment": ["volume_id", "status", "instance_id", "attach_status"],
-    "message": ["resource_uuid", "resource_type", "event_id", "request_id", "message_level"],
-    "pool": ["name", "volume_type"],
-    "volume_type": ["is_public", "extra_specs"],
-}
 DEFAULT_VOLUME_FILTERS = (
     "name",
     "status",
@@ -84,6 +61,17 @@ DEFAULT_VOLUME_FILTERS = (
     "updated_at",
     "consumes_quota",
 )
+RESOURCE_FILTERS = {
+    "volume": list(DEFAULT_VOLUME_FILTERS),
+    "backup": ["name", "status", "volume_id"],
+    "snapshot": list(DEFAULT_SNAPSHOT_FILTERS),
+    "group": ["name"],
+    "group_snapshot": ["name", "status", "group_id"],
+    "attachment": ["volume_id", "status", "instance_id", "attach_status"],
+    "message": ["resource_uuid", "resource_type", "event_id", "request_id", "message_level"],
+    "pool": ["name", "volume_type"],
+    "volume_type": ["is_public", "extra_specs"],
+}
 CREATE_META_KEY = re.compile(r"^[a-zA-Z0-9\-_:. /]{1,255}$")
 METADATA_KEY = re.compile(r"^[a-zA-Z0-9\-_:. ]{1,255}$")
 # The patterns as cinder 29's schema states them in its error messages.

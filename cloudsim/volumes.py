@@ -2,11 +2,9 @@
 
 # SQL text here is only ever assembled from fixed column and table names (whitelists);
 # every value goes through a ? parameter.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
-import ast
 import uuid
 
 from cloudsim import notify
@@ -34,11 +32,7 @@ class Volumes:
     def list_volumes(self, ctx: Ctx, detail: bool) -> tuple[int, dict]:
         self.authorize(ctx, "reader", "volume:get_all", ctx.project_id)
         params = ctx.req.args.to_dict(flat=True)
-        pairs = self._sort_params(params)
-        limit, marker, offset = self._page_params(params)
-        show_count = False
-        if ctx.at_least(3, 45) and "with_count" in params:
-            show_count = bool_param("with_count", params.pop("with_count"))
+        pairs, limit, marker, offset, show_count = self._list_params(ctx, params)
         all_tenants_raw = params.pop("all_tenants", None)
         all_tenants = bool(
             ctx.is_admin
@@ -51,16 +45,7 @@ class Volumes:
                 raise bad_request(
                     f"Invalid filters {', '.join(invalid)} are found in query options."
                 )
-        where: list[str] = []
-        args: list = []
-        project_filter = params.pop("project_id", None)
-        if all_tenants:
-            if project_filter is not None:
-                where.append("project_id = ?")
-                args.append(project_filter)
-        else:
-            where.append("project_id = ?")
-            args.append(ctx.project_id)
+        where, args = self._project_clause(ctx, params, all_tenants)
         for key, value in params.items():
             if key in ("name", "display_name"):
                 where.append("display_name = ?")
@@ -82,16 +67,7 @@ class Volumes:
                 where.append("bootable = ?")
                 args.append(1 if bool_param(key, value) else 0)
             elif key == "metadata":
-                try:
-                    meta = ast.literal_eval(value)
-                except (ValueError, SyntaxError):
-                    meta = value
-                if not isinstance(meta, dict):
-                    where.append("0")
-                    continue
-                for mk, mv in meta.items():
-                    where.append("json_extract(metadata, ?) = ?")
-                    args.extend([f'$."{mk}"', str(mv)])
+                self._metadata_clause(value, where, args)
             elif key in ("consumes_quota", "group_id", "created_at", "updated_at"):
                 if key == "consumes_quota":
                     where.append("use_quota = ?")
@@ -100,34 +76,22 @@ class Volumes:
                     where.append("0")
             else:
                 where.append("0")
-        base_where, base_args = list(where), list(args)
-        mrow = None
-        if marker is not None:  # read before the sort keys are checked, as cinder 29 does
-            mrow = self.store.q1("SELECT * FROM volumes WHERE id = ?", (marker,))
-            if mrow is None or (not ctx.is_admin and mrow["project_id"] != ctx.project_id):
-                raise not_found(f"Volume {marker} could not be found.")
-        sorts = self._sort_exprs(pairs, VOLUME_SORT, {"display_name", "updated_at", "user_id"})
-        if mrow is not None:
-            clause, margs = self._marker_clause(sorts, mrow)
-            where.append(clause)
-            args.extend(margs)
-        order = ", ".join(f"{e} {d.upper()}" for _c, e, d in sorts)
-        cond = " AND ".join(where) or "1"
-        sql = f"SELECT * FROM volumes WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
-        rows = self.store.q(sql, (*args, limit, offset))
-        body: dict = {
-            "volumes": [self.volume_view(r, ctx, "detail" if detail else "summary") for r in rows]
-        }
-        count = None
-        if show_count:
-            count = self.store.q1(
-                f"SELECT COUNT(*) FROM volumes WHERE {' AND '.join(base_where)}", base_args
-            )[0]
-        if rows and limit <= (count if count is not None else len(rows)):
-            body["volumes_links"] = self._next_link(ctx, rows[-1]["id"])
-        if count is not None:
-            body["count"] = count
-        return 200, body
+        rows, count = self._page(
+            ctx,
+            table="volumes",
+            label="Volume",
+            where=where,
+            args=args,
+            pairs=pairs,
+            columns=VOLUME_SORT,
+            nullable={"display_name", "updated_at", "user_id"},
+            limit=limit,
+            marker=marker,
+            offset=offset,
+            show_count=show_count,
+        )
+        items = [self.volume_view(r, ctx, "detail" if detail else "summary") for r in rows]
+        return 200, self._page_body(ctx, "volumes", items, rows, limit, count)
 
     def show_volume(self, ctx: Ctx, vid: str) -> tuple[int, dict]:
         row = self.get_volume_row(ctx, vid)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from dashboard.bus_folder import folder_transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("DASHBOARD_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -201,17 +203,8 @@ ACTION_TIMEOUT = env.float("ACTION_TIMEOUT", default=5.0)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL == "filesystem://":
-    for _sub in ("in", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "in"),
-        "data_folder_out": str(BROKER_DIR / "in"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # kombu polls the folder; at its default of 1 s a worker takes ~2 messages a second.
-        "polling_interval": 0.1,
-    }
+    # kombu polls the folder; at its default of 1 s a worker takes ~2 messages a second.
+    CELERY_BROKER_TRANSPORT_OPTIONS = folder_transport_options(BROKER_DIR, polling_interval=0.1)
     # kombu's filesystem transport with atomic writes (a half-written message kills a worker).
     CELERY_BROKER_TRANSPORT = "dashboard.fsbroker:Transport"
 else:

@@ -33,7 +33,7 @@ FAILED = frozenset({Status.ERROR, Status.ERROR_DELETING})
 STUCK_CANDIDATES = frozenset({Status.CREATING, Status.DELETING, Status.ERROR_DELETING})
 # Cinder accepts delete only from these.
 DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR})
-# os-reset_status accepts these (section 5 of the API reference).
+# os-reset_status accepts any of these.
 RESETTABLE = tuple(s.value for s in Status)
 # os-update_snapshot_status transitions Cinder allows.
 SET_STATUS_TRANSITIONS = {

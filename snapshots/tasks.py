@@ -34,19 +34,34 @@ def _sent_at(request, interval: float):
     return expires - timedelta(seconds=interval)
 
 
-@shared_task(
-    bind=True,
-    name="snapshots.tasks.detect",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Unavailable,),
-    retry_backoff=2,
-    retry_backoff_max=10,
-    retry_jitter=True,
-    max_retries=2,
-    soft_time_limit=60,
-    time_limit=90,
-)
+def _cloud_task(
+    name: str,
+    *,
+    backoff: int,
+    backoff_max: int,
+    retries: int = 2,
+    soft_time_limit: int = 60,
+    time_limit: int = 90,
+    bind: bool = False,
+):
+    """A task that reads Cinder: late acks, and retries with jittered exponential back-off only
+    while the cloud is unreachable."""
+    return shared_task(
+        bind=bind,
+        name=f"snapshots.tasks.{name}",
+        acks_late=True,
+        reject_on_worker_lost=True,
+        autoretry_for=(Unavailable,),
+        retry_backoff=backoff,
+        retry_backoff_max=backoff_max,
+        retry_jitter=True,
+        max_retries=retries,
+        soft_time_limit=soft_time_limit,
+        time_limit=time_limit,
+    )
+
+
+@_cloud_task("detect", backoff=2, backoff_max=10, bind=True)
 def detect(self) -> str:
     """What changed since the last tick (beat, every DETECT_INTERVAL)."""
     from snapshots.services import detect as service
@@ -59,18 +74,13 @@ def detect(self) -> str:
     return service.detect(gateway=reachability.service_gateway()).summary()
 
 
-@shared_task(
-    bind=True,
-    name="snapshots.tasks.sweep",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Unavailable,),
-    retry_backoff=5,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=2,
+@_cloud_task(
+    "sweep",
+    backoff=5,
+    backoff_max=60,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    bind=True,
 )
 def sweep(self) -> str:
     """A few more pages of the inventory sweep (beat, every SWEEP_TICK)."""
@@ -87,15 +97,11 @@ def sweep(self) -> str:
         return f"skipped: {held}"
 
 
-@shared_task(
-    name="snapshots.tasks.sync",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Unavailable,),
-    retry_backoff=5,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=4,
+@_cloud_task(
+    "sync",
+    backoff=5,
+    backoff_max=120,
+    retries=4,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
@@ -111,18 +117,7 @@ def sync() -> str:
         return f"skipped: {held}"
 
 
-@shared_task(
-    name="snapshots.tasks.track",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Unavailable,),
-    retry_backoff=2,
-    retry_backoff_max=10,
-    retry_jitter=True,
-    max_retries=2,
-    soft_time_limit=60,
-    time_limit=90,
-)
+@_cloud_task("track", backoff=2, backoff_max=10)
 def track(snapshot_id: str | None = None) -> str:
     """With `snapshot_id`, that snapshot now (an action just changed it); without, one
     detection tick (the name the beat used before detection)."""
@@ -203,18 +198,7 @@ def log_audit_head() -> str:
     return audit.log_head()
 
 
-@shared_task(
-    name="snapshots.tasks.track_volumes",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Unavailable,),
-    retry_backoff=2,
-    retry_backoff_max=10,
-    retry_jitter=True,
-    max_retries=2,
-    soft_time_limit=60,
-    time_limit=90,
-)
+@_cloud_task("track_volumes", backoff=2, backoff_max=10)
 def track_volumes(volume_id: str | None = None) -> str:
     """Volumes in a transitional status (beat, every TRACK_INTERVAL); with `volume_id`, that one
     now (a create from a snapshot or a revert just changed it)."""
@@ -223,18 +207,7 @@ def track_volumes(volume_id: str | None = None) -> str:
     return volume_tracking.track_volumes(volume_id=volume_id).summary()
 
 
-@shared_task(
-    name="snapshots.tasks.refresh_quotas",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Unavailable,),
-    retry_backoff=5,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=2,
-    soft_time_limit=120,
-    time_limit=150,
-)
+@_cloud_task("refresh_quotas", backoff=5, backoff_max=60, soft_time_limit=120, time_limit=150)
 def refresh_quotas(project_id: str | None = None) -> str:
     """Quota usage of every known project (beat, every QUOTA_INTERVAL), or of one after a create."""
     from snapshots.services import quota
@@ -242,18 +215,7 @@ def refresh_quotas(project_id: str | None = None) -> str:
     return quota.refresh_quotas([project_id] if project_id else None).summary()
 
 
-@shared_task(
-    name="snapshots.tasks.refresh_messages",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Unavailable,),
-    retry_backoff=5,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=2,
-    soft_time_limit=60,
-    time_limit=90,
-)
+@_cloud_task("refresh_messages", backoff=5, backoff_max=60)
 def refresh_messages() -> str:
     """Cinder's user messages, while a mirrored snapshot or volume is in error (beat)."""
     from snapshots.services import messages

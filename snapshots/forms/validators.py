@@ -1,8 +1,8 @@
 """Cinder's input rules for snapshots, checked in the form before any call is made.
 
-The rules are those of cinder 29's JSON schemas (see section 1 of cinder-snapshots-api.md), so a
-value that passes here is one Cinder accepts, and the person sees the reason next to the field
-instead of a 400 after a round trip. The create and edit forms share these.
+The rules are those of cinder 29's JSON schemas, so a value that passes here is one Cinder
+accepts, and the person sees the reason next to the field instead of a 400 after a round trip.
+The create and edit forms share these.
 """
 
 from __future__ import annotations

@@ -95,11 +95,11 @@ class Snapshot(models.Model):
             # The default order of every list (newest first, live rows only): SQLite walks it and
             # stops after a page even when a text search matches a quarter of the rows.
             models.Index(fields=["deleted_at", "-created_at", "id"], name="snap_live_created"),
-            # The list sorted by name: PostgreSQL walks this instead of sorting every row
-            # (page 200 of 100k: 49 ms -> 10 ms). The other sort keys already have an index.
+            # The list sorted by name: PostgreSQL walks this instead of sorting every row.
+            # The other sort keys already have an index.
             models.Index(fields=["name", "id"], name="snap_name"),
             # /metrics groups live rows by project and status, summing stuck and size: this
-            # index covers the query, read in order (100k rows: 190 ms -> 60 ms on SQLite).
+            # index covers the query, read in order.
             models.Index(
                 fields=["deleted_at", "project_id", "status", "stuck_since", "size"],
                 name="snap_metrics",

@@ -34,43 +34,39 @@ def _when(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def stuck(rule: AlertRule, now: datetime) -> list[Breach]:
-    cutoff = now - timedelta(minutes=rule.threshold)
-    rows = (
-        Snapshot.objects.live()
-        .filter(status__in=TRANSITIONAL, status_since__lte=cutoff)
-        .order_by("status_since", "id")
-        .only("id", "name", "project_id", "project_name", "status", "status_since")
-    )[:MAX_SUBJECTS]
-    return [
-        Breach(
-            row.id,
-            row.name or row.id,
-            f"Snapshot {row.name or row.id} (project {row.project_name or row.project_id}) has "
-            f"been {row.status} since {_when(row.status_since)}, longer than "
-            f"{rule.threshold:g} minutes.",
-        )
-        for row in rows
-    ]
-
-
-def error(rule: AlertRule, now: datetime) -> list[Breach]:
-    """Snapshots that entered error or error_deleting since the rule was made."""
-    rows = (
-        Snapshot.objects.live()
-        .filter(status__in=FAILED, status_since__gte=rule.created_at)
-        .order_by("status_since", "id")
-        .only("id", "name", "project_id", "project_name", "status", "status_since")
+def _snapshot_breaches(rows, says: Callable[[Snapshot], str]) -> list[Breach]:
+    """The first MAX_SUBJECTS of `rows`, oldest status first, each named with its project."""
+    rows = rows.order_by("status_since", "id").only(
+        "id", "name", "project_id", "project_name", "status", "status_since"
     )[:MAX_SUBJECTS]
     return [
         Breach(
             row.id,
             row.name or row.id,
             f"Snapshot {row.name or row.id} (project {row.project_name or row.project_id}) "
-            f"entered {row.status} at {_when(row.status_since)}.",
+            f"{says(row)}",
         )
         for row in rows
     ]
+
+
+def stuck(rule: AlertRule, now: datetime) -> list[Breach]:
+    cutoff = now - timedelta(minutes=rule.threshold)
+    return _snapshot_breaches(
+        Snapshot.objects.live().filter(status__in=TRANSITIONAL, status_since__lte=cutoff),
+        lambda row: (
+            f"has been {row.status} since {_when(row.status_since)}, longer than "
+            f"{rule.threshold:g} minutes."
+        ),
+    )
+
+
+def error(rule: AlertRule, now: datetime) -> list[Breach]:
+    """Snapshots that entered error or error_deleting since the rule was made."""
+    return _snapshot_breaches(
+        Snapshot.objects.live().filter(status__in=FAILED, status_since__gte=rule.created_at),
+        lambda row: f"entered {row.status} at {_when(row.status_since)}.",
+    )
 
 
 def quota(rule: AlertRule, now: datetime) -> list[Breach]:

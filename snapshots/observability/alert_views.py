@@ -84,20 +84,13 @@ def rule_edit(request, rule_id: int | None = None):
         )
         messages.success(request, f"Rule “{saved.name}” saved.")
         return redirect("alerts:page")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "alerts/rule_form.html", {"form": form, "rule": rule}, status=status)
+    return _form_page(request, "alerts/rule_form.html", {"form": form, "rule": rule})
 
 
 @require_POST
 @login_required
 def rule_delete(request, rule_id: int):
-    scope = _admin(request)
-    rule = get_object_or_404(AlertRule, pk=rule_id)
-    name = rule.name
-    rule.delete()
-    _audit(request, scope, "alert_rule_delete", name)
-    messages.success(request, f"Rule “{name}” deleted.")
-    return redirect("alerts:page")
+    return _delete(request, AlertRule, rule_id, action="alert_rule_delete", noun="Rule")
 
 
 @require_http_methods(["GET", "POST"])
@@ -111,17 +104,26 @@ def webhook_edit(request, webhook_id: int | None = None):
         _audit(request, scope, "alert_webhook_save", saved.name, {"url": saved.url})
         messages.success(request, f"Webhook “{saved.name}” saved.")
         return redirect("alerts:page")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "alerts/webhook_form.html", {"form": form, "hook": hook}, status=status)
+    return _form_page(request, "alerts/webhook_form.html", {"form": form, "hook": hook})
+
+
+def _form_page(request, template: str, context: dict):
+    """The form again: 400 after an invalid POST, 200 on GET."""
+    return render(request, template, context, status=400 if request.method == "POST" else 200)
 
 
 @require_POST
 @login_required
 def webhook_delete(request, webhook_id: int):
+    return _delete(request, Webhook, webhook_id, action="alert_webhook_delete", noun="Webhook")
+
+
+def _delete(request, model: type[AlertRule | Webhook], pk: int, *, action: str, noun: str):
+    """Delete one rule or webhook (admins), audited."""
     scope = _admin(request)
-    hook = get_object_or_404(Webhook, pk=webhook_id)
-    name = hook.name
-    hook.delete()
-    _audit(request, scope, "alert_webhook_delete", name)
-    messages.success(request, f"Webhook “{name}” deleted.")
+    obj = get_object_or_404(model, pk=pk)
+    name = obj.name
+    obj.delete()
+    _audit(request, scope, action, name)
+    messages.success(request, f"{noun} “{name}” deleted.")
     return redirect("alerts:page")

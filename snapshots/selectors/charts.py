@@ -157,19 +157,24 @@ def snapshots_by_project(scope: Scope) -> tuple[ChartData, ChartData]:
     )
 
 
+def _per_day(rows: QuerySet, field: str) -> dict[date, int]:
+    """How many of `rows` fall on each day of `field` (one grouped query)."""
+    return dict(
+        rows.annotate(day=TruncDate(field))
+        .order_by()
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+
+
 def created_per_day(
     scope: Scope, *, days: int = DEFAULT_DAYS, now: datetime | None = None
 ) -> ChartData:
     """Snapshots created on each of the last `days` days, deleted ones included (one query)."""
     start, first, last = _window(days, now)
-    rows = dict(
-        visible_snapshots(scope, include_deleted=True)
-        .filter(created_at__gte=start)
-        .annotate(day=TruncDate("created_at"))
-        .order_by()
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
+    rows = _per_day(
+        visible_snapshots(scope, include_deleted=True).filter(created_at__gte=start), "created_at"
     )
     labels = _days(first, last)
     return ChartData(
@@ -241,23 +246,17 @@ def failures_per_day(
     """Per day: snapshots that entered a failed status, and actions Cinder refused or that
     could not reach the cloud (two queries)."""
     start, first, last = _window(days, now)
-    into_failed = dict(
-        restrict(StatusChange.objects.all(), scope)
-        .filter(to_status__in=FAILED, observed_at__gte=start)
-        .annotate(day=TruncDate("observed_at"))
-        .order_by()
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
+    into_failed = _per_day(
+        restrict(StatusChange.objects.all(), scope).filter(
+            to_status__in=FAILED, observed_at__gte=start
+        ),
+        "observed_at",
     )
-    refused = dict(
-        restrict(AuditEvent.objects.all(), scope)
-        .filter(outcome__in=(Outcome.REFUSED, Outcome.FAILED), created_at__gte=start)
-        .annotate(day=TruncDate("created_at"))
-        .order_by()
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
+    refused = _per_day(
+        restrict(AuditEvent.objects.all(), scope).filter(
+            outcome__in=(Outcome.REFUSED, Outcome.FAILED), created_at__gte=start
+        ),
+        "created_at",
     )
     labels = _days(first, last)
     return ChartData(

@@ -41,6 +41,7 @@ from django.db import close_old_connections
 from django.db.models import F
 from django.utils import timezone
 
+from dashboard.bus_folder import folder_transport_options
 from snapshots.choices import ChangeSource
 from snapshots.cloud.dto import SnapshotData
 from snapshots.models import ListenerState, Snapshot, Volume
@@ -222,19 +223,10 @@ def connection(url: str):
 
     if url.startswith("filesystem://"):
         folder = Path(url[len("filesystem://") :] or ".")
-        for sub in ("in", "control", "processed"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
         return kombu.Connection(
             "filesystem://",
             transport="dashboard.fsbroker:Transport",
-            transport_options={
-                "data_folder_in": str(folder / "in"),
-                "data_folder_out": str(folder / "in"),
-                "control_folder": str(folder / "control"),
-                "processed_folder": str(folder / "processed"),
-                "store_processed": False,
-                "polling_interval": 0.05,
-            },
+            transport_options=folder_transport_options(folder, polling_interval=0.05),
         )
     return kombu.Connection(url, heartbeat=30)
 

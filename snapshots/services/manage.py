@@ -8,31 +8,25 @@ under Cinder's management as a new snapshot, `creating` and then `available`.
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from snapshots import selectors
-from snapshots.choices import DELETABLE, ChangeSource, Outcome
-from snapshots.cloud import errors
+from snapshots.choices import DELETABLE
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import ManageableSnapshot, Snapshot, Volume
 from snapshots.permissions import Action, Scope, require
-from snapshots.services import idempotency, mirror, queue, quota
+from snapshots.services import queue, quota
+from snapshots.services.new_snapshot import make_snapshot, record_new_snapshot
 from snapshots.services.snapshots import (
     ActionRefused,
     ActionResult,
     Attempt,
     admit,
-    call_failed,
+    begin,
+    change,
     refuse,
-    succeeded,
-    write_audit,
 )
-
-log = logging.getLogger(__name__)
 
 TRACK_TASK = "snapshots.tasks.track"
 UNMANAGE = "unmanage_snapshot"
@@ -61,26 +55,26 @@ def snapshot_unmanage(
 ) -> ActionResult:
     """Remove the snapshot from Cinder; the backend keeps its data."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action=UNMANAGE,
+        permission=Action.MANAGE,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"snapshot_id": snapshot.id},
     )
-    earlier = admit(attempt, Action.MANAGE)
     if earlier is not None:
         return earlier
     reason = unmanage_refusal(snapshot)
     if reason:
         raise refuse(attempt, reason)
-    try:
-        receipt = gateway.unmanage_snapshot(snapshot.id)
-    except errors.CloudError as exc:
-        call_failed(attempt, exc, request={"snapshot_id": snapshot.id})
-        raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return change(
+        attempt,
+        lambda: gateway.unmanage_snapshot(snapshot.id),
+        gateway=gateway,
+        request={"snapshot_id": snapshot.id},
+    )
 
 
 def source_volume_id(reference: dict) -> str:
@@ -165,39 +159,26 @@ def snapshot_manage(
     if reason:
         raise refuse(attempt, reason)
     sent_at = timezone.now()
-    try:
-        data = gateway.manage_snapshot(
+    data = make_snapshot(
+        attempt,
+        lambda: gateway.manage_snapshot(
             volume_id=volume.id,
             ref=entry.reference,
             name=name,
             description=description,
             metadata=metadata,
-        )
-    except errors.CloudError as exc:
-        request = {
-            "volume_id": volume.id,
-            "name": name,
-            "description": description,
-            "sent_at": sent_at.isoformat(),
-        }
-        call_failed(attempt, exc, request=request)
-        raise
-    data = dataclasses.replace(
-        data,
-        project_id=data.project_id or scope.project_id,
-        progress=data.progress if data.progress is not None else 0,
+        ),
+        volume_id=volume.id,
+        name=name,
+        description=description,
+        sent_at=sent_at,
     )
-    try:
-        with transaction.atomic():
-            row, _ = mirror.apply(data, source=ChangeSource.ACTION, volume_name=volume.name)
-            entry.delete()
-            write_audit(attempt, Outcome.SUCCESS, receipt=data.receipt, target=row)
-            if idempotency_key:
-                idempotency.finish(key=idempotency_key, target_id=row.id)
-            quota.note_use(row.project_id, snapshots=1, gigabytes=row.size)
-            queue.enqueue(TRACK_TASK, snapshot_id=row.id)
-            queue.enqueue(quota.REFRESH_TASK, project_id=row.project_id)
-    except DatabaseError:
-        log.exception("snapshot %s was managed but could not be recorded", data.id)
-        return ActionResult(snapshot=None, recorded=False)
-    return ActionResult(snapshot=row)
+
+    def take_off_the_list(row: Snapshot) -> None:
+        entry.delete()
+        quota.note_use(row.project_id, snapshots=1, gigabytes=row.size)
+        queue.enqueue(quota.REFRESH_TASK, project_id=row.project_id)
+
+    return record_new_snapshot(
+        attempt, data, volume_name=volume.name, verb="managed", then=take_off_the_list
+    )

@@ -70,6 +70,23 @@ def chunks(ids, size: int = BATCH) -> Iterator[list]:
         yield ids[start : start + size]
 
 
+def _write_page(
+    model: type[Snapshot] | type[Volume],
+    *,
+    new_rows: list,
+    changed_rows: list,
+    changed_fields: set[str],
+    seen_ids: list[str],
+    now: datetime,
+) -> None:
+    """A page's writes in bulk: the new rows, the changed fields, last_seen of the unchanged."""
+    model.objects.bulk_create(new_rows, batch_size=BATCH)
+    if changed_rows:
+        model.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
+    for ids in chunks(seen_ids):
+        model.objects.filter(pk__in=ids).update(last_seen=now)
+
+
 def cinder_values(data: SnapshotData) -> dict:
     return {name: getattr(data, name) for name in CINDER_FIELDS}
 
@@ -335,11 +352,14 @@ def apply_page(
             changed_fields |= fields | {"last_seen"}
         else:
             seen_ids.append(snapshot_id)
-    Snapshot.objects.bulk_create(new_rows, batch_size=BATCH)
-    if changed_rows:
-        Snapshot.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
-    for ids in chunks(seen_ids if touch_unchanged else ()):
-        Snapshot.objects.filter(pk__in=ids).update(last_seen=now)
+    _write_page(
+        Snapshot,
+        new_rows=new_rows,
+        changed_rows=changed_rows,
+        changed_fields=changed_fields,
+        seen_ids=seen_ids if touch_unchanged else [],
+        now=now,
+    )
     StatusChange.objects.bulk_create(changes, batch_size=BATCH)
     result.new = len(new_rows)
     result.unchanged = len(by_id) - result.new - result.changed
@@ -462,11 +482,14 @@ def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
             changed_fields |= fields | {"last_seen"}
         else:
             seen_ids.append(volume_id)
-    Volume.objects.bulk_create(new_rows, batch_size=BATCH)
-    if changed_rows:
-        Volume.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
-    for ids in chunks(seen_ids):
-        Volume.objects.filter(pk__in=ids).update(last_seen=now)
+    _write_page(
+        Volume,
+        new_rows=new_rows,
+        changed_rows=changed_rows,
+        changed_fields=changed_fields,
+        seen_ids=seen_ids,
+        now=now,
+    )
     return len(new_rows) + len(changed_rows)
 
 

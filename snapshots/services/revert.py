@@ -19,8 +19,7 @@ from snapshots.permissions import Action, Scope, can
 from snapshots.services import mirror, queue, volume_tracking
 from snapshots.services.snapshots import (
     ActionResult,
-    Attempt,
-    admit,
+    begin,
     call_failed,
     refuse,
     succeeded,
@@ -80,15 +79,15 @@ def volume_revert_to_snapshot(
 ) -> ActionResult:
     """Revert the snapshot's volume to it. The result's snapshot is `restoring`."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action=ACTION,
+        permission=Action.REVERT,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"snapshot_id": snapshot.id, "volume_id": snapshot.volume_id},
     )
-    earlier = admit(attempt, Action.REVERT)
     if earlier is not None:
         return earlier
     volume = source_volume(snapshot)

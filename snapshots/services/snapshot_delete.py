@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from snapshots import selectors
-from snapshots.cloud import errors
 from snapshots.cloud.gateway import Gateway
 from snapshots.permissions import Action, Scope
 from snapshots.services.eligibility import why_not_deletable
 from snapshots.services.snapshots import (
     ActionResult,
-    Attempt,
-    admit,
-    call_failed,
+    begin,
+    change,
     refuse,
-    succeeded,
 )
 
 
@@ -27,25 +24,26 @@ def snapshot_delete(
 ) -> ActionResult:
     """Ask Cinder to delete an available or error snapshot; it goes to `deleting`."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action="delete_snapshot",
+        permission=Action.DELETE,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"status": snapshot.status},
+        audit_parameters=False,
     )
-    earlier = admit(attempt, Action.DELETE, audit_parameters=False)
     if earlier is not None:
         return earlier
     if reason := why_not_deletable(snapshot):
         raise refuse(attempt, reason)
-    try:
-        receipt = gateway.delete_snapshot(snapshot.id)
-    except errors.CloudError as exc:
-        call_failed(attempt, exc, request={"status": snapshot.status})
-        raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return change(
+        attempt,
+        lambda: gateway.delete_snapshot(snapshot.id),
+        gateway=gateway,
+        request={"status": snapshot.status},
+    )
 
 
 def snapshot_force_delete(
@@ -58,22 +56,22 @@ def snapshot_force_delete(
 ) -> ActionResult:
     """Admin: delete whatever the status (os-force_delete), e.g. out of `error_deleting`."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action="force_delete_snapshot",
+        permission=Action.FORCE_DELETE,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"status": snapshot.status},
     )
-    earlier = admit(attempt, Action.FORCE_DELETE)
     if earlier is not None:
         return earlier
     if snapshot.deleted_at is not None:
         raise refuse(attempt, "It has already been deleted.")
-    try:
-        receipt = gateway.force_delete_snapshot(snapshot.id)
-    except errors.CloudError as exc:
-        call_failed(attempt, exc, request={"status": snapshot.status})
-        raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return change(
+        attempt,
+        lambda: gateway.force_delete_snapshot(snapshot.id),
+        gateway=gateway,
+        request={"status": snapshot.status},
+    )

@@ -14,9 +14,9 @@ from snapshots.permissions import Action, Scope
 from snapshots.services import idempotency
 from snapshots.services.snapshots import (
     ActionResult,
-    Attempt,
-    admit,
+    begin,
     call_failed,
+    change,
     read_back,
     refuse,
     store,
@@ -40,15 +40,15 @@ def snapshot_update(
 ) -> ActionResult:
     """Rename or re-describe a snapshot; sends only what changed."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action="update_snapshot",
+        permission=Action.EDIT,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"name": name, "description": description},
     )
-    earlier = admit(attempt, Action.EDIT)
     if earlier is not None:
         return earlier
     if reason := gone_reason(snapshot):
@@ -63,12 +63,12 @@ def snapshot_update(
             idempotency.finish(key=idempotency_key, target_id=snapshot.id)
         return ActionResult(snapshot=snapshot, changed=False)
     attempt.parameters = {**changes, "previous": {k: getattr(snapshot, k) for k in changes}}
-    try:
-        receipt = gateway.update_snapshot(snapshot.id, **changes).receipt
-    except errors.CloudError as exc:
-        call_failed(attempt, exc, request={"wanted": changes})
-        raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return change(
+        attempt,
+        lambda: gateway.update_snapshot(snapshot.id, **changes).receipt,
+        gateway=gateway,
+        request={"wanted": changes},
+    )
 
 
 def snapshot_update_metadata(
@@ -88,15 +88,15 @@ def snapshot_update_metadata(
     """
     remove = sorted(set(remove_keys) - set(set_items))
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action="update_snapshot_metadata",
+        permission=Action.EDIT,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"set": set_items, "remove": remove},
     )
-    earlier = admit(attempt, Action.EDIT)
     if earlier is not None:
         return earlier
     if reason := gone_reason(snapshot):

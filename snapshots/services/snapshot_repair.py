@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from snapshots import selectors
 from snapshots.choices import RESETTABLE
-from snapshots.cloud import errors
 from snapshots.cloud.gateway import Gateway
 from snapshots.permissions import Action, Scope
 from snapshots.services.eligibility import allowed_set_statuses, why_not_settable
 from snapshots.services.snapshot_edit import gone_reason
 from snapshots.services.snapshots import (
     ActionResult,
-    Attempt,
-    admit,
-    call_failed,
+    begin,
+    change,
     refuse,
-    succeeded,
 )
 
 
@@ -31,15 +28,15 @@ def snapshot_reset_status(
 ) -> ActionResult:
     """Admin: write a status directly (os-reset_status). The reason goes into the audit log."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action="reset_snapshot_status",
+        permission=Action.RESET_STATUS,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"status": status, "previous_status": snapshot.status, "reason": reason},
     )
-    earlier = admit(attempt, Action.RESET_STATUS)
     if earlier is not None:
         return earlier
     if status not in RESETTABLE:
@@ -48,12 +45,12 @@ def snapshot_reset_status(
         raise refuse(attempt, "Give a reason: it is kept in the audit log.")
     if why := gone_reason(snapshot):
         raise refuse(attempt, why)
-    try:
-        receipt = gateway.reset_snapshot_status(snapshot.id, status)
-    except errors.CloudError as exc:
-        call_failed(attempt, exc, request={"status": status})
-        raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return change(
+        attempt,
+        lambda: gateway.reset_snapshot_status(snapshot.id, status),
+        gateway=gateway,
+        request={"status": status},
+    )
 
 
 def snapshot_set_status(
@@ -68,15 +65,15 @@ def snapshot_set_status(
 ) -> ActionResult:
     """Admin: move a creating/deleting snapshot on, with a progress (os-update_snapshot_status)."""
     snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt = Attempt.on(
+    attempt, earlier = begin(
         snapshot,
         scope=scope,
         action="set_snapshot_status",
+        permission=Action.SET_STATUS,
         client_addr=client_addr,
         key=idempotency_key,
         parameters={"status": status, "progress": progress, "previous_status": snapshot.status},
     )
-    earlier = admit(attempt, Action.SET_STATUS)
     if earlier is not None:
         return earlier
     if why := why_not_settable(snapshot.status):
@@ -86,9 +83,9 @@ def snapshot_set_status(
         raise refuse(attempt, f"From {snapshot.status}, Cinder accepts only: {', '.join(allowed)}.")
     if progress is not None and not 0 <= progress <= 100:
         raise refuse(attempt, "Progress must be between 0 and 100 %.")
-    try:
-        receipt = gateway.set_snapshot_status(snapshot.id, status, progress)
-    except errors.CloudError as exc:
-        call_failed(attempt, exc, request={"status": status})
-        raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return change(
+        attempt,
+        lambda: gateway.set_snapshot_status(snapshot.id, status, progress),
+        gateway=gateway,
+        request={"status": status},
+    )

@@ -17,6 +17,7 @@ stays claimed and the worker finds out what happened (reconcile.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +154,30 @@ def admit(
     return ActionResult(snapshot=row or attempt.snapshot, repeated=True)
 
 
+def begin(
+    snapshot: Snapshot,
+    *,
+    scope: Scope,
+    action: str,
+    permission: Action,
+    client_addr: str | None,
+    key: str,
+    parameters: dict[str, Any],
+    audit_parameters: bool = True,
+) -> tuple[Attempt, ActionResult | None]:
+    """Steps 1 to 3 for an action on an existing snapshot: the attempt, admitted. The second
+    item is the earlier result when this submit repeats one (return it), else None."""
+    attempt = Attempt.on(
+        snapshot,
+        scope=scope,
+        action=action,
+        client_addr=client_addr,
+        key=key,
+        parameters=parameters,
+    )
+    return attempt, admit(attempt, permission, audit_parameters=audit_parameters)
+
+
 def unknown_error(operation: Operation, message: str = "") -> errors.OutcomeUnknown:
     exc = errors.OutcomeUnknown(message)
     exc.operation_key = operation.key
@@ -193,6 +218,23 @@ def call_failed(attempt: Attempt, exc: errors.CloudError, *, request: dict[str, 
         queue.enqueue(RECONCILE_TASK, key=key)
     exc.operation_key = key
     exc.event_id = event.id
+
+
+def change(
+    attempt: Attempt,
+    call: Callable[[], Receipt | None],
+    *,
+    gateway: Gateway,
+    request: dict[str, Any],
+) -> ActionResult:
+    """Steps 5 and 6 for a change on an existing snapshot: make the call (a failure is handled
+    by `call_failed` and re-raised), then read back, mirror and audit."""
+    try:
+        receipt = call()
+    except errors.CloudError as exc:
+        call_failed(attempt, exc, request=request)
+        raise
+    return succeeded(attempt, gateway=gateway, receipt=receipt)
 
 
 def read_back(gateway: Gateway, snapshot_id: str) -> SnapshotData | errors.CloudError | None:

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_LOCK = "sweep"
 # SQLite's page cache for the sweeping connection (KiB). The default 2 MB makes every insert into
-# the mirror's dozen indexes read pages back; 32 MB halves a 100k first sync (RSS +~40 MB).
+# the mirror's dozen indexes read pages back.
 SQLITE_SYNC_CACHE_KIB = 32768
 VOLUMES, SNAPSHOTS = "volumes", "snapshots"
 

@@ -7,7 +7,9 @@ HTTP, and the mirror is filled the way the sync worker fills it (mirror.apply of
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
@@ -28,6 +30,10 @@ from snapshots.tests.paging import snapshot_pages
 class Actor:
     scope: Scope
     gateway: Gateway
+
+    def run(self, service: Callable[..., Any], **arguments: Any) -> Any:
+        """Call an action service as this person (no client address)."""
+        return service(scope=self.scope, gateway=self.gateway, client_addr=None, **arguments)
 
 
 def actor(cloud, user: str = "demo", project: str = "alpha", timeout: float = 15.0) -> Actor:

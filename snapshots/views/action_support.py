@@ -8,6 +8,7 @@ outcome nobody knows yet, a reused form) are turned into a message in `failed()`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.http import require_http_methods
 
+from snapshots.forms.snapshots import ConfirmForm
 from snapshots.models import Snapshot
 from snapshots.permissions import Action, require
 from snapshots.redirects import safe_next_url
@@ -196,6 +198,18 @@ class BulkActionView(ActionView):
     def confirmed(self) -> bool:
         return self.request.method == "POST" and self.request.POST.get("confirm") == "yes"
 
+    def get_form(self, data):
+        return ConfirmForm(data)
+
+    def context(self, form) -> dict[str, Any]:
+        """The confirmation page: the selection, and where cancel and done lead."""
+        return {
+            "form": form,
+            "snapshots": self.chosen,
+            "cancel_url": next_url(self.request, list_url()),
+            "next": next_url(self.request, ""),
+        }
+
     def get(self, request, **kwargs):
         return self.post(request, **kwargs)
 
@@ -222,5 +236,17 @@ class ConfirmView(ActionView):
     """A single-snapshot confirmation (delete, force delete): its form is only the key, so an
     incomplete one is a broken page, not a person's typing mistake."""
 
+    # the single-snapshot service, called with the request's arguments and the snapshot's id
+    service: Callable[..., Any]
+
+    def get_form(self, data):
+        return ConfirmForm(data)
+
+    def run(self, form) -> Any:
+        return self.service(**service_arguments(self.request, form), snapshot_id=self.object.id)
+
     def invalid(self, form) -> HttpResponse:
         return HttpResponseBadRequest("The form was incomplete; reload the page.")
+
+    def context(self, form) -> dict[str, Any]:
+        return {**super().context(form), "detail_url": detail_url(self.object.id)}

@@ -170,13 +170,8 @@ class MetadataView(ActionView):
 class DeleteView(ConfirmView):
     permission = Action.DELETE
     template_name = "snapshots/delete_confirm.html"
+    service = staticmethod(snapshot_delete)
     refused_prefix = "Not deleted: "
-
-    def get_form(self, data):
-        return ConfirmForm(data)
-
-    def run(self, form):
-        return snapshot_delete(**service_arguments(self.request, form), snapshot_id=self.object.id)
 
     def succeeded(self, result):
         messages.success(
@@ -228,13 +223,10 @@ class BulkDeleteView(BulkActionView):
 
     def context(self, form):
         return {
-            "form": form,
-            "snapshots": self.chosen,
+            **super().context(form),
             "refused": self.refused,
             "action_url": self.request.path,
             "bulk": True,
-            "cancel_url": next_url(self.request, list_url()),
-            "next": next_url(self.request, ""),
             **dependents_context(self.request.scope, self.deletable),
         }
 

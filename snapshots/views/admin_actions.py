@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from snapshots.forms.admin_actions import BulkResetStatusForm, ResetStatusForm, SetStatusForm
-from snapshots.forms.snapshots import ConfirmForm
 from snapshots.permissions import Action
 from snapshots.services.eligibility import allowed_set_statuses, why_not_settable
 from snapshots.services.snapshot_bulk import snapshots_force_delete, snapshots_reset_status
@@ -40,15 +39,8 @@ class RepairView(ActionView):
 class ForceDeleteView(ConfirmView):
     permission = Action.FORCE_DELETE
     template_name = "snapshots/admin_force_delete.html"
+    service = staticmethod(snapshot_force_delete)
     refused_prefix = "Not deleted: "
-
-    def get_form(self, data):
-        return ConfirmForm(data)
-
-    def run(self, form):
-        return snapshot_force_delete(
-            **service_arguments(self.request, form), snapshot_id=self.object.id
-        )
 
     def succeeded(self, result):
         messages.success(
@@ -130,9 +122,6 @@ class BulkForceDeleteView(BulkActionView):
     permission = Action.FORCE_DELETE
     template_name = "snapshots/admin_force_delete.html"
 
-    def get_form(self, data):
-        return ConfirmForm(data)
-
     def run(self, form):
         return snapshots_force_delete(
             **service_arguments(self.request, form), snapshot_ids=[s.id for s in self.chosen]
@@ -140,12 +129,9 @@ class BulkForceDeleteView(BulkActionView):
 
     def context(self, form):
         return {
-            "form": form,
-            "snapshots": self.chosen,
+            **super().context(form),
             "bulk": True,
             **dependents_context(self.request.scope, self.chosen),
-            "cancel_url": next_url(self.request, list_url()),
-            "next": next_url(self.request, ""),
         }
 
 
@@ -163,14 +149,6 @@ class BulkResetStatusView(BulkActionView):
             status=form.cleaned_data["status"],
             reason=form.cleaned_data["reason"],
         )
-
-    def context(self, form):
-        return {
-            "form": form,
-            "snapshots": self.chosen,
-            "cancel_url": next_url(self.request, list_url()),
-            "next": next_url(self.request, ""),
-        }
 
 
 force_delete = ForceDeleteView.as_view()

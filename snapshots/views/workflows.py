@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
-from snapshots.forms.snapshots import ConfirmForm
 from snapshots.forms.workflows import VolumeFromSnapshotForm
 from snapshots.models import Volume
 from snapshots.permissions import Action, require
@@ -93,15 +92,8 @@ class VolumeCreateView(ActionView):
 class RevertView(ConfirmView):
     permission = Action.REVERT
     template_name = "snapshots/revert_confirm.html"
+    service = staticmethod(volume_revert_to_snapshot)
     refused_prefix = "Not reverted: "
-
-    def get_form(self, data):
-        return ConfirmForm(data)
-
-    def run(self, form):
-        return volume_revert_to_snapshot(
-            **service_arguments(self.request, form), snapshot_id=self.object.id
-        )
 
     def succeeded(self, result):
         messages.success(
@@ -114,11 +106,9 @@ class RevertView(ConfirmView):
     def context(self, form):
         volume = source_volume(self.object)
         return {
-            "form": form,
-            "snapshot": self.object,
+            **super().context(form),
             "volume": volume,
             "refusal": revert_refusal(volume, self.object),
-            "detail_url": detail_url(self.object.id),
         }
 
 
@@ -126,15 +116,8 @@ class RevertView(ConfirmView):
 class UnmanageView(ConfirmView):
     permission = Action.MANAGE
     template_name = "snapshots/unmanage_confirm.html"
+    service = staticmethod(snapshot_unmanage)
     refused_prefix = "Not unmanaged: "
-
-    def get_form(self, data):
-        return ConfirmForm(data)
-
-    def run(self, form):
-        return snapshot_unmanage(
-            **service_arguments(self.request, form), snapshot_id=self.object.id
-        )
 
     def succeeded(self, result):
         messages.success(
@@ -145,12 +128,7 @@ class UnmanageView(ConfirmView):
         return redirect(detail_url(self.object.id))
 
     def context(self, form):
-        return {
-            "form": form,
-            "snapshot": self.object,
-            "refusal": unmanage_refusal(self.object),
-            "detail_url": detail_url(self.object.id),
-        }
+        return {**super().context(form), "refusal": unmanage_refusal(self.object)}
 
 
 # --- the volumes made from a snapshot, live -------------------------------------------------

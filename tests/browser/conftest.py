@@ -5,16 +5,13 @@ Chromium (headless; never a downloaded browser), with axe-core for accessibility
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from scripts import procs
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -37,12 +34,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -88,38 +79,27 @@ def stack(tmp_path_factory):
             "MESSAGES_INTERVAL": "2",
         }
     )
-    port = _free_port()
+    port = procs.free_port()
     log = var / "stack.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "scripts/stack.py", "--port", str(port), "--sim-url", simulator.url],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = procs.start(
+        "stack",
+        [sys.executable, "scripts/stack.py", "--port", str(port), "--sim-url", simulator.url],
+        env=env,
+        cwd=ROOT,
+        log=log,
+    )
     running = Stack(url=f"http://127.0.0.1:{port}", sim=simulator, log=log)
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None:
-            simulator.stop()
-            pytest.fail(f"the stack exited with {proc.returncode}:\n{running.log_tail()}")
-        try:
-            with urllib.request.urlopen(f"{running.url}/healthz", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGTERM)
-                simulator.stop()
-                pytest.fail(f"the stack did not answer in 120 s:\n{running.log_tail()}")
-            time.sleep(0.3)
-    yield running
-    os.killpg(proc.pid, signal.SIGTERM)
+    healthz = f"{running.url}/healthz"
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        procs.wait_until(
+            "the stack's /healthz", lambda: 200 <= (procs.answers(healthz) or 0) < 400, 120, proc
+        )
+    except procs.ProcessFailed as exc:
+        proc.stop(grace=20)
+        simulator.stop()
+        pytest.fail(f"the stack did not start: {exc}")
+    yield running
+    proc.stop(grace=20)
     simulator.stop()
 
 

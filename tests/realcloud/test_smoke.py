@@ -1,7 +1,7 @@
 """Smoke test of the real cloud through openstacksdk alone (no project code).
 
 Keystone flavour: real tokens, real catalog, Cinder's real default policy.
-Noauth flavour: the session recipe from docs/real-cinder.md, every caller is admin.
+Noauth flavour: a session straight to Cinder's noauth endpoint, every caller is admin.
 Both flavours share one Cinder database, so what one writes the other sees.
 """
 

@@ -18,21 +18,6 @@ def _available_volume(gateway) -> VolumeData:
     return next(v for v in gateway.list_volumes() if v.status == "available")
 
 
-@pytest.fixture
-def demo(user_gateway):
-    return user_gateway("demo", "alpha")
-
-
-@pytest.fixture
-def admin(user_gateway):
-    return user_gateway("admin", "alpha")
-
-
-@pytest.fixture
-def reader(user_gateway):
-    return user_gateway("auditor", "alpha")
-
-
 def test_list_returns_our_dataclasses_for_the_project_only(demo, cloud):
     page = demo.list_snapshots(limit=1000)
     assert page.items, "the demo project has snapshots"

@@ -10,21 +10,6 @@ from snapshots.cloud.dto import ManageableSnapshotData, MessageData, QuotaUsage,
 HOST = "cloudsim@lvm"
 
 
-@pytest.fixture
-def demo(user_gateway):
-    return user_gateway("demo", "alpha")
-
-
-@pytest.fixture
-def admin(user_gateway):
-    return user_gateway("admin", "alpha")
-
-
-@pytest.fixture
-def reader(user_gateway):
-    return user_gateway("auditor", "alpha")
-
-
 def fresh_snapshot(gateway, cloud, size=2):
     vol = cloud.create_volume("alpha", size=size, name="src")
     snap = gateway.create_snapshot(volume_id=vol["id"], name="base")

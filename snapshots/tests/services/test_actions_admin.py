@@ -35,32 +35,26 @@ from snapshots.tests.actions_helpers import (
         lambda a, sid: snapshot_force_delete(
             scope=a.scope, gateway=a.gateway, snapshot_id=sid, client_addr=None
         ),
-        lambda a, sid: snapshot_reset_status(
-            scope=a.scope,
-            gateway=a.gateway,
+        lambda a, sid: a.run(
+            snapshot_reset_status,
             snapshot_id=sid,
             status="available",
             reason="x",
-            client_addr=None,
         ),
-        lambda a, sid: snapshot_set_status(
-            scope=a.scope,
-            gateway=a.gateway,
+        lambda a, sid: a.run(
+            snapshot_set_status,
             snapshot_id=sid,
             status="error_deleting",
             progress=None,
-            client_addr=None,
         ),
         lambda a, sid: snapshots_force_delete(
             scope=a.scope, gateway=a.gateway, snapshot_ids=[sid], client_addr=None
         ),
-        lambda a, sid: snapshots_reset_status(
-            scope=a.scope,
-            gateway=a.gateway,
+        lambda a, sid: a.run(
+            snapshots_reset_status,
             snapshot_ids=[sid],
             status="available",
             reason="x",
-            client_addr=None,
         ),
     ],
     ids=["force_delete", "reset", "set_status", "bulk_force_delete", "bulk_reset"],
@@ -93,21 +87,17 @@ def test_reset_needs_a_reason_and_records_it(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = make_snapshot(mirrored, "alpha", "error_deleting")
     with pytest.raises(ActionRefused, match="reason"):
-        snapshot_reset_status(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        admin.run(
+            snapshot_reset_status,
             snapshot_id=snap.id,
             status="available",
             reason="  ",
-            client_addr=None,
         )
-    row = snapshot_reset_status(
-        scope=admin.scope,
-        gateway=admin.gateway,
+    row = admin.run(
+        snapshot_reset_status,
         snapshot_id=snap.id,
         status="available",
         reason="backend copy checked by hand, ticket 42",
-        client_addr=None,
     ).snapshot
     assert row.status == "available"
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
@@ -124,13 +114,11 @@ def test_reset_clears_the_stuck_flag(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = pick(mirrored.project_id("alpha"), "creating")
     Snapshot.objects.filter(pk=snap.id).update(stuck_since=snap.status_since)
-    row = snapshot_reset_status(
-        scope=admin.scope,
-        gateway=admin.gateway,
+    row = admin.run(
+        snapshot_reset_status,
         snapshot_id=snap.id,
         status="error",
         reason="stuck for hours",
-        client_addr=None,
     ).snapshot
     assert (row.status, row.stuck_since) == ("error", None)
 
@@ -138,24 +126,20 @@ def test_reset_clears_the_stuck_flag(mirrored):
 def test_set_status_follows_cinders_transitions(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     creating = pick(mirrored.project_id("alpha"), "creating")
-    row = snapshot_set_status(
-        scope=admin.scope,
-        gateway=admin.gateway,
+    row = admin.run(
+        snapshot_set_status,
         snapshot_id=creating.id,
         status="available",
         progress=100,
-        client_addr=None,
     ).snapshot
     assert (row.status, row.progress) == ("available", 100)
     mirrored.reset_stats()
     with pytest.raises(ActionRefused, match="only from creating or deleting"):
-        snapshot_set_status(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        admin.run(
+            snapshot_set_status,
             snapshot_id=creating.id,
             status="error",
             progress=None,
-            client_addr=None,
         )
     assert cinder_calls(mirrored) == 0
 
@@ -166,13 +150,11 @@ def test_set_status_on_a_stale_mirror_is_refused_by_cinder(mirrored):
     stale = dataclasses.replace(admin.gateway.get_snapshot(snap.id), status="creating")
     mirror.apply(stale, source=ChangeSource.SYNC)
     with pytest.raises(errors.BadRequest, match="not allowed"):
-        snapshot_set_status(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        admin.run(
+            snapshot_set_status,
             snapshot_id=snap.id,
             status="available",
             progress=50,
-            client_addr=None,
         )
     assert Snapshot.objects.get(pk=snap.id).status == "creating"
 
@@ -191,11 +173,9 @@ def test_bulk_delete_reports_each_snapshot(mirrored):
     creating = pick(alpha, "creating")
     ids = [s.id for s in available] + [creating.id]
     key = idempotency.new_key()
-    result = snapshots_delete(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    result = demo.run(
+        snapshots_delete,
         snapshot_ids=ids,
-        client_addr=None,
         idempotency_key=key,
     )
     assert [i.outcome for i in result.items] == [
@@ -212,11 +192,9 @@ def test_bulk_delete_reports_each_snapshot(mirrored):
     assert {sim_snapshot(mirrored, s.id)["status"] for s in available[:3]} == {"deleting"}
     # The same form again: the same report, no new call.
     mirrored.reset_stats()
-    again = snapshots_delete(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    again = demo.run(
+        snapshots_delete,
         snapshot_ids=ids,
-        client_addr=None,
         idempotency_key=key,
     )
     assert again.summary() == summary
@@ -244,13 +222,11 @@ def test_bulk_stops_calling_when_the_cloud_is_down(mirrored):
 def test_bulk_reset_across_projects(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     ids = [make_snapshot(mirrored, p, "error_deleting").id for p in ("alpha", "beta", "gamma")]
-    result = snapshots_reset_status(
-        scope=admin.scope,
-        gateway=admin.gateway,
+    result = admin.run(
+        snapshots_reset_status,
         snapshot_ids=ids,
         status="error",
         reason="bulk repair",
-        client_addr=None,
     )
     assert len(result.done) == len(ids)
     assert set(Snapshot.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"error"}

@@ -28,13 +28,11 @@ from snapshots.tests.actions_helpers import (
 def test_member_renames_and_the_mirror_follows_cinder(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
-    row = snapshot_update(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    row = demo.run(
+        snapshot_update,
         snapshot_id=snap.id,
         name="renamed",
         description=snap.description,
-        client_addr=None,
     ).snapshot
     assert row.name == "renamed"
     assert sim_snapshot(mirrored, snap.id)["name"] == "renamed"
@@ -48,13 +46,11 @@ def test_unchanged_edit_sends_nothing(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     mirrored.reset_stats()
-    snapshot_update(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    demo.run(
+        snapshot_update,
         snapshot_id=snap.id,
         name=snap.name,
         description=snap.description,
-        client_addr=None,
     )
     assert cinder_calls(mirrored) == 0
 
@@ -65,13 +61,11 @@ def test_another_projects_snapshot_is_not_found(mirrored):
     beta = pick(mirrored.project_id("beta"), "available")  # demo is a member there, not now
     for snap in (gamma, beta):
         with pytest.raises(Http404):
-            snapshot_update(
-                scope=demo.scope,
-                gateway=demo.gateway,
+            demo.run(
+                snapshot_update,
                 snapshot_id=snap.id,
                 name="x",
                 description="",
-                client_addr=None,
             )
 
 
@@ -80,13 +74,11 @@ def test_reader_cannot_edit_and_nothing_reaches_cinder(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
     mirrored.reset_stats()
     with pytest.raises(PermissionDenied):
-        snapshot_update_metadata(
-            scope=auditor.scope,
-            gateway=auditor.gateway,
+        auditor.run(
+            snapshot_update_metadata,
             snapshot_id=snap.id,
             set_items={"a": "b"},
             remove_keys=[],
-            client_addr=None,
         )
     assert cinder_calls(mirrored) == 0
     assert AuditEvent.objects.get(action="update_snapshot_metadata").outcome == Outcome.DENIED
@@ -99,13 +91,11 @@ def test_metadata_add_change_remove_through_the_metadata_endpoints(mirrored):
     assert before, "the demo snapshots carry metadata"
     doomed = sorted(before)[0]
     mirrored.reset_stats()
-    row = snapshot_update_metadata(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    row = demo.run(
+        snapshot_update_metadata,
         snapshot_id=snap.id,
         set_items={"new key": "v1", "owner": "dba-team"},
         remove_keys=[doomed],
-        client_addr=None,
     ).snapshot
     expected = {k: v for k, v in before.items() if k != doomed}
     expected.update({"new key": "v1", "owner": "dba-team"})
@@ -122,13 +112,11 @@ def test_metadata_key_with_slash_is_refused_by_the_metadata_endpoint(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     with pytest.raises(errors.BadRequest):
-        snapshot_update_metadata(
-            scope=demo.scope,
-            gateway=demo.gateway,
+        demo.run(
+            snapshot_update_metadata,
             snapshot_id=snap.id,
             set_items={"a/b": "c"},
             remove_keys=[],
-            client_addr=None,
         )
     assert Snapshot.objects.get(pk=snap.id).metadata == snap.metadata
     assert AuditEvent.objects.get(action="update_snapshot_metadata").status_code == 400
@@ -137,13 +125,11 @@ def test_metadata_key_with_slash_is_refused_by_the_metadata_endpoint(mirrored):
 def test_removing_a_key_already_gone_is_not_an_error(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
-    row = snapshot_update_metadata(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    row = demo.run(
+        snapshot_update_metadata,
         snapshot_id=snap.id,
         set_items={},
         remove_keys=["never-there"],
-        client_addr=None,
     ).snapshot
     assert row.metadata == snap.metadata
 
@@ -169,18 +155,14 @@ def test_delete_twice_with_one_key_calls_cinder_once(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     key = idempotency.new_key()
-    first = snapshot_delete(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    first = demo.run(
+        snapshot_delete,
         snapshot_id=snap.id,
-        client_addr=None,
         idempotency_key=key,
     ).snapshot
-    second = snapshot_delete(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    second = demo.run(
+        snapshot_delete,
         snapshot_id=snap.id,
-        client_addr=None,
         idempotency_key=key,
     ).snapshot
     assert first.id == second.id

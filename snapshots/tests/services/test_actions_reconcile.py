@@ -33,16 +33,14 @@ HANG_MS = 2500  # Cinder acts, then answers after this; the caller gives up afte
 
 
 def _create(who, volume_id, key):
-    return snapshot_create(
-        scope=who.scope,
-        gateway=who.gateway,
+    return who.run(
+        snapshot_create,
         volume_id=volume_id,
         name="lost-answer",
         description="made while the answer hung",
         metadata={},
         force=False,
         idempotency_key=key,
-        client_addr=None,
     )
 
 
@@ -117,13 +115,11 @@ def test_an_edit_whose_answer_is_lost_is_read_back(mirrored):
     mirrored.faults(answer_delay_ms=HANG_MS)
     key = idempotency.new_key()
     with pytest.raises(errors.OutcomeUnknown):
-        snapshot_update(
-            scope=demo.scope,
-            gateway=demo.gateway,
+        demo.run(
+            snapshot_update,
             snapshot_id=snap.id,
             name="renamed-in-the-dark",
             description=snap.description,
-            client_addr=None,
             idempotency_key=key,
         )
     mirrored.clear_faults()
@@ -166,20 +162,16 @@ def test_a_key_reused_for_another_snapshot_is_refused_and_audited(mirrored):
     )
     demo = actor(mirrored, "demo", "alpha")
     key = idempotency.new_key()
-    snapshot_delete(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    demo.run(
+        snapshot_delete,
         snapshot_id=first.id,
-        client_addr=None,
         idempotency_key=key,
     )
     mirrored.reset_stats()
     with pytest.raises(idempotency.KeyReused):
-        snapshot_delete(
-            scope=demo.scope,
-            gateway=demo.gateway,
+        demo.run(
+            snapshot_delete,
             snapshot_id=second.id,
-            client_addr=None,
             idempotency_key=key,
         )
     assert sum(mirrored.stats()["by_route"].values()) == 0
@@ -193,21 +185,17 @@ def test_a_key_reused_by_another_person_is_refused(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     admin = actor(mirrored, "admin", "alpha")
     key = idempotency.new_key()
-    snapshot_update(
-        scope=demo.scope,
-        gateway=demo.gateway,
+    demo.run(
+        snapshot_update,
         snapshot_id=snap.id,
         name="by-demo",
         description=snap.description,
-        client_addr=None,
         idempotency_key=key,
     )
     with pytest.raises(idempotency.KeyReused):
-        snapshot_delete(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        admin.run(
+            snapshot_delete,
             snapshot_id=snap.id,
-            client_addr=None,
             idempotency_key=key,
         )
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
@@ -219,13 +207,11 @@ def test_a_repair_whose_answer_is_lost_is_settled_by_the_beat(mirrored):
     admin.gateway.snapshot_microversion()
     mirrored.faults(answer_delay_ms=HANG_MS)
     with pytest.raises(errors.OutcomeUnknown):
-        snapshot_reset_status(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        admin.run(
+            snapshot_reset_status,
             snapshot_id=snap.id,
             status="available",
             reason="checked by hand",
-            client_addr=None,
         )
     mirrored.clear_faults()
     # Its own reconcile task was lost (say, the broker was down): the beat's sweep settles it.

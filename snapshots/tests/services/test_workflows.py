@@ -143,12 +143,10 @@ def test_member_reverts_to_the_latest_snapshot(world, django_capture_on_commit_c
     demo = actor(cloud, "demo", "alpha")
     assert revert.revert_refusal(revert.source_volume(snap), snap) == ""
     with django_capture_on_commit_callbacks(execute=True):
-        row = revert.volume_revert_to_snapshot(
-            scope=demo.scope,
-            gateway=demo.gateway,
+        row = demo.run(
+            revert.volume_revert_to_snapshot,
             snapshot_id=snap.id,
             idempotency_key=idempotency.new_key(),
-            client_addr=None,
         ).snapshot
     assert row.status == "restoring"
     assert Volume.objects.get(pk=vol["id"]).status == "reverting"
@@ -167,12 +165,10 @@ def test_revert_refusals(world):
     assert "latest" in revert.revert_refusal(revert.source_volume(snap), snap)
     assert revert.revert_refusal(revert.source_volume(newer), newer) == ""
     with pytest.raises(ActionRefused, match="latest snapshot"):
-        revert.volume_revert_to_snapshot(
-            scope=demo.scope,
-            gateway=demo.gateway,
+        demo.run(
+            revert.volume_revert_to_snapshot,
             snapshot_id=snap.id,
             idempotency_key=idempotency.new_key(),
-            client_addr=None,
         )
     Volume.objects.filter(pk=vol["id"]).update(size=8)
     assert "resized" in revert.revert_refusal(Volume.objects.get(pk=vol["id"]), newer)
@@ -195,19 +191,15 @@ def test_admin_unmanages_then_manages_back(world, django_capture_on_commit_callb
     demo = actor(cloud, "demo", "alpha")
     admin = actor(cloud, "admin", "alpha")
     with pytest.raises(PermissionDenied):
-        snapshot_unmanage(
-            scope=demo.scope,
-            gateway=demo.gateway,
+        demo.run(
+            snapshot_unmanage,
             snapshot_id=snap.id,
             idempotency_key=idempotency.new_key(),
-            client_addr=None,
         )
-    row = snapshot_unmanage(
-        scope=admin.scope,
-        gateway=admin.gateway,
+    row = admin.run(
+        snapshot_unmanage,
         snapshot_id=snap.id,
         idempotency_key=idempotency.new_key(),
-        client_addr=None,
     ).snapshot
     assert row.status == "unmanaging"
     assert last_event("unmanage_snapshot").outcome == Outcome.SUCCESS
@@ -219,26 +211,22 @@ def test_admin_unmanages_then_manages_back(world, django_capture_on_commit_callb
     assert entry.safe_to_manage and entry.source_volume_id == vol["id"]
     managed_one = ManageableSnapshot.objects.filter(host=HOST, safe_to_manage=False).first()
     with pytest.raises(ActionRefused, match="not safe"):
-        snapshot_manage(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        admin.run(
+            snapshot_manage,
             entry_id=managed_one.id,
             name="x",
             description="",
             metadata={},
             idempotency_key=idempotency.new_key(),
-            client_addr=None,
         )
     with django_capture_on_commit_callbacks(execute=True):
-        back = snapshot_manage(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        back = admin.run(
+            snapshot_manage,
             entry_id=entry.id,
             name="back",
             description="managed again",
             metadata={"ticket": "42"},
             idempotency_key=idempotency.new_key(),
-            client_addr=None,
         ).snapshot
     assert (back.status, back.name, back.volume_id) == ("creating", "back", vol["id"])
     assert not ManageableSnapshot.objects.filter(pk=entry.id).exists()
@@ -254,12 +242,10 @@ def test_unmanage_refuses_a_transitional_snapshot(world):
     admin = actor(cloud, "admin", "alpha")
     creating = make_snapshot(cloud, "alpha", "creating")
     with pytest.raises(ActionRefused, match="available or error"):
-        snapshot_unmanage(
-            scope=admin.scope,
-            gateway=admin.gateway,
+        admin.run(
+            snapshot_unmanage,
             snapshot_id=creating.id,
             idempotency_key=idempotency.new_key(),
-            client_addr=None,
         )
     assert quota.quota_for("nope") is None
 
