@@ -98,26 +98,34 @@ def test_read_why_a_snapshot_failed(page, sign_in, stack, axe_violations):
     expect(row.locator(".failure-hint")).to_contain_text("Snapshot failed to create.")
 
 
+def _wait_for_gigabytes_limit(page, url: str, shown: str) -> None:
+    """Reload `url` until its quota panel shows the gigabytes limit `shown` (the workers read
+    the quota every QUOTA_INTERVAL)."""
+    deadline = time.monotonic() + LIVE / 1000
+    while True:
+        page.goto(url)
+        limit = page.locator("#quota-table tr", has_text="Gigabytes").locator("td").nth(1)
+        if limit.count() and limit.inner_text() == shown:
+            return
+        assert time.monotonic() < deadline, f"the quota limit {shown!r} never reached the form"
+        time.sleep(1)
+
+
 def test_hit_the_quota_before_cinder_does(page, sign_in, stack):
     _volume, sid, _snap_name = _fresh(stack, size=2)
     stack.sim.set_quota("alpha", gigabytes=1)
+    url = f"/snapshots/{sid}/create-volume/"
     try:
         sign_in(page, "demo")
-        url = f"/snapshots/{sid}/create-volume/"
-        deadline = time.monotonic() + LIVE / 1000
-        while True:  # the workers read the new quota within QUOTA_INTERVAL
-            page.goto(url)
-            limit = page.locator("#quota-table tr", has_text="Gigabytes").locator("td").nth(1)
-            if limit.count() and limit.inner_text() == "1":
-                break
-            assert time.monotonic() < deadline, "the quota never reached the form"
-            time.sleep(1)
+        _wait_for_gigabytes_limit(page, url, "1")
         expect(page.locator("#create-refusal")).to_contain_text("quota would be exceeded")
         page.fill("#id_name", _name("too-big"))
         page.click("#volume-create-submit")
         expect(page.locator("#messages")).to_contain_text("gigabytes quota would be exceeded")
     finally:
         stack.sim.set_quota("alpha", gigabytes=-1)
+    # the tests after this one must not meet the lowered quota still in the mirror
+    _wait_for_gigabytes_limit(page, url, "unlimited")
 
 
 def test_admin_unmanages_then_manages_back(page, sign_in, stack, axe_violations):
@@ -157,6 +165,10 @@ def test_admin_unmanages_then_manages_back(page, sign_in, stack, axe_violations)
     back = _name("wf-back")
     page.fill("#id_name", back)
     page.click("#manage-submit")
-    page.wait_for_url(lambda url: "/manageable/" not in url)
+    try:
+        page.wait_for_url(lambda url: "/manageable/" not in url, timeout=30_000)
+    except Exception as exc:  # say what the page said instead of only "timeout"
+        said = page.locator("#messages, .alert, .invalid-feedback").all_inner_texts()
+        raise AssertionError(f"the manage form stayed: {said}") from exc
     expect(page.locator("h1")).to_contain_text(back)
     expect(page.locator("#snapshot-status .status-badge")).to_have_text("Available", timeout=LIVE)
