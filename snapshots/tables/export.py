@@ -5,7 +5,7 @@ The columns are the table's (hidden ones and, when it is built with `exporting=T
 `value_<column>` method of the table gives a column its plain value, otherwise the accessor's
 value is written as it is.
 
-CSV and JSON stream from `QuerySet.iterator()`: the first bytes leave at once and memory stays
+CSV and JSON stream from chunked queries: the first bytes leave at once and memory stays
 flat whatever the number of rows. XLSX is a zip that is written at the end, so it is built
 with openpyxl's write-only workbook into a temporary file (flat memory), then streamed from
 that file; it is capped at `settings.EXPORT_XLSX_MAX_ROWS` rows, which the page says.
@@ -92,8 +92,16 @@ def export_columns(table: Table) -> list[ExportColumn]:
 
 
 def rows(columns: list[ExportColumn], queryset: QuerySet) -> Iterator[list]:
-    for record in queryset.iterator(chunk_size=CHUNK):
-        yield [column.value(record) for column in columns]
+    # Chunks of ordinary queries, not QuerySet.iterator(): on PostgreSQL that holds a server-side
+    # cursor, and a download the client abandons would close it outside its transaction.
+    start = 0
+    while True:
+        chunk = list(queryset[start : start + CHUNK])
+        for record in chunk:
+            yield [column.value(record) for column in columns]
+        if len(chunk) < CHUNK:
+            return
+        start += CHUNK
 
 
 # -- one cell, per format ---------------------------------------------------------------------

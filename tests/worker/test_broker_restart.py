@@ -57,7 +57,10 @@ class SilentCloud:
         self.sock.close()
 
 
-def test_the_worker_survives_a_redis_restart_with_a_task_in_flight(tmp_path):
+def test_the_worker_survives_a_redis_restart_with_a_task_in_flight(tmp_path, monkeypatch):
+    # The client below must use this test's Redis: Celery reads CELERY_BROKER_URL from the
+    # environment before its `broker=` argument (CI sets it to the suite's own Redis).
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     try:
         redis = RedisServer().start()
     except MissingServer as exc:

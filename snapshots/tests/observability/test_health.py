@@ -71,9 +71,11 @@ def test_readyz_reports_every_check_and_is_ready_with_database_and_broker(client
     assert checks["listener"]["configured"] is False
 
 
-def test_a_broker_that_does_not_answer_makes_it_not_ready(client, settings):
+def test_a_broker_that_does_not_answer_makes_it_not_ready(client, settings, monkeypatch):
     from dashboard.celery import app
 
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it).
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     # A port nothing listens on: the check gives up after its short timeout.
     original = app.conf.broker_url, app.conf.broker_transport
     app.conf.broker_url, app.conf.broker_transport = "redis://127.0.0.1:1/0", None

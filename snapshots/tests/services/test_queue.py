@@ -37,6 +37,8 @@ def broker_at(url: str, monkeypatch):
     from dashboard.celery import app
 
     monkeypatch.setattr(queue, "send", REAL_SEND)
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it).
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     saved = app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options
     app.conf.broker_url, app.conf.broker_transport = url, None  # not the embedded broker's
     app.conf.broker_transport_options = {"visibility_timeout": 3600}  # as settings set for Redis
