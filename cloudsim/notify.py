@@ -29,7 +29,7 @@ from typing import Any
 
 log = logging.getLogger("cloudsim.notify")
 
-EXCHANGE = "cinder"
+EXCHANGE = "openstack"  # oslo.messaging's default control_exchange, which Cinder 29 keeps
 ROUTING_KEY = "notifications.info"
 HOST = "cloudsim@lvm"
 TICK = 0.1  # seconds between applications of due transitions

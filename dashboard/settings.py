@@ -277,7 +277,9 @@ SWEEP_LEASE = env.float("SWEEP_LEASE", default=SWEEP_TICK)
 # publishes to with `[oslo_messaging_notifications] driver = messagingv2` (amqp://, redis://, or
 # filesystem:///folder for the simulator of `make run`). Empty: polling alone.
 CINDER_NOTIFICATIONS_URL = env.str("CINDER_NOTIFICATIONS_URL", default="")
-CINDER_NOTIFICATIONS_EXCHANGE = env.str("CINDER_NOTIFICATIONS_EXCHANGE", default="cinder")
+# Cinder 29 publishes on oslo.messaging's default control_exchange, `openstack` (a deployment
+# that sets `control_exchange` in cinder.conf names that one here).
+CINDER_NOTIFICATIONS_EXCHANGE = env.str("CINDER_NOTIFICATIONS_EXCHANGE", default="openstack")
 CINDER_NOTIFICATIONS_TOPIC = env.str("CINDER_NOTIFICATIONS_TOPIC", default="notifications")
 # The dashboard's own queue on that exchange: other consumers (Ceilometer) keep theirs.
 CINDER_NOTIFICATIONS_QUEUE = env.str(

@@ -162,7 +162,7 @@ def test_the_listener_applies_the_simulators_notifications_from_its_own_queue(tm
         settings.CINDER_NOTIFICATIONS_URL = bus
         credentials.reset_service_gateway()
         # Another consumer (Ceilometer's queue) bound to the same key keeps its own copy.
-        other = Queue("notifications.info", Exchange("cinder", type="topic", durable=False),
+        other = Queue("notifications.info", Exchange("openstack", type="topic", durable=False),
                       routing_key="notifications.info", durable=False)  # fmt: skip
         with sim_bus(bus) as conn:
             other(conn.default_channel).declare()
