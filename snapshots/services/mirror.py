@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -291,6 +291,15 @@ class PageResult:
     unchanged: int = 0
 
 
+PAGE_WRITE_LOCK = 0x6D6972726F72  # pg_advisory_xact_lock key of page writes ("mirror")
+
+
+def lock_page_writes() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PAGE_WRITE_LOCK])
+
+
 def apply_page(
     items: list[SnapshotData],
     *,
@@ -329,10 +338,15 @@ def _apply_page(
 ) -> PageResult:
     """Store one page of Cinder's list: a few bulk statements, whatever the page size.
 
+    Page writes take the mirror's write lock first (PostgreSQL: a transaction advisory lock;
+    SQLite already queues writers), so a sweep and a detection tick storing the same new
+    snapshots take turns instead of both inserting them.
+
     `now` is when the page was requested; rows observed after that (by track or an action) keep
     what they have. `volume_names`/`project_names` map ids to the names to show.
     `touch_unchanged=False` (the sweep, which proves absence by key ranges, not by `last_seen`):
     rows that did not change are not written at all."""
+    lock_page_writes()
     result = PageResult()
     by_id = {data.id: data for data in items}
     rows = {
