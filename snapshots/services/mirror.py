@@ -202,6 +202,15 @@ def _update_row(
     return changed
 
 
+PAGE_WRITE_LOCK = 0x6D6972726F72  # pg_advisory_xact_lock key of page writes ("mirror")
+
+
+def lock_page_writes() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PAGE_WRITE_LOCK])
+
+
 # --- one snapshot --------------------------------------------------------------------------
 @transaction.atomic
 def apply(
@@ -221,6 +230,9 @@ def apply(
     now = now or timezone.now()
     values = cinder_values(data)
     row = Snapshot.objects.select_for_update().filter(pk=data.id).first()
+    if row is None:
+        lock_page_writes()  # a new row: take turns with page writes that may insert it too
+        row = Snapshot.objects.filter(pk=data.id).first()
     if row is None:
         project_name, known_volume = _names(data.project_id, data.volume_id)
         row = Snapshot(
@@ -289,15 +301,6 @@ class PageResult:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
-
-
-PAGE_WRITE_LOCK = 0x6D6972726F72  # pg_advisory_xact_lock key of page writes ("mirror")
-
-
-def lock_page_writes() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PAGE_WRITE_LOCK])
 
 
 def apply_page(
