@@ -92,7 +92,11 @@ def reaped_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+REQUESTS = 0  # requests of every level, for the share of failures
+
+
 def show(title: str, stats: list[dict], cores: dict[str, float], wall: float) -> int:
+    global REQUESTS
     used = ", ".join(f"{name} {value:.2f}" for name, value in cores.items())
     print(f"\n{title} ({wall:.0f} s; CPU cores used: {used})")
     head = ("requests", "fails", "p50 ms", "p95 ms", "p99 ms", "req/s")
@@ -102,6 +106,7 @@ def show(title: str, stats: list[dict], cores: dict[str, float], wall: float) ->
         count, fails, p50, p95, p99, rps = (row[c] for c in COLUMNS)
         if row["Name"] == "Aggregated":
             failures = int(fails)
+            REQUESTS += int(count)
         cells = (count, fails, p50, p95, p99, f"{float(rps):.1f}")
         print(f"  {row['Name'][:24]:24}" + "".join(f" {c:>8}" for c in cells))
     return failures
@@ -192,8 +197,10 @@ def main() -> int:
         for server in own:
             server.remove() if hasattr(server, "remove") else server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\n{failures} failed requests in all")
-    return 1 if failures else 0
+    print(f"\n{failures} failed requests of {REQUESTS} in all")
+    # A full run must have none; the short CI run on a shared machine allows 2 % (printed above).
+    allowed = 0.02 * REQUESTS if args.quick else 0
+    return 1 if failures > allowed else 0
 
 
 if __name__ == "__main__":
