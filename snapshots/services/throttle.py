@@ -24,7 +24,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
@@ -105,7 +105,7 @@ def _db_clear(key: str) -> None:
 def _cache_is_atomic() -> bool:
     """Redis and the in-process cache increment atomically; the file and database caches read
     then write, so concurrent attempts could both pass: the database store is used instead."""
-    return isinstance(cache, RedisCache | LocMemCache)
+    return isinstance(caches["default"], RedisCache | LocMemCache)  # the backend, not the proxy
 
 
 def _with_fallback(cache_op, db_op, *args):
