@@ -151,48 +151,44 @@ def earlier_result(key: str) -> BulkResult | None:
     return BulkResult.from_dict(op.result)
 
 
-def snapshots_delete(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_ids: list[str],
-    client_addr: str | None,
-    idempotency_key: str = "",
-) -> BulkResult:
-    return _run(
-        snapshot_delete,
-        action="delete_snapshots",
-        permission=Action.DELETE,
-        verb="deleted",
-        scope=scope,
-        gateway=gateway,
-        snapshot_ids=snapshot_ids,
-        client_addr=client_addr,
-        idempotency_key=idempotency_key,
-        options={},
-    )
+def _bulk_delete(
+    one: Callable[..., ActionResult], *, action: str, permission: Action, verb: str
+) -> Callable[..., BulkResult]:
+    """A bulk delete: `one` on each snapshot, with no options besides the ids."""
+
+    def run(
+        *,
+        scope: Scope,
+        gateway: Gateway,
+        snapshot_ids: list[str],
+        client_addr: str | None,
+        idempotency_key: str = "",
+    ) -> BulkResult:
+        return _run(
+            one,
+            action=action,
+            permission=permission,
+            verb=verb,
+            scope=scope,
+            gateway=gateway,
+            snapshot_ids=snapshot_ids,
+            client_addr=client_addr,
+            idempotency_key=idempotency_key,
+            options={},
+        )
+
+    return run
 
 
-def snapshots_force_delete(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_ids: list[str],
-    client_addr: str | None,
-    idempotency_key: str = "",
-) -> BulkResult:
-    return _run(
-        snapshot_force_delete,
-        action="force_delete_snapshots",
-        permission=Action.FORCE_DELETE,
-        verb="force-deleted",
-        scope=scope,
-        gateway=gateway,
-        snapshot_ids=snapshot_ids,
-        client_addr=client_addr,
-        idempotency_key=idempotency_key,
-        options={},
-    )
+snapshots_delete = _bulk_delete(
+    snapshot_delete, action="delete_snapshots", permission=Action.DELETE, verb="deleted"
+)
+snapshots_force_delete = _bulk_delete(
+    snapshot_force_delete,
+    action="force_delete_snapshots",
+    permission=Action.FORCE_DELETE,
+    verb="force-deleted",
+)
 
 
 def snapshots_reset_status(

@@ -11,7 +11,6 @@ from snapshots.cloud import errors
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import Snapshot
 from snapshots.permissions import Action, Scope
-from snapshots.services import idempotency
 from snapshots.services.snapshots import (
     ActionResult,
     begin,
@@ -21,6 +20,7 @@ from snapshots.services.snapshots import (
     refuse,
     store,
     succeeded,
+    unchanged,
 )
 
 
@@ -59,9 +59,7 @@ def snapshot_update(
     if description != snapshot.description:
         changes["description"] = description
     if not changes:
-        if idempotency_key:
-            idempotency.finish(key=idempotency_key, target_id=snapshot.id)
-        return ActionResult(snapshot=snapshot, changed=False)
+        return unchanged(attempt)
     attempt.parameters = {**changes, "previous": {k: getattr(snapshot, k) for k in changes}}
     return change(
         attempt,
@@ -102,9 +100,7 @@ def snapshot_update_metadata(
     if reason := gone_reason(snapshot):
         raise refuse(attempt, reason)
     if not set_items and not remove:
-        if idempotency_key:
-            idempotency.finish(key=idempotency_key, target_id=snapshot.id)
-        return ActionResult(snapshot=snapshot, changed=False)
+        return unchanged(attempt)
     receipt = None
     merged = False
     try:

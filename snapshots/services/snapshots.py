@@ -185,6 +185,14 @@ def unknown_error(operation: Operation, message: str = "") -> errors.OutcomeUnkn
     return exc
 
 
+def unchanged(attempt: Attempt) -> ActionResult:
+    """Step 4 found nothing to send: the key is finished (a repeat gets the same answer) and
+    nothing is audited."""
+    if attempt.key:
+        idempotency.finish(key=attempt.key, target_id=attempt.snapshot.id)
+    return ActionResult(snapshot=attempt.snapshot, changed=False)
+
+
 def refuse(attempt: Attempt, reason: str) -> ActionRefused:
     """Step 4: a local refusal, audited; the key is free again. The caller raises it."""
     if attempt.key:

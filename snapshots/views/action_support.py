@@ -108,6 +108,15 @@ class ActionView(View):
     def succeeded(self, result) -> HttpResponse:
         raise NotImplementedError
 
+    def run_on_object(self, service: Callable[..., Any], form, *fields: str) -> Any:
+        """`service` on this page's snapshot, with `service_arguments` and the named form fields."""
+        data = form.cleaned_data
+        return service(
+            **service_arguments(self.request, form),
+            snapshot_id=self.object.id,
+            **{name: data[name] for name in fields},
+        )
+
     def context(self, form) -> dict[str, Any]:
         return {"form": form, "snapshot": self.object}
 
@@ -243,7 +252,7 @@ class ConfirmView(ActionView):
         return ConfirmForm(data)
 
     def run(self, form) -> Any:
-        return self.service(**service_arguments(self.request, form), snapshot_id=self.object.id)
+        return self.run_on_object(self.service, form)
 
     def invalid(self, form) -> HttpResponse:
         return HttpResponseBadRequest("The form was incomplete; reload the page.")

@@ -107,12 +107,7 @@ class EditView(ActionView):
         return SnapshotEditForm(data, initial=initial)
 
     def run(self, form):
-        return snapshot_update(
-            **service_arguments(self.request, form),
-            snapshot_id=self.object.id,
-            name=form.cleaned_data["name"],
-            description=form.cleaned_data["description"],
-        )
+        return self.run_on_object(snapshot_update, form, "name", "description")
 
     def succeeded(self, result):
         if result.changed:

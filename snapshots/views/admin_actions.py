@@ -73,12 +73,7 @@ class ResetStatusView(RepairView):
 
     def run(self, form):
         self.wanted = form.cleaned_data["status"]
-        return snapshot_reset_status(
-            **service_arguments(self.request, form),
-            snapshot_id=self.object.id,
-            status=form.cleaned_data["status"],
-            reason=form.cleaned_data["reason"],
-        )
+        return self.run_on_object(snapshot_reset_status, form, "status", "reason")
 
     def succeeded(self, result):
         return self.done(f"status reset to {self.wanted}.")
@@ -101,12 +96,7 @@ class SetStatusView(RepairView):
         return super().invalid(form)
 
     def run(self, form):
-        return snapshot_set_status(
-            **service_arguments(self.request, form),
-            snapshot_id=self.object.id,
-            status=form.cleaned_data["status"],
-            progress=form.cleaned_data["progress"],
-        )
+        return self.run_on_object(snapshot_set_status, form, "status", "progress")
 
     def succeeded(self, result):
         row = result.snapshot
