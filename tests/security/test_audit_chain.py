@@ -6,9 +6,7 @@ naming them. Keys rotate. On PostgreSQL a trigger refuses UPDATE and DELETE outs
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -142,11 +140,20 @@ def test_events_from_before_keying_verify_once_a_keyed_event_follows(settings):
         legacy.append(row)
         prev = row.hash
     assert "newest event has no key id" in audit.verify_chain().reason
-    migration = next(Path(audit.__file__).parents[1].glob("migrations/*_audit_keyed.py"))
-    module = importlib.import_module(f"snapshots.migrations.{migration.stem}")
-    from django.apps import apps
-
-    module.key_the_chain(apps, None)
+    # What the keying migration did on a database that had events before it (squashed since):
+    # one keyed event follows the plain-hash events, pinning the last of them.
+    keyed = AuditEvent(
+        created_at=days_ago(0),
+        actor_name=audit.SYSTEM_ACTOR,
+        action=audit.KEYED_ACTION,
+        outcome="success",
+        message="Audit events from here on are signed with a key kept outside the database.",
+        parameters={},
+        prev_hash=prev,
+        key_id=settings.AUDIT_HMAC_KEY_ID,
+    )
+    keyed.hash = audit.compute_hash(keyed)
+    keyed.save(force_insert=True)
     marker = AuditEvent.objects.order_by("-id").first()
     assert marker.action == audit.KEYED_ACTION and marker.key_id == settings.AUDIT_HMAC_KEY_ID
     _write(1)
