@@ -257,6 +257,9 @@ if AUDIT_HMAC_KEY_ID not in AUDIT_HMAC_KEYS:
 # live.py) and fetches the rows only when they did; LIVE_POLL_SECONDS is its slow fallback poll.
 LIVE_CHECK_SECONDS = env.float("LIVE_CHECK_SECONDS", default=0.5)
 LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=30)
+# The list's row count and the overview's aggregates are remembered in the shared cache until
+# the mirror changes (snapshots/memo.py), and never longer than this; 0 computes them every time.
+MEMO_SECONDS = env.float("MEMO_SECONDS", default=30.0)
 LIVE_STAMP_PATH = "/snapshots/live/stamp"
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from snapshots import memo
 from snapshots.choices import Outcome
 from snapshots.cloud.errors import CloudError, OutcomeUnknown, Unavailable
 from snapshots.models import AuditEvent
@@ -137,6 +138,7 @@ def append(event: AuditEvent) -> AuditEvent:
     event.hash = compute_hash(event)
     event.save(force_insert=True)
     metrics.audit_event_written(event.action, event.outcome)
+    memo.changed()
     return event
 
 

@@ -42,6 +42,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from dashboard.bus_folder import folder_transport_options
+from snapshots import memo
 from snapshots.choices import ChangeSource
 from snapshots.cloud.dto import SnapshotData
 from snapshots.models import ListenerState, Snapshot, Volume
@@ -186,6 +187,13 @@ def _snapshot_event(event_type: str, payload: dict, stamped: datetime, now: date
 
 
 def _volume_event(event_type: str, payload: dict, now: datetime) -> bool:
+    changed = _apply_volume_event(event_type, payload, now)
+    if changed:
+        memo.changed()
+    return changed
+
+
+def _apply_volume_event(event_type: str, payload: dict, now: datetime) -> bool:
     volume_id = payload.get("volume_id")
     if not volume_id:
         return False

@@ -27,6 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from snapshots import memo
 from snapshots.choices import STUCK_CANDIDATES, TRANSITIONAL
 from snapshots.cloud.dto import SnapshotData, VolumeData
 from snapshots.models import Snapshot, StatusChange, Volume
@@ -248,6 +249,7 @@ def apply(
         flag_stuck(row, now)
         row.save(force_insert=True)
         _change(row, "", now, source).save()
+        memo.changed()
         return row, True
 
     if if_newer and _is_stale(row, now):
@@ -265,6 +267,7 @@ def apply(
         change.save()
     if visible:
         row.refresh_from_db(fields=["version"])
+        memo.changed()
     return row, bool(visible)
 
 
@@ -292,6 +295,7 @@ def mark_gone(
         stuck_since=None,
         version=F("version") + 1,
     )
+    memo.changed()
     return True
 
 
@@ -406,6 +410,8 @@ def _apply_page(
         now=now,
     )
     StatusChange.objects.bulk_create(changes, batch_size=BATCH)
+    if new_rows or result.changed:
+        memo.changed()
     result.new = len(new_rows)
     result.unchanged = len(by_id) - result.new - result.changed
     return result
@@ -428,6 +434,8 @@ def mark_gone_many(ids: list[str], *, source: str, now: datetime) -> int:
 
 
 def _mark_rows_gone(rows: list[Snapshot], *, source: str, now: datetime) -> None:
+    if rows:
+        memo.changed()
     StatusChange.objects.bulk_create(
         [
             StatusChange(
@@ -487,9 +495,13 @@ def flag_stuck_rows(now: datetime | None = None) -> int:
         )
         .update(stuck_since=F("status_since") + settings.STUCK_AFTER, version=F("version") + 1)
     )
-    Snapshot.objects.filter(stuck_since__isnull=False).filter(
-        Q(deleted_at__isnull=False) | ~Q(status__in=STUCK_CANDIDATES)
-    ).update(stuck_since=None, version=F("version") + 1)
+    unflagged = (
+        Snapshot.objects.filter(stuck_since__isnull=False)
+        .filter(Q(deleted_at__isnull=False) | ~Q(status__in=STUCK_CANDIDATES))
+        .update(stuck_since=None, version=F("version") + 1)
+    )
+    if flagged or unflagged:
+        memo.changed()
     return flagged
 
 
@@ -535,10 +547,15 @@ def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
         seen_ids=seen_ids,
         now=now,
     )
+    if new_rows or changed_rows:
+        memo.changed()
     return len(new_rows) + len(changed_rows)
 
 
 def mark_vanished_volumes(*, seen_since: datetime, now: datetime) -> int:
-    return Volume.objects.filter(deleted_at__isnull=True, last_seen__lt=seen_since).update(
+    gone = Volume.objects.filter(deleted_at__isnull=True, last_seen__lt=seen_since).update(
         deleted_at=now
     )
+    if gone:
+        memo.changed()
+    return gone

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.db import models, transaction
 from django.utils import timezone
 
+from snapshots import memo
 from snapshots.choices import Outcome
 from snapshots.models import AuditEvent, Snapshot, StatusChange
 from snapshots.models.audit import privileged_history_writes
@@ -86,6 +87,7 @@ def prune_history(
         n_snapshots = 0
         if gone_ids:
             n_snapshots, _ = Snapshot.objects.filter(id__in=gone_ids).delete()
+        memo.changed()
         parameters: dict = {
             "older_than_days": older_than_days,
             "cutoff": cutoff.isoformat(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from snapshots import memo
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import Snapshot, Volume
 from snapshots.permissions import Action, Scope
@@ -72,6 +73,7 @@ def snapshot_create(
     def name_the_project(row: Snapshot) -> None:
         if not row.project_name and row.project_id == scope.project_id and scope.project_name:
             Snapshot.objects.filter(pk=row.pk).update(project_name=scope.project_name)
+            memo.changed()
             row.project_name = scope.project_name
 
     return record_new_snapshot(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from snapshots import memo
 from snapshots.cloud import credentials, errors
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import Volume
@@ -68,6 +69,7 @@ def track_volumes(*, volume_id: str | None = None, gateway: Gateway | None = Non
             data = gateway.get_volume(vid)
         except errors.NotFound:
             gone += Volume.objects.filter(pk=vid, deleted_at__isnull=True).update(deleted_at=now)
+            memo.changed()
             continue
         changed += mirror.apply_volume_page([data], now=now)
     return VolumeTrack(checked=len(ids), changed=changed, gone=gone)

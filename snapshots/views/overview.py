@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from snapshots import memo
 from snapshots.formatting import seconds_duration
 from snapshots.observability import heartbeats
 from snapshots.permissions import Action, require
@@ -50,7 +51,11 @@ def overview(request):
             days = form.cleaned_data["days"] or days
         else:
             status = 400
-    data = charts.overview(request.scope, days=days, older_than_days=older_than)
+    scope = request.scope
+    data = memo.remember(
+        ("overview", memo.projects_key(scope), days, older_than),
+        lambda: charts.overview(scope, days=days, older_than_days=older_than),
+    )
     return render(
         request,
         "audit/overview.html",

@@ -1,0 +1,91 @@
+"""Heavy reads of the mirror (list counts, the overview's aggregates), remembered until it changes.
+
+Every write that changes what a page can show (a snapshot or volume new, changed or gone, a
+row flagged stuck, an audit event) calls `changed()` once its transaction commits; that moves
+the generation kept in the shared cache (Redis in production, a file cache on one machine).
+A remembered value is keyed by the generation, so the first read after a change computes it
+afresh, and it is never kept longer than MEMO_SECONDS whatever happens (a lost bump, a cache
+that was flushed, a clock-bound figure such as "older than 30 days").
+
+The cache is a speed-up, never a dependency: when it fails, the value is computed directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+GENERATION_KEY = "mirror:generation"
+T = TypeVar("T")
+
+
+def _seconds() -> float:
+    return settings.MEMO_SECONDS
+
+
+def generation() -> str:
+    """The current generation: a token that changes with every committed change."""
+    token = cache.get(GENERATION_KEY)
+    if token is None:
+        token = uuid.uuid4().hex
+        cache.add(GENERATION_KEY, token, timeout=None)
+        token = cache.get(GENERATION_KEY, token)
+    return token
+
+
+def _bump() -> None:
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        log.warning("could not move the mirror generation: remembered reads expire on their own")
+
+
+def changed() -> None:
+    """The mirror (or the audit log) changed: forget remembered reads now, and again once this
+    commits (a read between the two may have remembered what was there before the commit)."""
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def remember(parts: tuple, compute: Callable[[], T]) -> T:
+    """`compute()`, or what it returned for the same `parts` since the last change."""
+    if _seconds() <= 0:
+        return compute()
+    try:
+        digest = hashlib.sha256(repr(parts).encode()).hexdigest()
+        key = f"memo:{generation()}:{digest}"
+        found = cache.get(key)
+    except Exception:
+        return compute()
+    if found is not None:
+        return found
+    value = compute()
+    with contextlib.suppress(Exception):  # the cache is down: the next read computes it again
+        cache.set(key, value, timeout=_seconds())
+    return value
+
+
+def projects_key(scope) -> tuple[str, ...] | None:
+    """The projects `scope` reads, in a form that keys the same in every process."""
+    projects = scope.readable_projects
+    return None if projects is None else tuple(sorted(projects))
+
+
+def count(queryset) -> int:
+    """`queryset.count()`, remembered: keyed by the query's SQL and parameters, so two scopes or
+    two filters never share a count."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing: no query at all
+        return queryset.count()
+    return remember(("count", queryset.db, sql, params), queryset.count)
