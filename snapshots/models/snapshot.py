@@ -92,9 +92,12 @@ class Snapshot(models.Model):
                 fields=["project_id", "deleted_at", "-created_at"], name="snap_project_created"
             ),
             models.Index(fields=["deleted_at", "status"], name="snap_live_status"),
-            # The default order of every list (newest first, live rows only): SQLite walks it and
-            # stops after a page even when a text search matches a quarter of the rows.
-            models.Index(fields=["deleted_at", "-created_at", "id"], name="snap_live_created"),
+            # The default order of every list (newest first, live rows only, ties by id the same
+            # way): a page's ids come from this index alone, deep pages included; SQLite walks it
+            # and stops after a page even when a text search matches a quarter of the rows.
+            models.Index(fields=["deleted_at", "-created_at", "-id"], name="snap_live_newest"),
+            # The list sorted by size, either way (sizes repeat: ties by id in the same order).
+            models.Index(fields=["deleted_at", "size", "id"], name="snap_live_size"),
             # The list sorted by name: PostgreSQL walks this instead of sorting every row.
             # The other sort keys already have an index.
             models.Index(fields=["name", "id"], name="snap_name"),

@@ -206,6 +206,18 @@ def _update_row(
 PAGE_WRITE_LOCK = 0x6D6972726F72  # pg_advisory_xact_lock key of page writes ("mirror")
 
 
+ANALYZE_AFTER_NEW = 1000  # new rows in one pass that make the planner's figures worth renewing
+
+
+def refresh_statistics(new_rows: int) -> None:
+    """After a pass that added many rows (a first sync), PostgreSQL re-reads the mirror's shape
+    now instead of at autovacuum's next round: until then it plans every list page as if the
+    table were empty (a bitmap scan and a sort of every row instead of an index walk)."""
+    if connection.vendor == "postgresql" and new_rows >= ANALYZE_AFTER_NEW:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE snapshots_snapshot, snapshots_statuschange")
+
+
 def lock_page_writes() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

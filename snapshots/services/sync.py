@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from snapshots.cloud.gateway import Gateway
-from snapshots.services import detect, sweep
+from snapshots.services import detect, mirror, sweep
 from snapshots.services.listing import pages as _pages  # noqa: F401  (kept for callers)
 
 SYNC_LOCK = sweep.SWEEP_LOCK
@@ -27,7 +27,9 @@ def sync_snapshots(
 ) -> sweep.SweepResult:
     """Bring the whole mirror up to date. Raises locks.LockHeld when a sweep runs elsewhere, and
     errors.CloudError (after marking the cloud unreachable) when Cinder fails."""
-    return sweep.sweep_all(gateway=gateway, page_size=page_size, on_page=on_page)
+    result = sweep.sweep_all(gateway=gateway, page_size=page_size, on_page=on_page)
+    mirror.refresh_statistics(result.new)
+    return result
 
 
 def track_snapshots(
