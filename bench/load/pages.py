@@ -105,7 +105,6 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="bench-pages-")
     bench_list.configure(tmp)
     from django.conf import settings
-    from django.test import Client
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
@@ -116,7 +115,7 @@ def main() -> int:
     try:
         started = time.monotonic()
         bench_list.seed(args.snapshots, 20)
-        admin, _member = bench_list.users()
+        bench_list.users()
         from snapshots.models import Snapshot
 
         snapshot_id = Snapshot.objects.values_list("id", flat=True).first()
@@ -126,8 +125,7 @@ def main() -> int:
             f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; admin (every "
             f"project); median of {args.rounds} requests, in-process"
         )
-        client = Client()
-        client.force_login(admin)
+        client = bench_list.client_for("admin")
         head = ("wall ms", "CPU ms", "queries", "SQL ms", "session", "COUNTs")
         print(f"  {'page':22}" + "".join(f" {h:>8}" for h in head))
         for name, url in pages(snapshot_id).items():
