@@ -23,6 +23,7 @@ from snapshots.middleware import scope_from_session
 from snapshots.models import Snapshot
 from snapshots.permissions import Scope
 from snapshots.services import mirror
+from snapshots.services.sync import sync_snapshots
 from snapshots.tests.paging import snapshot_pages
 
 
@@ -189,3 +190,12 @@ def make_snapshot(cloud, project: str, status: str, **kw) -> Snapshot:
     sid = made.get("id") or made["snapshot"]["id"]
     row, _ = mirror.apply(service_gateway().get_snapshot(sid), source=ChangeSource.SYNC)
     return row
+
+
+def synced_snapshot(cloud, volume_name: str, name: str, **fields: Any) -> Snapshot:
+    """An available snapshot named `name` on a new volume of alpha, made in the simulator, then
+    the whole cloud synced into the mirror; returns its row."""
+    volume = cloud.create_volume("alpha", name=volume_name, size=1)
+    cloud.create_snapshot("alpha", volume_id=volume["id"], name=name, status="available", **fields)
+    sync_snapshots()
+    return Snapshot.objects.get(name=name)
