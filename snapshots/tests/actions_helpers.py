@@ -171,6 +171,16 @@ def mirrored_fixture(cloud, db):
     cloud.clear_faults()
 
 
+@pytest.fixture(name="world")
+def world_fixture(mirrored):
+    """The demo cloud with its volumes mirrored too, and a fresh available volume + snapshot."""
+    vol = mirrored.create_volume("alpha", size=4, name="wf-source")
+    mirror.apply_volume_page(service_gateway().list_volumes(all_projects=True), now=timezone.now())
+    snap = make_snapshot(mirrored, "alpha", "available", volume_id=vol["id"], size=4)
+    mirrored.reset_stats()
+    return mirrored, vol, snap
+
+
 def signed_in(cloud, user: str = "demo", project: str | None = None) -> Client:
     """A fresh test client signed in through the real login form (one per person in a test)."""
     client = Client()

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from django.utils import timezone
-
 from snapshots.cloud.credentials import service_gateway
 from snapshots.models import ManageableSnapshot, ProjectQuota, Snapshot, UserMessage, Volume
 from snapshots.services import messages as message_service
@@ -17,6 +14,7 @@ from snapshots.tests.actions_helpers import (
     make_snapshot,
     mirrored_fixture,  # noqa: F401 (the fixture)
     signed_in,
+    world_fixture,  # noqa: F401 (the fixture)
 )
 
 HOST = "cloudsim@lvm"
@@ -26,15 +24,6 @@ def _key(response) -> str:
     found = re.search(rb'name="idempotency_key" value="([^"]+)"', response.content)
     assert found, response.content[:400]
     return found.group(1).decode()
-
-
-@pytest.fixture
-def world(mirrored):
-    vol = mirrored.create_volume("alpha", size=4, name="wf-source")
-    mirror.apply_volume_page(service_gateway().list_volumes(all_projects=True), now=timezone.now())
-    snap = make_snapshot(mirrored, "alpha", "available", volume_id=vol["id"], size=4)
-    mirrored.reset_stats()
-    return mirrored, vol, snap
 
 
 def _create_volume(client, snap, **fields):
