@@ -104,16 +104,20 @@ def fill_mirror() -> int:
     return count
 
 
-def pick(project_id: str, status: str) -> Snapshot:
-    """A live mirrored snapshot of `project_id` in `status` (the demo cloud has every status)."""
-    row = (
+def picks(project_id: str, status: str, count: int) -> list[Snapshot]:
+    """The first `count` live mirrored snapshots of `project_id` in `status`, by id."""
+    rows = list(
         Snapshot.objects.live()
         .filter(project_id=project_id, status=status, group_snapshot_id="")
-        .order_by("id")
-        .first()
+        .order_by("id")[:count]
     )
-    assert row is not None, f"no {status} snapshot in {project_id}"
-    return row
+    assert len(rows) == count, f"fewer than {count} {status} snapshots in {project_id}"
+    return rows
+
+
+def pick(project_id: str, status: str) -> Snapshot:
+    """A live mirrored snapshot of `project_id` in `status` (the demo cloud has every status)."""
+    return picks(project_id, status, 1)[0]
 
 
 def sim_snapshot(cloud, snapshot_id: str, project: str = "alpha") -> dict | None:

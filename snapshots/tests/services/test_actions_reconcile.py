@@ -24,6 +24,7 @@ from snapshots.tests.actions_helpers import (
     make_snapshot,
     mirrored_fixture,  # noqa: F401 (the fixture)
     pick,
+    picks,
     sim_snapshot,
     volumes_of,
 )
@@ -154,26 +155,13 @@ def test_a_delete_whose_answer_is_lost_is_read_back(mirrored):
 
 
 def test_a_key_reused_for_another_snapshot_is_refused_and_audited(mirrored):
-    alpha = mirrored.project_id("alpha")
-    first, second = (
-        Snapshot.objects.live()
-        .filter(project_id=alpha, status="available", group_snapshot_id="")
-        .order_by("id")[:2]
-    )
+    first, second = picks(mirrored.project_id("alpha"), "available", 2)
     demo = actor(mirrored, "demo", "alpha")
     key = idempotency.new_key()
-    demo.run(
-        snapshot_delete,
-        snapshot_id=first.id,
-        idempotency_key=key,
-    )
+    demo.run(snapshot_delete, snapshot_id=first.id, idempotency_key=key)
     mirrored.reset_stats()
     with pytest.raises(idempotency.KeyReused):
-        demo.run(
-            snapshot_delete,
-            snapshot_id=second.id,
-            idempotency_key=key,
-        )
+        demo.run(snapshot_delete, snapshot_id=second.id, idempotency_key=key)
     assert sum(mirrored.stats()["by_route"].values()) == 0
     assert sim_snapshot(mirrored, second.id)["status"] == "available"
     refused = AuditEvent.objects.get(action="delete_snapshot", target_id=second.id)
@@ -193,11 +181,7 @@ def test_a_key_reused_by_another_person_is_refused(mirrored):
         idempotency_key=key,
     )
     with pytest.raises(idempotency.KeyReused):
-        admin.run(
-            snapshot_delete,
-            snapshot_id=snap.id,
-            idempotency_key=key,
-        )
+        admin.run(snapshot_delete, snapshot_id=snap.id, idempotency_key=key)
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
 
 
@@ -208,10 +192,7 @@ def test_a_repair_whose_answer_is_lost_is_settled_by_the_beat(mirrored):
     mirrored.faults(answer_delay_ms=HANG_MS)
     with pytest.raises(errors.OutcomeUnknown):
         admin.run(
-            snapshot_reset_status,
-            snapshot_id=snap.id,
-            status="available",
-            reason="checked by hand",
+            snapshot_reset_status, snapshot_id=snap.id, status="available", reason="checked by hand"
         )
     mirrored.clear_faults()
     # Its own reconcile task was lost (say, the broker was down): the beat's sweep settles it.

@@ -182,15 +182,9 @@ def test_admin_unmanages_then_manages_back(world, django_capture_on_commit_callb
     demo = actor(cloud, "demo", "alpha")
     admin = actor(cloud, "admin", "alpha")
     with pytest.raises(PermissionDenied):
-        demo.run(
-            snapshot_unmanage,
-            snapshot_id=snap.id,
-            idempotency_key=idempotency.new_key(),
-        )
+        demo.run(snapshot_unmanage, snapshot_id=snap.id, idempotency_key=idempotency.new_key())
     row = admin.run(
-        snapshot_unmanage,
-        snapshot_id=snap.id,
-        idempotency_key=idempotency.new_key(),
+        snapshot_unmanage, snapshot_id=snap.id, idempotency_key=idempotency.new_key()
     ).snapshot
     assert row.status == "unmanaging"
     assert last_event("unmanage_snapshot").outcome == Outcome.SUCCESS
@@ -233,11 +227,7 @@ def test_unmanage_refuses_a_transitional_snapshot(world):
     admin = actor(cloud, "admin", "alpha")
     creating = make_snapshot(cloud, "alpha", "creating")
     with pytest.raises(ActionRefused, match="available or error"):
-        admin.run(
-            snapshot_unmanage,
-            snapshot_id=creating.id,
-            idempotency_key=idempotency.new_key(),
-        )
+        admin.run(snapshot_unmanage, snapshot_id=creating.id, idempotency_key=idempotency.new_key())
     assert quota.quota_for("nope") is None
 
 

@@ -12,6 +12,7 @@ from snapshots.services import mirror, queue
 from snapshots.tests.actions_helpers import (
     mirrored_fixture,  # noqa: F401 (the fixture)
     pick,
+    picks,
     signed_in,
     sim_snapshot,
     volumes_of,
@@ -74,12 +75,7 @@ def test_only_the_person_who_acted_sees_the_result_page(mirrored, settings):
 
 
 def test_a_form_reused_for_another_snapshot_is_refused(mirrored):
-    alpha = mirrored.project_id("alpha")
-    first, second = (
-        Snapshot.objects.live()
-        .filter(project_id=alpha, status="available", group_snapshot_id="")
-        .order_by("id")[:2]
-    )
+    first, second = picks(mirrored.project_id("alpha"), "available", 2)
     client = signed_in(mirrored, "demo")
     key = _key(client.get(f"/snapshots/{first.id}/delete/"))
     done = client.post(f"/snapshots/{first.id}/delete/", {"idempotency_key": key}, follow=True)
