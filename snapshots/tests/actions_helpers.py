@@ -6,6 +6,7 @@ HTTP, and the mirror is filled the way the sync worker fills it (mirror.apply of
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -196,6 +197,19 @@ def signed_in(cloud, user: str = "demo", project: str | None = None) -> Client:
         response = client.post("/auth/project/", {"project_id": cloud.project_id(project)})
         assert response.status_code == 302
     return client
+
+
+def form_key(response) -> str:
+    """The idempotency key of the action form a page rendered."""
+    found = re.search(rb'name="idempotency_key" value="([^"]+)"', response.content)
+    assert found, response.content[:400]
+    return found.group(1).decode()
+
+
+def opened_form(cloud, url: str, user: str = "demo") -> tuple[Client, str]:
+    """`user` signed in and opened the action form at `url`: their client and the form's key."""
+    client = signed_in(cloud, user)
+    return client, form_key(client.get(url))
 
 
 def make_snapshot(cloud, project: str, status: str, **kw) -> Snapshot:

@@ -10,6 +10,7 @@ from snapshots.models import Snapshot, Volume
 from snapshots.tests.actions_helpers import (
     cinder_calls,
     cut_off,
+    form_key,
     mirrored_fixture,  # noqa: F401 (the fixture)
     signed_in,
     sim_snapshot,
@@ -19,14 +20,10 @@ from snapshots.tests.actions_helpers import (
 CREATE_ROUTE = "POST /volume/v3/{project_id}/snapshots"
 
 
-def _key(response) -> str:
-    return re.search(rb'name="idempotency_key" value="([^"]+)"', response.content).group(1).decode()
-
-
 def _form(client, volume_id: str, **extra) -> dict:
     page = client.get("/snapshots/create/")
     data = {
-        "idempotency_key": _key(page),
+        "idempotency_key": form_key(page),
         "volume": volume_id,
         "name": "from-the-form",
         "description": "one line",
