@@ -34,6 +34,18 @@ def _settled(backend, project: str, sid: str):
     )
 
 
+def _two_synced(backend, made, project: str, tag: str, names: tuple[str, str], creating: str):
+    """Two snapshots made outside on the project's volumes 0 and 1, the one named `creating` reset
+    to creating, then a sync: the mirror holds both as they are now."""
+    snaps = {
+        name: create_outside(backend, made, project, f"{tag}-{name}", volume=i)
+        for i, name in enumerate(names)
+    }
+    backend.outside(project).reset_snapshot_status(snaps[creating].id, "creating")
+    sync_all()
+    return snaps[names[0]], snaps[names[1]]
+
+
 def test_member_creates_edits_tags_and_deletes(keystone_mode, made, tag):
     backend = keystone_mode
     client = sign_in(backend, "demo", project="alpha")
@@ -105,10 +117,7 @@ def test_member_creates_edits_tags_and_deletes(keystone_mode, made, tag):
 def test_admin_repairs_through_the_views(keystone_mode, made, tag):
     backend = keystone_mode
     outside = backend.outside("beta")
-    stuck = create_outside(backend, made, "beta", f"{tag}-stuck")
-    broken = create_outside(backend, made, "beta", f"{tag}-broken", volume=1)
-    outside.reset_snapshot_status(stuck.id, "creating")
-    sync_all()
+    stuck, broken = _two_synced(backend, made, "beta", tag, ("stuck", "broken"), creating="stuck")
     admin = sign_in(backend, "admin", project="alpha")  # repairs another project's snapshots
 
     # set status and progress: creating -> available at 100 %
@@ -265,10 +274,8 @@ def test_cinders_404_and_400_reach_the_page(keystone_mode, made, tag):
     """The mirror is behind Cinder: what Cinder refuses is shown in its words, nothing changes."""
     backend = keystone_mode
     outside = backend.outside("alpha")
-    vanished = create_outside(backend, made, "alpha", f"{tag}-vanished")
-    moved = create_outside(backend, made, "alpha", f"{tag}-moved", volume=1)
-    outside.reset_snapshot_status(moved.id, "creating")
-    sync_all()
+    names = ("vanished", "moved")
+    vanished, moved = _two_synced(backend, made, "alpha", tag, names, creating="moved")
     outside.delete_snapshot(vanished.id)
     backend.wait_gone("alpha", vanished.id)
     outside.reset_snapshot_status(moved.id, "available")  # the mirror still says creating
