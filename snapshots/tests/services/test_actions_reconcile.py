@@ -33,6 +33,14 @@ CREATE_ROUTE = "POST /volume/v3/{project_id}/snapshots"
 HANG_MS = 2500  # Cinder acts, then answers after this; the caller gives up after 1 s
 
 
+def _impatient(mirrored, user: str):
+    """`user` with a 1 s timeout, the microversion negotiated, then Cinder's answers held back."""
+    who = actor(mirrored, user, "alpha", timeout=1.0)
+    who.gateway.snapshot_microversion()
+    mirrored.faults(answer_delay_ms=HANG_MS)
+    return who
+
+
 def _create(who, volume_id, key):
     return who.run(
         snapshot_create,
@@ -111,9 +119,7 @@ def test_a_create_cinder_never_carried_out_is_settled_as_not_done_and_may_be_res
 
 def test_an_edit_whose_answer_is_lost_is_read_back(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    demo = actor(mirrored, "demo", "alpha", timeout=1.0)
-    demo.gateway.snapshot_microversion()
-    mirrored.faults(answer_delay_ms=HANG_MS)
+    demo = _impatient(mirrored, "demo")
     key = idempotency.new_key()
     with pytest.raises(errors.OutcomeUnknown):
         demo.run(
@@ -131,9 +137,7 @@ def test_an_edit_whose_answer_is_lost_is_read_back(mirrored):
 
 def test_a_delete_whose_answer_is_lost_is_read_back(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    demo = actor(mirrored, "demo", "alpha", timeout=1.0)
-    demo.gateway.snapshot_microversion()
-    mirrored.faults(answer_delay_ms=HANG_MS)
+    demo = _impatient(mirrored, "demo")
     with pytest.raises(errors.OutcomeUnknown) as info:
         snapshot_delete(
             scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
@@ -187,9 +191,7 @@ def test_a_key_reused_by_another_person_is_refused(mirrored):
 
 def test_a_repair_whose_answer_is_lost_is_settled_by_the_beat(mirrored):
     snap = make_snapshot(mirrored, "alpha", "error_deleting")
-    admin = actor(mirrored, "admin", "alpha", timeout=1.0)
-    admin.gateway.snapshot_microversion()
-    mirrored.faults(answer_delay_ms=HANG_MS)
+    admin = _impatient(mirrored, "admin")
     with pytest.raises(errors.OutcomeUnknown):
         admin.run(
             snapshot_reset_status, snapshot_id=snap.id, status="available", reason="checked by hand"
