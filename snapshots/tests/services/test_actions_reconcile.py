@@ -41,6 +41,16 @@ def _impatient(mirrored, user: str):
     return who
 
 
+def _rename(who, snap, name: str, key: str):
+    return who.run(
+        snapshot_update,
+        snapshot_id=snap.id,
+        name=name,
+        description=snap.description,
+        idempotency_key=key,
+    )
+
+
 def _create(who, volume_id, key):
     return who.run(
         snapshot_create,
@@ -122,13 +132,7 @@ def test_an_edit_whose_answer_is_lost_is_read_back(mirrored):
     demo = _impatient(mirrored, "demo")
     key = idempotency.new_key()
     with pytest.raises(errors.OutcomeUnknown):
-        demo.run(
-            snapshot_update,
-            snapshot_id=snap.id,
-            name="renamed-in-the-dark",
-            description=snap.description,
-            idempotency_key=key,
-        )
+        _rename(demo, snap, "renamed-in-the-dark", key)
     mirrored.clear_faults()
     assert AuditEvent.objects.get(action="update_snapshot").outcome == Outcome.UNKNOWN
     assert reconcile_operation(key=key, gateway=service_gateway()) == Operation.SUCCEEDED
@@ -177,13 +181,7 @@ def test_a_key_reused_by_another_person_is_refused(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     admin = actor(mirrored, "admin", "alpha")
     key = idempotency.new_key()
-    demo.run(
-        snapshot_update,
-        snapshot_id=snap.id,
-        name="by-demo",
-        description=snap.description,
-        idempotency_key=key,
-    )
+    _rename(demo, snap, "by-demo", key)
     with pytest.raises(idempotency.KeyReused):
         admin.run(snapshot_delete, snapshot_id=snap.id, idempotency_key=key)
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
