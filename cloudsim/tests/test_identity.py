@@ -208,27 +208,24 @@ def test_project_ids_are_stable_hex(sim):
         int(pid, 16)
 
 
-def test_keystoneauth_password_plugin(sim):
-    auth = v3.Password(
+def _auditor_in_beta(sim, password: str) -> v3.Password:
+    return v3.Password(
         auth_url=sim.identity_url,
         username="auditor",
-        password="secret",
+        password=password,
         project_name="beta",
         user_domain_id="default",
         project_domain_id="default",
     )
+
+
+def test_keystoneauth_password_plugin(sim):
+    auth = _auditor_in_beta(sim, "secret")
     sess = ks_session.Session(auth=auth)
     assert sess.get_project_id() == sim.project_id("beta")
     endpoint = sess.get_endpoint(service_type="block-storage", interface="public")
     assert endpoint == f"{sim.url}/volume/v3/{sim.project_id('beta')}"
-    bad = v3.Password(
-        auth_url=sim.identity_url,
-        username="auditor",
-        password="nope",
-        project_name="beta",
-        user_domain_id="default",
-        project_domain_id="default",
-    )
+    bad = _auditor_in_beta(sim, "nope")
     with pytest.raises(Unauthorized):
         ks_session.Session(auth=bad).get_token()
 

@@ -6,6 +6,7 @@ HTTP, and the mirror is filled the way the sync worker fills it (mirror.apply of
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from snapshots.middleware import scope_from_session
 from snapshots.models import Snapshot
 from snapshots.permissions import Scope
 from snapshots.services import mirror
+from snapshots.services.sync import sync_snapshots
 from snapshots.tests.paging import snapshot_pages
 
 
@@ -103,16 +105,20 @@ def fill_mirror() -> int:
     return count
 
 
-def pick(project_id: str, status: str) -> Snapshot:
-    """A live mirrored snapshot of `project_id` in `status` (the demo cloud has every status)."""
-    row = (
+def picks(project_id: str, status: str, count: int) -> list[Snapshot]:
+    """The first `count` live mirrored snapshots of `project_id` in `status`, by id."""
+    rows = list(
         Snapshot.objects.live()
         .filter(project_id=project_id, status=status, group_snapshot_id="")
-        .order_by("id")
-        .first()
+        .order_by("id")[:count]
     )
-    assert row is not None, f"no {status} snapshot in {project_id}"
-    return row
+    assert len(rows) == count, f"fewer than {count} {status} snapshots in {project_id}"
+    return rows
+
+
+def pick(project_id: str, status: str) -> Snapshot:
+    """A live mirrored snapshot of `project_id` in `status` (the demo cloud has every status)."""
+    return picks(project_id, status, 1)[0]
 
 
 def sim_snapshot(cloud, snapshot_id: str, project: str = "alpha") -> dict | None:
@@ -170,6 +176,16 @@ def mirrored_fixture(cloud, db):
     cloud.clear_faults()
 
 
+@pytest.fixture(name="world")
+def world_fixture(mirrored):
+    """The demo cloud with its volumes mirrored too, and a fresh available volume + snapshot."""
+    vol = mirrored.create_volume("alpha", size=4, name="wf-source")
+    mirror.apply_volume_page(service_gateway().list_volumes(all_projects=True), now=timezone.now())
+    snap = make_snapshot(mirrored, "alpha", "available", volume_id=vol["id"], size=4)
+    mirrored.reset_stats()
+    return mirrored, vol, snap
+
+
 def signed_in(cloud, user: str = "demo", project: str | None = None) -> Client:
     """A fresh test client signed in through the real login form (one per person in a test)."""
     client = Client()
@@ -183,9 +199,31 @@ def signed_in(cloud, user: str = "demo", project: str | None = None) -> Client:
     return client
 
 
+def form_key(response) -> str:
+    """The idempotency key of the action form a page rendered."""
+    found = re.search(rb'name="idempotency_key" value="([^"]+)"', response.content)
+    assert found, response.content[:400]
+    return found.group(1).decode()
+
+
+def opened_form(cloud, url: str, user: str = "demo") -> tuple[Client, str]:
+    """`user` signed in and opened the action form at `url`: their client and the form's key."""
+    client = signed_in(cloud, user)
+    return client, form_key(client.get(url))
+
+
 def make_snapshot(cloud, project: str, status: str, **kw) -> Snapshot:
     """A snapshot made "outside the dashboard" in the simulator, then mirrored as a sync would."""
     made = cloud.create_snapshot(project, status=status, **kw)
     sid = made.get("id") or made["snapshot"]["id"]
     row, _ = mirror.apply(service_gateway().get_snapshot(sid), source=ChangeSource.SYNC)
     return row
+
+
+def synced_snapshot(cloud, volume_name: str, name: str, **fields: Any) -> Snapshot:
+    """An available snapshot named `name` on a new volume of alpha, made in the simulator, then
+    the whole cloud synced into the mirror; returns its row."""
+    volume = cloud.create_volume("alpha", name=volume_name, size=1)
+    cloud.create_snapshot("alpha", volume_id=volume["id"], name=name, status="available", **fields)
+    sync_snapshots()
+    return Snapshot.objects.get(name=name)

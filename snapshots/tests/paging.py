@@ -7,6 +7,7 @@ from typing import Any
 
 from snapshots.cloud.dto import SnapshotPage
 from snapshots.cloud.gateway import Gateway
+from snapshots.models import Snapshot
 
 
 def snapshot_pages(
@@ -22,3 +23,17 @@ def snapshot_pages(
         if not page.next_marker:
             return
         marker = page.next_marker
+
+
+def cloud_truth(gateway: Gateway) -> dict[str, tuple[str, str]]:
+    """id -> (status, name) of every snapshot Cinder has now."""
+    return {
+        s.id: (s.status, s.name)
+        for page in snapshot_pages(gateway, all_projects=True)
+        for s in page.items
+    }
+
+
+def live_mirror() -> dict[str, tuple[str, str]]:
+    """id -> (status, name) of every live row of the mirror, to compare with cloud_truth()."""
+    return {row.id: (row.status, row.name) for row in Snapshot.objects.live()}

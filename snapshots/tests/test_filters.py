@@ -19,40 +19,37 @@ pytestmark = pytest.mark.django_db
 ALPHA, BETA = "p-alpha", "p-beta"
 
 
-def member() -> Scope:
+def _scope(
+    user: str,
+    name: str,
+    roles: set[str],
+    projects: tuple[ProjectRef, ...],
+    readable: frozenset[str] | None,
+) -> Scope:
     return Scope(
-        user_id="u1",
-        username="demo",
+        user_id=user,
+        username=name,
         project_id=ALPHA,
         project_name="alpha",
-        roles=frozenset({"member", "reader"}),
-        projects=(ProjectRef(ALPHA, "alpha"), ProjectRef(BETA, "beta")),
-        readable_projects=frozenset({ALPHA}),
+        roles=frozenset(roles),
+        projects=projects,
+        readable_projects=readable,
     )
+
+
+BOTH = (ProjectRef(ALPHA, "alpha"), ProjectRef(BETA, "beta"))
+
+
+def member() -> Scope:
+    return _scope("u1", "demo", {"member", "reader"}, BOTH, frozenset({ALPHA}))
 
 
 def admin() -> Scope:
-    return Scope(
-        user_id="u2",
-        username="admin",
-        project_id=ALPHA,
-        project_name="alpha",
-        roles=frozenset({"admin", "member", "reader"}),
-        projects=(ProjectRef(ALPHA, "alpha"),),
-        readable_projects=None,
-    )
+    return _scope("u2", "admin", {"admin", "member", "reader"}, BOTH[:1], None)
 
 
 def auditor() -> Scope:
-    return Scope(
-        user_id="u3",
-        username="auditor",
-        project_id=ALPHA,
-        project_name="alpha",
-        roles=frozenset({"reader"}),
-        projects=(ProjectRef(ALPHA, "alpha"), ProjectRef(BETA, "beta")),
-        readable_projects=frozenset({ALPHA, BETA}),
-    )
+    return _scope("u3", "auditor", {"reader"}, BOTH, frozenset({ALPHA, BETA}))
 
 
 def run(data: dict, scope: Scope | None = None) -> tuple[SnapshotFilter, set[str]]:

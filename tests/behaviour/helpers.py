@@ -13,6 +13,7 @@ from django.test import Client
 from snapshots.cloud.dto import SnapshotData
 from snapshots.models import Snapshot
 from snapshots.services import sync
+from snapshots.services.snapshots import TRACK_TASK
 from tests.behaviour.conftest import PASSWORD, Backend
 
 LOCAL_PASSWORD = "a-long-local-password-1"
@@ -125,6 +126,29 @@ def create_outside(
     if wait:
         return backend.wait_status(project, data.id, "available")
     return data
+
+
+def older_and_latest(
+    backend: Backend, made, project: str, volume_id: str, tag: str
+) -> tuple[SnapshotData, SnapshotData]:
+    """Two snapshots of one volume made outside, the first available before the second is asked
+    for: the older one and the latest (the only one Cinder reverts to)."""
+    outside = backend.outside(project)
+    snaps = []
+    for which in ("older", "latest"):
+        snap = outside.create_snapshot(volume_id=volume_id, name=f"{tag}-{which}")
+        made(project, snap.id)
+        backend.wait_status(project, snap.id, "available")
+        snaps.append(snap)
+    return snaps[0], snaps[1]
+
+
+# --- the worker -------------------------------------------------------------------------------
+def run_tracks(enqueued) -> None:
+    """What the worker does with the tasks the actions asked for (repeats are harmless)."""
+    for task, kwargs in list(enqueued):
+        assert task == TRACK_TASK
+        sync.track_snapshots(**kwargs)
 
 
 # --- the mirror and the list --------------------------------------------------------------------

@@ -34,6 +34,18 @@ def _settled(backend, project: str, sid: str):
     )
 
 
+def _two_synced(backend, made, project: str, tag: str, names: tuple[str, str], creating: str):
+    """Two snapshots made outside on the project's volumes 0 and 1, the one named `creating` reset
+    to creating, then a sync: the mirror holds both as they are now."""
+    snaps = {
+        name: create_outside(backend, made, project, f"{tag}-{name}", volume=i)
+        for i, name in enumerate(names)
+    }
+    backend.outside(project).reset_snapshot_status(snaps[creating].id, "creating")
+    sync_all()
+    return snaps[names[0]], snaps[names[1]]
+
+
 def test_member_creates_edits_tags_and_deletes(keystone_mode, made, tag):
     backend = keystone_mode
     client = sign_in(backend, "demo", project="alpha")
@@ -105,10 +117,7 @@ def test_member_creates_edits_tags_and_deletes(keystone_mode, made, tag):
 def test_admin_repairs_through_the_views(keystone_mode, made, tag):
     backend = keystone_mode
     outside = backend.outside("beta")
-    stuck = create_outside(backend, made, "beta", f"{tag}-stuck")
-    broken = create_outside(backend, made, "beta", f"{tag}-broken", volume=1)
-    outside.reset_snapshot_status(stuck.id, "creating")
-    sync_all()
+    stuck, broken = _two_synced(backend, made, "beta", tag, ("stuck", "broken"), creating="stuck")
     admin = sign_in(backend, "admin", project="alpha")  # repairs another project's snapshots
 
     # set status and progress: creating -> available at 100 %
@@ -136,43 +145,41 @@ def test_admin_repairs_through_the_views(keystone_mode, made, tag):
     backend.wait_gone("beta", broken.id)
 
 
+def _synced_ids(backend, made, project: str, tag: str, count: int) -> list[str]:
+    """`count` snapshots made outside on the project's first volumes, then a sync."""
+    snaps = [create_outside(backend, made, project, f"{tag}-{n}", volume=n) for n in range(count)]
+    sync_all()
+    return [s.id for s in snaps]
+
+
+def _bulk_done(client, url: str, ids: list[str], said: str, **fields) -> None:
+    """The bulk form at `url` confirmed for `ids`: a redirect, and the page after it says `said`."""
+    response = post_form(client, url, {"ids": ids, "confirm": "yes", **fields}, ids=ids)
+    assert response.status_code == 302, response.content[:500]
+    assert said in flash(client.get(response["Location"]))
+
+
 def test_admin_bulk_forms(keystone_mode, made, tag):
     backend = keystone_mode
-    snaps = [create_outside(backend, made, "gamma", f"{tag}-{n}", volume=n) for n in range(3)]
-    ids = [s.id for s in snaps]
-    sync_all()
+    ids = _synced_ids(backend, made, "gamma", tag, 3)
     admin = sign_in(backend, "admin", project="alpha")
 
     page = admin.get("/snapshots/bulk/reset-status/", {"ids": ids[:2]})
-    response = post_form(
-        admin,
-        "/snapshots/bulk/reset-status/",
-        {"ids": ids[:2], "confirm": "yes", "status": "error", "reason": tag},
-        ids=ids[:2],
-    )
     assert page.status_code == 200
-    assert response.status_code == 302, response.content[:500]
-    assert "2 of 2 reset to error" in flash(admin.get(response["Location"]))
+    url, fields = "/snapshots/bulk/reset-status/", {"status": "error", "reason": tag}
+    _bulk_done(admin, url, ids[:2], "2 of 2 reset to error", **fields)
     assert [backend.outside("gamma").get_snapshot(i).status for i in ids[:2]] == ["error"] * 2
 
-    response = post_form(
-        admin, "/snapshots/bulk/force-delete/", {"ids": ids, "confirm": "yes"}, ids=ids
-    )
-    assert response.status_code == 302, response.content[:500]
-    assert "3 of 3 force-deleted" in flash(admin.get(response["Location"]))
+    _bulk_done(admin, "/snapshots/bulk/force-delete/", ids, "3 of 3 force-deleted")
     for sid in ids:
         backend.wait_gone("gamma", sid)
 
 
 def test_member_bulk_delete(keystone_mode, made, tag):
     backend = keystone_mode
-    snaps = [create_outside(backend, made, "alpha", f"{tag}-{n}", volume=n) for n in range(2)]
-    ids = [s.id for s in snaps]
-    sync_all()
+    ids = _synced_ids(backend, made, "alpha", tag, 2)
     member = sign_in(backend, "demo", project="alpha")
-    response = post_form(member, "/snapshots/bulk/delete/", {"ids": ids, "confirm": "yes"}, ids=ids)
-    assert response.status_code == 302, response.content[:500]
-    assert "2 of 2 deleted" in flash(member.get(response["Location"]))
+    _bulk_done(member, "/snapshots/bulk/delete/", ids, "2 of 2 deleted")
     for sid in ids:
         backend.wait_gone("alpha", sid)
 
@@ -265,10 +272,8 @@ def test_cinders_404_and_400_reach_the_page(keystone_mode, made, tag):
     """The mirror is behind Cinder: what Cinder refuses is shown in its words, nothing changes."""
     backend = keystone_mode
     outside = backend.outside("alpha")
-    vanished = create_outside(backend, made, "alpha", f"{tag}-vanished")
-    moved = create_outside(backend, made, "alpha", f"{tag}-moved", volume=1)
-    outside.reset_snapshot_status(moved.id, "creating")
-    sync_all()
+    names = ("vanished", "moved")
+    vanished, moved = _two_synced(backend, made, "alpha", tag, names, creating="moved")
     outside.delete_snapshot(vanished.id)
     backend.wait_gone("alpha", vanished.id)
     outside.reset_snapshot_status(moved.id, "available")  # the mirror still says creating

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from snapshots.services import sync
-from snapshots.services.snapshots import TRACK_TASK
 from tests.behaviour.helpers import (
     create_outside,
     create_through_form,
@@ -16,6 +15,7 @@ from tests.behaviour.helpers import (
     mirror_matches,
     post_form,
     row,
+    run_tracks,
     sync_all,
 )
 
@@ -23,9 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _worker(enqueued) -> None:
-    for task, kwargs in list(enqueued):
-        assert task == TRACK_TASK
-        sync.track_snapshots(**kwargs)
+    run_tracks(enqueued)
     sync.track_snapshots()
 
 

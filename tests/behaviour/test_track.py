@@ -14,19 +14,13 @@ from tests.behaviour.helpers import (
     mirror_matches,
     post_form,
     row,
+    run_tracks,
     sign_in,
     sync_all,
 )
 
 # Transactions commit, so the track task an action enqueues on commit is really asked for.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_tracks(enqueued) -> None:
-    """What the worker does with the tasks the actions asked for (repeats are harmless)."""
-    for task, kwargs in list(enqueued):
-        assert task == TRACK_TASK
-        sync.track_snapshots(**kwargs)
 
 
 def test_track_follows_a_create_to_available(keystone_mode, made, tag, enqueued):
@@ -42,7 +36,7 @@ def test_track_follows_a_create_to_available(keystone_mode, made, tag, enqueued)
     assert enqueued == [(TRACK_TASK, {"snapshot_id": sid})]
 
     def available() -> bool:
-        _run_tracks(enqueued)
+        run_tracks(enqueued)
         sync.track_snapshots()  # the beat's tick, for what is due
         return row(sid).status == "available"
 
@@ -64,7 +58,7 @@ def test_track_follows_a_delete_until_gone(keystone_mode, made, tag, enqueued):
     assert (TRACK_TASK, {"snapshot_id": data.id}) in enqueued or row(data.id).deleted_at
 
     def gone() -> bool:
-        _run_tracks(enqueued)
+        run_tracks(enqueued)
         sync.track_snapshots()
         return row(data.id).deleted_at is not None
 

@@ -15,7 +15,7 @@ import requests
 
 from snapshots.cloud import errors
 from tests.behaviour.conftest import PASSWORD
-from tests.behaviour.helpers import create_outside
+from tests.behaviour.helpers import create_outside, older_and_latest
 
 
 class Raw:
@@ -59,6 +59,16 @@ def _volume_status(backend, project: str, vid: str, status: str):
     )
 
 
+def _member_volume_from_new_snapshot(backend, made, volumes, name: str):
+    """demo's raw Cinder client, a fresh snapshot and a volume demo made from it, available."""
+    snap = create_outside(backend, made, "alpha", name)
+    member = Raw(backend, "demo", "alpha")
+    body = member("POST", "/volumes", json={"volume": {"snapshot_id": snap.id}}).json()["volume"]
+    vid = volumes("alpha", body["id"])
+    _volume_status(backend, "alpha", vid, "available")
+    return member, snap, vid
+
+
 def test_volume_from_a_snapshot_becomes_available(backend, made, volumes, tag):
     snap = create_outside(backend, made, "alpha", f"{tag}-src")
     member = backend.gateway("demo", "alpha")
@@ -83,12 +93,7 @@ def test_revert_is_offered_only_for_the_latest_snapshot_and_goes_through(
     vol, _ = admin.create_volume(snapshot_id=seed.id, size=seed.size, name=f"{tag}-rv")
     volumes("alpha", vol.id)
     _volume_status(backend, "alpha", vol.id, "available")
-    older = admin.create_snapshot(volume_id=vol.id, name=f"{tag}-older")
-    made("alpha", older.id)
-    backend.wait_status("alpha", older.id, "available")
-    latest = admin.create_snapshot(volume_id=vol.id, name=f"{tag}-latest")
-    made("alpha", latest.id)
-    backend.wait_status("alpha", latest.id, "available")
+    older, latest = older_and_latest(backend, made, "alpha", vol.id, tag)
     member = backend.gateway("demo", "alpha")
     with pytest.raises(errors.BadRequest) as not_latest:
         member.revert_volume_to_snapshot(vol.id, older.id)
@@ -294,11 +299,7 @@ def test_volume_from_snapshot_refusals_and_bodies_read_like_cinder_29(backend, m
 
 
 def test_attachments_reserve_and_complete_as_cinder_29_shows_them(backend, made, volumes, tag):
-    snap = create_outside(backend, made, "alpha", f"{tag}-at")
-    member = Raw(backend, "demo", "alpha")
-    body = member("POST", "/volumes", json={"volume": {"snapshot_id": snap.id}}).json()["volume"]
-    vid = volumes("alpha", body["id"])
-    _volume_status(backend, "alpha", vid, "available")
+    member, _snap, vid = _member_volume_from_new_snapshot(backend, made, volumes, f"{tag}-at")
     server = "5f2c5b0e-6a3b-4c55-9d7e-0c2f3a1b4d6e"
     reserved = member(
         "POST",
@@ -337,11 +338,7 @@ def test_attachments_reserve_and_complete_as_cinder_29_shows_them(backend, made,
 
 
 def test_revert_refusals_read_like_cinder_29(backend, made, volumes, tag):
-    snap = create_outside(backend, made, "alpha", f"{tag}-rr")
-    member = Raw(backend, "demo", "alpha")
-    body = member("POST", "/volumes", json={"volume": {"snapshot_id": snap.id}}).json()["volume"]
-    vid = volumes("alpha", body["id"])
-    _volume_status(backend, "alpha", vid, "available")
+    member, snap, vid = _member_volume_from_new_snapshot(backend, made, volumes, f"{tag}-rr")
 
     def revert(snapshot_id) -> tuple[int, str]:
         answer = member(

@@ -10,7 +10,15 @@ import requests
 
 from snapshots.models import AuditEvent, Volume
 from snapshots.services import volume_tracking
-from tests.behaviour.helpers import create_outside, flash, post_form, row, sign_in, sync_all
+from tests.behaviour.helpers import (
+    create_outside,
+    flash,
+    older_and_latest,
+    post_form,
+    row,
+    sign_in,
+    sync_all,
+)
 from tests.behaviour.test_workflows_cloud import Raw
 
 
@@ -65,12 +73,7 @@ def test_revert_is_refused_for_an_older_snapshot_and_goes_through_for_the_latest
     vol, _ = admin.create_volume(snapshot_id=seed.id, size=seed.size, name=f"{tag}-rv")
     try:
         backend.wait_until(lambda: admin.get_volume(vol.id).status == "available")
-        older = admin.create_snapshot(volume_id=vol.id, name=f"{tag}-older")
-        made("alpha", older.id)
-        backend.wait_status("alpha", older.id, "available")
-        latest = admin.create_snapshot(volume_id=vol.id, name=f"{tag}-latest")
-        made("alpha", latest.id)
-        backend.wait_status("alpha", latest.id, "available")
+        older, latest = older_and_latest(backend, made, "alpha", vol.id, tag)
         sync_all()
         client = sign_in(backend, "demo", project="alpha")
         refused = post_form(client, f"/snapshots/{older.id}/revert/")

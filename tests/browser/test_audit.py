@@ -8,14 +8,9 @@ import json
 
 import pytest
 
-CHART_KEYS = (
-    "by_status",
-    "by_project",
-    "size_by_project",
-    "created_per_day",
-    "failures_per_day",
-    "creating_to_available",
-)
+# Charts the demo cloud has data for: by status, by project, size by project, created and failed
+# per day, creating-to-available times.
+DRAWN_CHARTS = 6
 
 
 def test_overview_draws_every_chart_with_data(page, sign_in, axe_violations):
@@ -40,7 +35,7 @@ def test_overview_draws_every_chart_with_data(page, sign_in, axe_violations):
     sign_in(page, "admin")
     page.goto("/snapshots/overview/")
     canvases = page.locator("canvas[data-chart]")
-    assert canvases.count() >= len(CHART_KEYS) - 1  # a chart with no data shows a sentence
+    assert canvases.count() >= DRAWN_CHARTS - 1  # a chart with no data shows a sentence
     page.wait_for_function(
         "n => window.Chart && Object.keys(Chart.instances).length === n", arg=canvases.count()
     )

@@ -23,6 +23,13 @@ def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def _creating_elsewhere(stack, prefix: str, **fields) -> tuple[str, str]:
+    """A snapshot made in alpha outside the dashboard, still creating: its name and id."""
+    name = _name(prefix)
+    created = stack.sim.create_snapshot("alpha", name=name, status="creating", **fields)
+    return name, created.get("id") or created["snapshot"]["id"]
+
+
 def _wait_for_rows(page, url: str, text: str, count: int = 1) -> None:
     """Reload `url` until the sync worker has brought in `count` rows containing `text`."""
     deadline = time.monotonic() + LIVE / 1000
@@ -104,9 +111,7 @@ def test_filter_sort_page_and_export(page, sign_in, stack):
 
 
 def test_a_snapshot_made_elsewhere_turns_available_without_reload(page, sign_in, stack):
-    name = _name("live")
-    created = stack.sim.create_snapshot("alpha", name=name, status="creating")
-    sid = created.get("id") or created["snapshot"]["id"]
+    name, sid = _creating_elsewhere(stack, "live")
     sign_in(page, "demo")
     _wait_for_rows(page, f"/snapshots/?q={name}", name)
     row = page.locator(f"#row-{sid}")
@@ -137,9 +142,7 @@ def test_a_snapshot_made_elsewhere_turns_available_without_reload(page, sign_in,
 
 
 def test_a_snapshot_deleted_elsewhere_leaves_the_table(page, sign_in, stack):
-    name = _name("gone")
-    created = stack.sim.create_snapshot("alpha", name=name, status="creating")
-    sid = created.get("id") or created["snapshot"]["id"]
+    name, sid = _creating_elsewhere(stack, "gone")
     sign_in(page, "demo")
     _wait_for_rows(page, f"/snapshots/?q={name[:5]}&sort=-created", name)
     expect(page.locator(f"#row-{sid}")).to_have_count(1)
@@ -148,11 +151,7 @@ def test_a_snapshot_deleted_elsewhere_leaves_the_table(page, sign_in, stack):
 
 
 def test_detail_page_follows_the_status(page, sign_in, stack, axe_violations):
-    name = _name("detail")
-    created = stack.sim.create_snapshot(
-        "alpha", name=name, status="creating", metadata={"owner": "browser"}
-    )
-    sid = created.get("id") or created["snapshot"]["id"]
+    name, sid = _creating_elsewhere(stack, "detail", metadata={"owner": "browser"})
     sign_in(page, "demo")
     _wait_for_rows(page, f"/snapshots/?q={name}", name)
     page.click(f"#row-{sid} td[data-label=Name] a")

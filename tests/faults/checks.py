@@ -12,7 +12,7 @@ from datetime import datetime
 
 import requests
 
-from tests.production.client import Visitor
+from tests.production.client import Visitor, create_fields
 from tests.production.shape import ProductionStack, ScratchDatabase, wait_for
 
 GONE = {"deleting", "gone"}
@@ -172,18 +172,7 @@ def create(person: Visitor, volume_id: str, name: str, *, resend: bool = True) -
     page = person.get("/snapshots/create/")
     assert page.status_code == 200, page.status_code
     key = person.field(page, "idempotency_key")
-    fields = {
-        "idempotency_key": key,
-        "volume": volume_id,
-        "name": name,
-        "description": "fault suite",
-        "meta-TOTAL_FORMS": "1",
-        "meta-INITIAL_FORMS": "0",
-        "meta-MIN_NUM_FORMS": "0",
-        "meta-MAX_NUM_FORMS": "1000",
-        "meta-0-key": "",
-        "meta-0-value": "",
-    }
+    fields = {"idempotency_key": key, **create_fields(volume_id, name, "fault suite")}
     attempt = Attempt("create", name=name, path="/snapshots/create/", fields=fields)
     send(person, attempt)
     if resend:

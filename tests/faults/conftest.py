@@ -28,25 +28,19 @@ def servers():
 
 @pytest.fixture(scope="module")
 def cloud():
-    from cloudsim.testing import start_simulator
-
-    simulator = start_simulator("--create-delay", "2", "--delete-delay", "2")
-    yield simulator
-    simulator.stop()
+    with shape.simulator(create_delay=2, delete_delay=2) as simulator:
+        yield simulator
 
 
 @pytest.fixture(scope="module")
 def faulty(servers, cloud, tmp_path_factory):
     redis, postgres = servers
-    database = shape.ScratchDatabase(postgres.url, prefix="faults")
-    workdir = tmp_path_factory.mktemp("faults")
-    stack = shape.ProductionStack(
+    with shape.running_stack(
         venv=shape.production_venv(),
-        workdir=workdir,
-        database_url=database.url,
+        workdir=tmp_path_factory.mktemp("faults"),
+        database=shape.ScratchDatabase(postgres.url, prefix="faults"),
         redis_url=redis.url,
-        identity_url=cloud.identity_url,
-        clouds_yaml=cloud.write_clouds_yaml(workdir / "clouds.yaml", "dashboard-demo"),
+        cloud=cloud,
         variables={
             "CLOUD_TIMEOUT": str(CLOUD_TIMEOUT),
             "SWEEP_INTERVAL": str(SYNC_PERIOD),
@@ -56,15 +50,10 @@ def faulty(servers, cloud, tmp_path_factory):
             # The checks read the worker's task lines in Celery's own format.
             "LOG_FORMAT": "plain",
         },
-    )
-    stack.database = database
-    stack.redis = redis
-    stack.postgres = postgres
-    try:
-        yield stack.up()
-    finally:
-        stack.down()
-        database.drop()
+        redis=redis,
+        postgres=postgres,
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -25,14 +25,20 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def create_during(cloud, person, volume, prefix: str, **fault) -> checks.Attempt:
+    """A create sent while the simulator has `fault`, cleared again whatever happens."""
+    cloud.faults(**fault)
+    try:
+        return checks.create(person, volume, unique(prefix))
+    finally:
+        cloud.clear_faults()
+
+
 def test_a_cloud_slower_than_the_timeout(faulty, cloud, person, volume):
     """Cinder acts, but answers after the action's timeout: the outcome is unknown, not failed;
     the worker finds the snapshot and the audit and the result page say it was done."""
-    cloud.faults(answer_delay_ms=int((CLOUD_TIMEOUT + 3) * 1000))
-    try:
-        attempt = checks.create(person, volume, unique("slow"))
-    finally:
-        cloud.clear_faults()
+    delay = int((CLOUD_TIMEOUT + 3) * 1000)
+    attempt = create_during(cloud, person, volume, "slow", answer_delay_ms=delay)
     checks.check(faulty, cloud, faulty.database, [attempt], SYNC_PERIOD)
 
 
@@ -51,11 +57,7 @@ def test_a_hung_cloud_sigstop(faulty, cloud, person, volume):
 
 
 def test_cinder_answers_500(faulty, cloud, person, volume):
-    cloud.faults(create_error_rate=1.0)
-    try:
-        attempt = checks.create(person, volume, unique("err500"))
-    finally:
-        cloud.clear_faults()
+    attempt = create_during(cloud, person, volume, "err500", create_error_rate=1.0)
     checks.check(faulty, cloud, faulty.database, [attempt], SYNC_PERIOD)
 
 

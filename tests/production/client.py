@@ -12,6 +12,21 @@ import requests
 TIMEOUT = 60
 
 
+def create_fields(volume_id: str, name: str, description: str = "") -> dict[str, str]:
+    """The create form as a browser sends it: one empty metadata row."""
+    return {
+        "volume": volume_id,
+        "name": name,
+        "description": description,
+        "meta-TOTAL_FORMS": "1",
+        "meta-INITIAL_FORMS": "0",
+        "meta-MIN_NUM_FORMS": "0",
+        "meta-MAX_NUM_FORMS": "1000",
+        "meta-0-key": "",
+        "meta-0-value": "",
+    }
+
+
 class Visitor:
     def __init__(self, base_url: str) -> None:
         self.base = base_url.rstrip("/")
@@ -53,20 +68,7 @@ class Visitor:
         return self.post(path, {"idempotency_key": self.field(page, "idempotency_key"), **fields})
 
     def create(self, volume_id: str, name: str, description: str = "") -> requests.Response:
-        return self.post_form(
-            "/snapshots/create/",
-            {
-                "volume": volume_id,
-                "name": name,
-                "description": description,
-                "meta-TOTAL_FORMS": "1",
-                "meta-INITIAL_FORMS": "0",
-                "meta-MIN_NUM_FORMS": "0",
-                "meta-MAX_NUM_FORMS": "1000",
-                "meta-0-key": "",
-                "meta-0-value": "",
-            },
-        )
+        return self.post_form("/snapshots/create/", create_fields(volume_id, name, description))
 
     def delete(self, snapshot_id: str) -> requests.Response:
         return self.post_form(f"/snapshots/{snapshot_id}/delete/", {})

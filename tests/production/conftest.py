@@ -22,11 +22,8 @@ def production_venv():
 
 @pytest.fixture(scope="module")
 def cloud():
-    from cloudsim.testing import start_simulator
-
-    simulator = start_simulator("--create-delay", "3", "--delete-delay", "2")
-    yield simulator
-    simulator.stop()
+    with shape.simulator(create_delay=3, delete_delay=2) as simulator:
+        yield simulator
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +34,11 @@ def stack(servers, production_venv, cloud, tmp_path_factory):
     database = shape.ScratchDatabase(database_url)
     broker = shape.redis_db(redis_url, 7)
     redis.Redis.from_url(broker).flushdb()
-    workdir = tmp_path_factory.mktemp("production")
-    clouds = cloud.write_clouds_yaml(workdir / "clouds.yaml", "dashboard-demo")
-    running = shape.ProductionStack(
+    with shape.running_stack(
         venv=production_venv,
-        workdir=workdir,
-        database_url=database.url,
+        workdir=tmp_path_factory.mktemp("production"),
+        database=database,
         redis_url=broker,
-        identity_url=cloud.identity_url,
-        clouds_yaml=clouds,
-    )
-    running.database = database
-    try:
-        yield running.up()
-    finally:
-        running.down()
-        database.drop()
+        cloud=cloud,
+    ) as running:
+        yield running

@@ -322,6 +322,52 @@ class ProductionStack:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+@contextlib.contextmanager
+def simulator(create_delay: int, delete_delay: int):
+    """A simulator of the suite's own (so it may pause or break it), stopped afterwards."""
+    from cloudsim.testing import start_simulator
+
+    running = start_simulator(
+        "--create-delay", str(create_delay), "--delete-delay", str(delete_delay)
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@contextlib.contextmanager
+def running_stack(
+    *,
+    venv: Path,
+    workdir: Path,
+    database: ScratchDatabase,
+    redis_url: str,
+    cloud,
+    variables: dict[str, str] | None = None,
+    **attached: Any,
+):
+    """The stack up on `database` (dropped afterwards) against the simulator `cloud`; `attached`
+    are set on it for the tests (the servers behind it, say)."""
+    stack = ProductionStack(
+        venv=venv,
+        workdir=workdir,
+        database_url=database.url,
+        redis_url=redis_url,
+        identity_url=cloud.identity_url,
+        clouds_yaml=cloud.write_clouds_yaml(workdir / "clouds.yaml", "dashboard-demo"),
+        variables=variables or {},
+    )
+    stack.database = database
+    for name, value in attached.items():
+        setattr(stack, name, value)
+    try:
+        yield stack.up()
+    finally:
+        stack.down()
+        database.drop()
+
+
 def wait_for(what: str, check, timeout: float, interval: float = 0.5):
     """Poll `check()` until it returns something truthy; that value, or an AssertionError."""
     deadline = time.monotonic() + timeout

@@ -24,6 +24,7 @@ from snapshots.cloud import errors
 from snapshots.cloud.dto import Limits, SnapshotData, SnapshotPage, VolumeData
 from snapshots.cloud.gateway import SORT_KEYS, Gateway
 from snapshots.cloud.identity import Keystone
+from snapshots.tests.cloud.users import alpha_users
 from snapshots.tests.paging import snapshot_pages
 
 PAGING_NAMES = ["page-c", "page-a", "page-e", "page-b", "page-d"]
@@ -102,19 +103,7 @@ def service(realcloud) -> Gateway:
     return Gateway.for_cloud(realcloud.doc["service_cloud"], config_file=realcloud.clouds_yaml)
 
 
-@pytest.fixture
-def demo(gateway):
-    return gateway("demo", "alpha")
-
-
-@pytest.fixture
-def admin(gateway):
-    return gateway("admin", "alpha")
-
-
-@pytest.fixture
-def reader(gateway):
-    return gateway("auditor", "alpha")
+demo, admin, reader = alpha_users("gateway")
 
 
 @pytest.fixture

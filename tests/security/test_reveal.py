@@ -12,8 +12,8 @@ import pytest
 from snapshots.choices import Outcome
 from snapshots.models import Project, Snapshot
 from snapshots.services import audit
-from snapshots.services.sync import sync_snapshots
 from snapshots.templatetags.reveal import reveal_html, reveal_text
+from snapshots.tests.actions_helpers import synced_snapshot
 from tests.fuzz.urlmap import template_args, url_templates
 
 NAME = "report\u202egpj.exe\x07"
@@ -43,17 +43,7 @@ def test_plain_values_are_only_escaped():
 
 @pytest.fixture
 def hostile(cloud):
-    volume = cloud.create_volume("alpha", name=VOLUME, size=1)
-    cloud.create_snapshot(
-        "alpha",
-        volume_id=volume["id"],
-        name=NAME,
-        description=DESCRIPTION,
-        metadata=META,
-        status="available",
-    )
-    sync_snapshots()
-    snap = Snapshot.objects.get(name=NAME)
+    snap = synced_snapshot(cloud, VOLUME, NAME, description=DESCRIPTION, metadata=META)
     # A project name as the cloud could hand it over (the simulator's are plain).
     Project.objects.filter(id=snap.project_id).update(name="al\u202epha")
     Snapshot.objects.filter(project_id=snap.project_id).update(project_name="al\u202epha")

@@ -19,7 +19,7 @@ from django.urls import URLPattern, reverse
 
 from snapshots import urls as snapshot_urls
 from snapshots.models import AuditEvent, Operation, Snapshot, StatusChange
-from snapshots.services.sync import sync_snapshots
+from snapshots.tests.actions_helpers import synced_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,17 +45,9 @@ def _cloud_writes(sim) -> dict:
 @pytest.fixture
 def mirrored(cloud):
     """The demo cloud in the mirror, plus a snapshot whose every field is hostile."""
-    volume = cloud.create_volume("alpha", name="xss-volume", size=1)
-    cloud.create_snapshot(
-        "alpha",
-        volume_id=volume["id"],
-        name=XSS_NAME,
-        description=XSS_DESCRIPTION,
-        metadata=XSS_META,
-        status="available",
+    hostile = synced_snapshot(
+        cloud, "xss-volume", XSS_NAME, description=XSS_DESCRIPTION, metadata=XSS_META
     )
-    sync_snapshots()
-    hostile = Snapshot.objects.get(name=XSS_NAME)
     other = Snapshot.objects.filter(project_id=cloud.project_id("gamma")).first()
     assert other is not None
     return {"hostile": hostile, "gamma": other}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from celery import Celery
 
 from scripts import procs
 from tests.production.servers import MissingServer, RedisServer
+from tests.worker.test_real_worker import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = [sys.executable, "-m", "celery", "-A", "dashboard"]
@@ -84,13 +84,7 @@ def test_the_worker_survives_a_redis_restart_with_a_task_in_flight(tmp_path, mon
         "CLOUD_TIMEOUT": "30",
         "PYTHONUNBUFFERED": "1",
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    migrate(env)
     worker = procs.start(
         "worker",
         [*CELERY, "worker", "--loglevel", "INFO", "--concurrency", "2", *QUIET],

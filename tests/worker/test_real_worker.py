@@ -43,6 +43,17 @@ def redis_url() -> str:
     return url
 
 
+def migrate(env: dict[str, str], timeout: float = 120) -> None:
+    """The schema in the database `env` names, as a deploy would make it."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=timeout,
+    )
+
+
 def start_worker(env: dict[str, str], schedule: Path) -> procs.Proc:
     """`celery worker -B` in its own process group, its output kept for the failure message."""
     cmd = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "-B", "--loglevel", "INFO"]
@@ -82,13 +93,7 @@ def worker_moves_a_new_snapshot_to_available(sim, tmp_path: Path, broker: dict[s
         "SWEEP_INTERVAL": "3600",  # only detection may see the change: the test is about it
         "PYTHONUNBUFFERED": "1",
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    migrate(env)
     worker = start_worker(env, tmp_path / "beat-schedule")
     try:
         worker.wait_for_line(" ready.", timeout=60)

@@ -26,7 +26,7 @@ import pytest
 
 from scripts import procs
 from snapshots.tests.observability.conftest import receiver  # noqa: F401 (the fixture)
-from tests.worker.test_real_worker import ROOT, redis_url  # noqa: F401 (fixture)
+from tests.worker.test_real_worker import ROOT, migrate, redis_url  # noqa: F401 (fixture)
 
 WORKERS = 3
 SNAPSHOTS = 6
@@ -123,13 +123,7 @@ def test_workers_share_the_ticks_without_duplicates(
     import redis
 
     redis.Redis.from_url(broker).flushdb()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=180,
-    )
+    migrate(env, timeout=180)
     run_django(
         "from snapshots.models import AlertRule, Webhook\n"
         f"hook = Webhook.objects.create(name='h', url={receiver.url!r}, secret='s' * 16)\n"

@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
+from snapshots.tests.cloud.users import alpha_users
 
-
-@pytest.fixture
-def demo(user_gateway):
-    return user_gateway("demo", "alpha")
-
-
-@pytest.fixture
-def admin(user_gateway):
-    return user_gateway("admin", "alpha")
-
-
-@pytest.fixture
-def reader(user_gateway):
-    return user_gateway("auditor", "alpha")
+demo, admin, reader = alpha_users("user_gateway")

@@ -15,6 +15,13 @@ from snapshots.tests.observability.alert_helpers import make_rule
 
 pytestmark = pytest.mark.django_db
 
+SECRET = "a-long-enough-secret"
+
+
+def save_webhook(client, name: str, url: str, secret: str, to: str = "/alerts/webhooks/new/"):
+    """Post the webhook form: a new webhook, or the one whose page is `to`."""
+    return client.post(to, {"name": name, "url": url, "secret": secret})
+
 
 def test_only_admins_see_and_change_alerts(login, client):
     assert client.get("/alerts/").status_code == 302  # to sign-in
@@ -34,10 +41,7 @@ def test_only_admins_see_and_change_alerts(login, client):
 
 def test_admin_adds_a_webhook_and_a_rule(login):
     admin = login("admin")
-    response = admin.post(
-        "/alerts/webhooks/new/",
-        {"name": "pager", "url": "https://hooks.example.org/x", "secret": "a-long-enough-secret"},
-    )
+    response = save_webhook(admin, "pager", "https://hooks.example.org/x", SECRET)
     assert response.status_code == 302
     hook = Webhook.objects.get(name="pager")
     assert hook.secret == "a-long-enough-secret"
@@ -66,9 +70,8 @@ def test_admin_adds_a_webhook_and_a_rule(login):
     )
 
     # editing the webhook with an empty secret keeps the secret
-    response = admin.post(
-        f"/alerts/webhooks/{hook.pk}/",
-        {"name": "pager", "url": "https://hooks.example.org/y", "secret": ""},
+    response = save_webhook(
+        admin, "pager", "https://hooks.example.org/y", "", f"/alerts/webhooks/{hook.pk}/"
     )
     assert response.status_code == 302
     hook.refresh_from_db()
@@ -103,14 +106,9 @@ def test_rule_form_refuses_what_cannot_work(login, data, field_error):
 
 def test_webhook_form_refuses_other_schemes_and_short_secrets(login):
     admin = login("admin")
-    bad = admin.post(
-        "/alerts/webhooks/new/",
-        {"name": "f", "url": "file:///etc/passwd", "secret": "a-long-enough-secret"},
-    )
+    bad = save_webhook(admin, "f", "file:///etc/passwd", SECRET)
     assert bad.status_code == 400
-    short = admin.post(
-        "/alerts/webhooks/new/", {"name": "f", "url": "https://x.example.org/", "secret": "short"}
-    )
+    short = save_webhook(admin, "f", "https://x.example.org/", "short")
     assert short.status_code == 400
     assert not Webhook.objects.exists()
 

@@ -38,6 +38,15 @@ def delta(before, after, name: str, **labels) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 
 
+def moves(before, after):
+    """How far each series (named without the common prefix) moved between two scrapes."""
+
+    def moved(name: str, **labels) -> float:
+        return delta(before, after, f"snapshot_dashboard_{name}", **labels)
+
+    return moved
+
+
 def create(client: Client, volume_id: str, name: str) -> Snapshot:
     response = post_create(client, volume_id, name)
     assert response.status_code == 302, response.content[:500]
@@ -88,6 +97,7 @@ def sequence(cloud):
 
 def test_scripted_sequence_gives_exact_values(sequence):
     before, after, alpha = sequence["before"], sequence["after"], sequence["alpha"]
+    moved = moves(before, after)
     assert sequence["refused"].status_code == 409  # a creating snapshot cannot be deleted
     size = sequence["ok"].size * 1024**3
 
@@ -106,66 +116,13 @@ def test_scripted_sequence_gives_exact_values(sequence):
     assert value(after, "snapshot_dashboard_snapshot_failures_total", status="error") == 1
     assert value(after, "snapshot_dashboard_snapshot_failures_total", status="error_deleting") == 0
 
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_audit_events_total",
-            action="create_snapshot",
-            outcome="success",
-        )
-        == 3
-    )
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_audit_events_total",
-            action="delete_snapshot",
-            outcome="denied",
-        )
-        == 1
-    )
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_refused_actions_total",
-            action="delete_snapshot",
-            refused_by="dashboard",
-        )
-        == 1
-    )
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_cloud_requests_total",
-            endpoint="create_snapshot",
-            outcome="ok",
-        )
-        == 3
-    )
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_cloud_request_duration_seconds_count",
-            endpoint="create_snapshot",
-        )
-        == 3
-    )
+    assert moved("audit_events_total", action="create_snapshot", outcome="success") == 3
+    assert moved("audit_events_total", action="delete_snapshot", outcome="denied") == 1
+    assert moved("refused_actions_total", action="delete_snapshot", refused_by="dashboard") == 1
+    assert moved("cloud_requests_total", endpoint="create_snapshot", outcome="ok") == 3
+    assert moved("cloud_request_duration_seconds_count", endpoint="create_snapshot") == 3
     # each transitional snapshot read once per check: the first two creates, then the stuck one
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_cloud_requests_total",
-            endpoint="get_snapshot",
-            outcome="ok",
-        )
-        == 3
-    )
+    assert moved("cloud_requests_total", endpoint="get_snapshot", outcome="ok") == 3
     assert value(after, "snapshot_dashboard_cloud_up") == 1
     assert not any("snapshot_id" in dict(labels) or "user" in dict(labels) for _, labels in after)
 
@@ -194,47 +151,11 @@ def test_a_refusal_by_cinder_is_counted_with_its_outcome(cloud):
     before = scrape()
     cloud.set_quota("alpha", snapshots=0)
     assert post_create(demo, volume, "over-quota").status_code == 400
-    after = scrape()
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_refused_actions_total",
-            action="create_snapshot",
-            refused_by="cinder",
-        )
-        == 1
-    )
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_audit_events_total",
-            action="create_snapshot",
-            outcome="refused",
-        )
-        == 1
-    )
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_cloud_requests_total",
-            endpoint="create_snapshot",
-            outcome="over_quota",
-        )
-        == 1
-    )
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_cloud_requests_total",
-            endpoint="create_snapshot",
-            outcome="ok",
-        )
-        == 0
-    )
+    moved = moves(before, scrape())
+    assert moved("refused_actions_total", action="create_snapshot", refused_by="cinder") == 1
+    assert moved("audit_events_total", action="create_snapshot", outcome="refused") == 1
+    assert moved("cloud_requests_total", endpoint="create_snapshot", outcome="over_quota") == 1
+    assert moved("cloud_requests_total", endpoint="create_snapshot", outcome="ok") == 0
 
 
 def test_a_failed_cloud_call_is_counted_with_its_outcome(cloud):
@@ -336,26 +257,10 @@ def test_task_durations_and_failures_come_from_celery_signals(db):
     before = scrape()
     tasks.heartbeat.apply()
     boom.apply()
-    after = scrape()
-    assert (
-        delta(
-            before,
-            after,
-            "snapshot_dashboard_task_duration_seconds_count",
-            task=tasks.HEARTBEAT_TASK,
-        )
-        == 1
-    )
-    assert (
-        delta(
-            before, after, "snapshot_dashboard_task_failures_total", task="tests.observability.boom"
-        )
-        == 1
-    )
-    assert (
-        delta(before, after, "snapshot_dashboard_task_failures_total", task=tasks.HEARTBEAT_TASK)
-        == 0
-    )
+    moved = moves(before, scrape())
+    assert moved("task_duration_seconds_count", task=tasks.HEARTBEAT_TASK) == 1
+    assert moved("task_failures_total", task="tests.observability.boom") == 1
+    assert moved("task_failures_total", task=tasks.HEARTBEAT_TASK) == 0
 
 
 def test_the_registry_collector_and_the_fast_text_agree(cloud, settings):

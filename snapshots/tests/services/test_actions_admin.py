@@ -36,25 +36,16 @@ from snapshots.tests.actions_helpers import (
             scope=a.scope, gateway=a.gateway, snapshot_id=sid, client_addr=None
         ),
         lambda a, sid: a.run(
-            snapshot_reset_status,
-            snapshot_id=sid,
-            status="available",
-            reason="x",
+            snapshot_reset_status, snapshot_id=sid, status="available", reason="x"
         ),
         lambda a, sid: a.run(
-            snapshot_set_status,
-            snapshot_id=sid,
-            status="error_deleting",
-            progress=None,
+            snapshot_set_status, snapshot_id=sid, status="error_deleting", progress=None
         ),
         lambda a, sid: snapshots_force_delete(
             scope=a.scope, gateway=a.gateway, snapshot_ids=[sid], client_addr=None
         ),
         lambda a, sid: a.run(
-            snapshots_reset_status,
-            snapshot_ids=[sid],
-            status="available",
-            reason="x",
+            snapshots_reset_status, snapshot_ids=[sid], status="available", reason="x"
         ),
     ],
     ids=["force_delete", "reset", "set_status", "bulk_force_delete", "bulk_reset"],
@@ -87,12 +78,7 @@ def test_reset_needs_a_reason_and_records_it(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = make_snapshot(mirrored, "alpha", "error_deleting")
     with pytest.raises(ActionRefused, match="reason"):
-        admin.run(
-            snapshot_reset_status,
-            snapshot_id=snap.id,
-            status="available",
-            reason="  ",
-        )
+        admin.run(snapshot_reset_status, snapshot_id=snap.id, status="available", reason="  ")
     row = admin.run(
         snapshot_reset_status,
         snapshot_id=snap.id,
@@ -115,10 +101,7 @@ def test_reset_clears_the_stuck_flag(mirrored):
     snap = pick(mirrored.project_id("alpha"), "creating")
     Snapshot.objects.filter(pk=snap.id).update(stuck_since=snap.status_since)
     row = admin.run(
-        snapshot_reset_status,
-        snapshot_id=snap.id,
-        status="error",
-        reason="stuck for hours",
+        snapshot_reset_status, snapshot_id=snap.id, status="error", reason="stuck for hours"
     ).snapshot
     assert (row.status, row.stuck_since) == ("error", None)
 
@@ -127,20 +110,12 @@ def test_set_status_follows_cinders_transitions(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     creating = pick(mirrored.project_id("alpha"), "creating")
     row = admin.run(
-        snapshot_set_status,
-        snapshot_id=creating.id,
-        status="available",
-        progress=100,
+        snapshot_set_status, snapshot_id=creating.id, status="available", progress=100
     ).snapshot
     assert (row.status, row.progress) == ("available", 100)
     mirrored.reset_stats()
     with pytest.raises(ActionRefused, match="only from creating or deleting"):
-        admin.run(
-            snapshot_set_status,
-            snapshot_id=creating.id,
-            status="error",
-            progress=None,
-        )
+        admin.run(snapshot_set_status, snapshot_id=creating.id, status="error", progress=None)
     assert cinder_calls(mirrored) == 0
 
 
@@ -150,12 +125,7 @@ def test_set_status_on_a_stale_mirror_is_refused_by_cinder(mirrored):
     stale = dataclasses.replace(admin.gateway.get_snapshot(snap.id), status="creating")
     mirror.apply(stale, source=ChangeSource.SYNC)
     with pytest.raises(errors.BadRequest, match="not allowed"):
-        admin.run(
-            snapshot_set_status,
-            snapshot_id=snap.id,
-            status="available",
-            progress=50,
-        )
+        admin.run(snapshot_set_status, snapshot_id=snap.id, status="available", progress=50)
     assert Snapshot.objects.get(pk=snap.id).status == "creating"
 
 
@@ -173,11 +143,7 @@ def test_bulk_delete_reports_each_snapshot(mirrored):
     creating = pick(alpha, "creating")
     ids = [s.id for s in available] + [creating.id]
     key = idempotency.new_key()
-    result = demo.run(
-        snapshots_delete,
-        snapshot_ids=ids,
-        idempotency_key=key,
-    )
+    result = demo.run(snapshots_delete, snapshot_ids=ids, idempotency_key=key)
     assert [i.outcome for i in result.items] == [
         "success",
         "success",
@@ -192,11 +158,7 @@ def test_bulk_delete_reports_each_snapshot(mirrored):
     assert {sim_snapshot(mirrored, s.id)["status"] for s in available[:3]} == {"deleting"}
     # The same form again: the same report, no new call.
     mirrored.reset_stats()
-    again = demo.run(
-        snapshots_delete,
-        snapshot_ids=ids,
-        idempotency_key=key,
-    )
+    again = demo.run(snapshots_delete, snapshot_ids=ids, idempotency_key=key)
     assert again.summary() == summary
     assert cinder_calls(mirrored) == 0
 
@@ -223,10 +185,7 @@ def test_bulk_reset_across_projects(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     ids = [make_snapshot(mirrored, p, "error_deleting").id for p in ("alpha", "beta", "gamma")]
     result = admin.run(
-        snapshots_reset_status,
-        snapshot_ids=ids,
-        status="error",
-        reason="bulk repair",
+        snapshots_reset_status, snapshot_ids=ids, status="error", reason="bulk repair"
     )
     assert len(result.done) == len(ids)
     assert set(Snapshot.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"error"}

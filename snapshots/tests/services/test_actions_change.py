@@ -29,10 +29,7 @@ def test_member_renames_and_the_mirror_follows_cinder(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     row = demo.run(
-        snapshot_update,
-        snapshot_id=snap.id,
-        name="renamed",
-        description=snap.description,
+        snapshot_update, snapshot_id=snap.id, name="renamed", description=snap.description
     ).snapshot
     assert row.name == "renamed"
     assert sim_snapshot(mirrored, snap.id)["name"] == "renamed"
@@ -46,12 +43,7 @@ def test_unchanged_edit_sends_nothing(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     mirrored.reset_stats()
-    demo.run(
-        snapshot_update,
-        snapshot_id=snap.id,
-        name=snap.name,
-        description=snap.description,
-    )
+    demo.run(snapshot_update, snapshot_id=snap.id, name=snap.name, description=snap.description)
     assert cinder_calls(mirrored) == 0
 
 
@@ -61,12 +53,7 @@ def test_another_projects_snapshot_is_not_found(mirrored):
     beta = pick(mirrored.project_id("beta"), "available")  # demo is a member there, not now
     for snap in (gamma, beta):
         with pytest.raises(Http404):
-            demo.run(
-                snapshot_update,
-                snapshot_id=snap.id,
-                name="x",
-                description="",
-            )
+            demo.run(snapshot_update, snapshot_id=snap.id, name="x", description="")
 
 
 def test_reader_cannot_edit_and_nothing_reaches_cinder(mirrored):
@@ -75,10 +62,7 @@ def test_reader_cannot_edit_and_nothing_reaches_cinder(mirrored):
     mirrored.reset_stats()
     with pytest.raises(PermissionDenied):
         auditor.run(
-            snapshot_update_metadata,
-            snapshot_id=snap.id,
-            set_items={"a": "b"},
-            remove_keys=[],
+            snapshot_update_metadata, snapshot_id=snap.id, set_items={"a": "b"}, remove_keys=[]
         )
     assert cinder_calls(mirrored) == 0
     assert AuditEvent.objects.get(action="update_snapshot_metadata").outcome == Outcome.DENIED
@@ -113,10 +97,7 @@ def test_metadata_key_with_slash_is_refused_by_the_metadata_endpoint(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
     with pytest.raises(errors.BadRequest):
         demo.run(
-            snapshot_update_metadata,
-            snapshot_id=snap.id,
-            set_items={"a/b": "c"},
-            remove_keys=[],
+            snapshot_update_metadata, snapshot_id=snap.id, set_items={"a/b": "c"}, remove_keys=[]
         )
     assert Snapshot.objects.get(pk=snap.id).metadata == snap.metadata
     assert AuditEvent.objects.get(action="update_snapshot_metadata").status_code == 400
@@ -126,10 +107,7 @@ def test_removing_a_key_already_gone_is_not_an_error(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     row = demo.run(
-        snapshot_update_metadata,
-        snapshot_id=snap.id,
-        set_items={},
-        remove_keys=["never-there"],
+        snapshot_update_metadata, snapshot_id=snap.id, set_items={}, remove_keys=["never-there"]
     ).snapshot
     assert row.metadata == snap.metadata
 
@@ -155,16 +133,8 @@ def test_delete_twice_with_one_key_calls_cinder_once(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     key = idempotency.new_key()
-    first = demo.run(
-        snapshot_delete,
-        snapshot_id=snap.id,
-        idempotency_key=key,
-    ).snapshot
-    second = demo.run(
-        snapshot_delete,
-        snapshot_id=snap.id,
-        idempotency_key=key,
-    ).snapshot
+    first = demo.run(snapshot_delete, snapshot_id=snap.id, idempotency_key=key).snapshot
+    second = demo.run(snapshot_delete, snapshot_id=snap.id, idempotency_key=key).snapshot
     assert first.id == second.id
     routes = mirrored.stats()["by_route"]
     assert routes.get("DELETE /volume/v3/{project_id}/snapshots/{snapshot_id}") == 1

@@ -24,12 +24,31 @@ from snapshots.tests.actions_helpers import (
     make_snapshot,
     mirrored_fixture,  # noqa: F401 (the fixture)
     pick,
+    picks,
     sim_snapshot,
     volumes_of,
 )
 
 CREATE_ROUTE = "POST /volume/v3/{project_id}/snapshots"
 HANG_MS = 2500  # Cinder acts, then answers after this; the caller gives up after 1 s
+
+
+def _impatient(mirrored, user: str):
+    """`user` with a 1 s timeout, the microversion negotiated, then Cinder's answers held back."""
+    who = actor(mirrored, user, "alpha", timeout=1.0)
+    who.gateway.snapshot_microversion()
+    mirrored.faults(answer_delay_ms=HANG_MS)
+    return who
+
+
+def _rename(who, snap, name: str, key: str):
+    return who.run(
+        snapshot_update,
+        snapshot_id=snap.id,
+        name=name,
+        description=snap.description,
+        idempotency_key=key,
+    )
 
 
 def _create(who, volume_id, key):
@@ -110,18 +129,10 @@ def test_a_create_cinder_never_carried_out_is_settled_as_not_done_and_may_be_res
 
 def test_an_edit_whose_answer_is_lost_is_read_back(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    demo = actor(mirrored, "demo", "alpha", timeout=1.0)
-    demo.gateway.snapshot_microversion()
-    mirrored.faults(answer_delay_ms=HANG_MS)
+    demo = _impatient(mirrored, "demo")
     key = idempotency.new_key()
     with pytest.raises(errors.OutcomeUnknown):
-        demo.run(
-            snapshot_update,
-            snapshot_id=snap.id,
-            name="renamed-in-the-dark",
-            description=snap.description,
-            idempotency_key=key,
-        )
+        _rename(demo, snap, "renamed-in-the-dark", key)
     mirrored.clear_faults()
     assert AuditEvent.objects.get(action="update_snapshot").outcome == Outcome.UNKNOWN
     assert reconcile_operation(key=key, gateway=service_gateway()) == Operation.SUCCEEDED
@@ -130,9 +141,7 @@ def test_an_edit_whose_answer_is_lost_is_read_back(mirrored):
 
 def test_a_delete_whose_answer_is_lost_is_read_back(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    demo = actor(mirrored, "demo", "alpha", timeout=1.0)
-    demo.gateway.snapshot_microversion()
-    mirrored.faults(answer_delay_ms=HANG_MS)
+    demo = _impatient(mirrored, "demo")
     with pytest.raises(errors.OutcomeUnknown) as info:
         snapshot_delete(
             scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
@@ -154,26 +163,13 @@ def test_a_delete_whose_answer_is_lost_is_read_back(mirrored):
 
 
 def test_a_key_reused_for_another_snapshot_is_refused_and_audited(mirrored):
-    alpha = mirrored.project_id("alpha")
-    first, second = (
-        Snapshot.objects.live()
-        .filter(project_id=alpha, status="available", group_snapshot_id="")
-        .order_by("id")[:2]
-    )
+    first, second = picks(mirrored.project_id("alpha"), "available", 2)
     demo = actor(mirrored, "demo", "alpha")
     key = idempotency.new_key()
-    demo.run(
-        snapshot_delete,
-        snapshot_id=first.id,
-        idempotency_key=key,
-    )
+    demo.run(snapshot_delete, snapshot_id=first.id, idempotency_key=key)
     mirrored.reset_stats()
     with pytest.raises(idempotency.KeyReused):
-        demo.run(
-            snapshot_delete,
-            snapshot_id=second.id,
-            idempotency_key=key,
-        )
+        demo.run(snapshot_delete, snapshot_id=second.id, idempotency_key=key)
     assert sum(mirrored.stats()["by_route"].values()) == 0
     assert sim_snapshot(mirrored, second.id)["status"] == "available"
     refused = AuditEvent.objects.get(action="delete_snapshot", target_id=second.id)
@@ -185,33 +181,18 @@ def test_a_key_reused_by_another_person_is_refused(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     admin = actor(mirrored, "admin", "alpha")
     key = idempotency.new_key()
-    demo.run(
-        snapshot_update,
-        snapshot_id=snap.id,
-        name="by-demo",
-        description=snap.description,
-        idempotency_key=key,
-    )
+    _rename(demo, snap, "by-demo", key)
     with pytest.raises(idempotency.KeyReused):
-        admin.run(
-            snapshot_delete,
-            snapshot_id=snap.id,
-            idempotency_key=key,
-        )
+        admin.run(snapshot_delete, snapshot_id=snap.id, idempotency_key=key)
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
 
 
 def test_a_repair_whose_answer_is_lost_is_settled_by_the_beat(mirrored):
     snap = make_snapshot(mirrored, "alpha", "error_deleting")
-    admin = actor(mirrored, "admin", "alpha", timeout=1.0)
-    admin.gateway.snapshot_microversion()
-    mirrored.faults(answer_delay_ms=HANG_MS)
+    admin = _impatient(mirrored, "admin")
     with pytest.raises(errors.OutcomeUnknown):
         admin.run(
-            snapshot_reset_status,
-            snapshot_id=snap.id,
-            status="available",
-            reason="checked by hand",
+            snapshot_reset_status, snapshot_id=snap.id, status="available", reason="checked by hand"
         )
     mirrored.clear_faults()
     # Its own reconcile task was lost (say, the broker was down): the beat's sweep settles it.

@@ -142,20 +142,17 @@ def test_an_edited_row_with_a_recomputed_hash_breaks_the_next_link():
     assert f"#{events[1].pk}" in report.reason
 
 
-def test_a_removed_row_is_named_by_its_successor():
-    events = _write(4)
-    _raw("DELETE FROM {table} WHERE id = %s", [events[1].pk])
+@pytest.mark.parametrize(
+    ("written", "removed", "reason"),
+    [(4, 1, "#{events[0].pk}"), (3, 0, "no prune")],
+    ids=["a_removed_row_is_named_by_its_successor", "removing_the_oldest_without_a_prune"],
+)
+def test_a_removed_row_breaks_the_chain_at_the_next_one(written, removed, reason):
+    events = _write(written)
+    _raw("DELETE FROM {table} WHERE id = %s", [events[removed].pk])
     report = audit.verify_chain()
-    assert report.broken_id == events[2].pk
-    assert f"#{events[0].pk}" in report.reason
-
-
-def test_removing_the_oldest_rows_without_a_prune_is_detected():
-    events = _write(3)
-    _raw("DELETE FROM {table} WHERE id = %s", [events[0].pk])
-    report = audit.verify_chain()
-    assert report.broken_id == events[1].pk
-    assert "no prune" in report.reason
+    assert report.broken_id == events[removed + 1].pk
+    assert reason.format(events=events) in report.reason
 
 
 def test_verify_audit_command_passes_on_an_intact_chain(capsys):

@@ -11,24 +11,12 @@ from django.utils import timezone
 from snapshots import tasks
 from snapshots.models import CloudState, DetectState, Snapshot, StatusChange, WorkerLock
 from snapshots.services import locks, sweep, sync
-from snapshots.tests.paging import snapshot_pages
+from snapshots.tests.paging import cloud_truth, live_mirror
 
 pytestmark = pytest.mark.django_db
 
 LIST = "GET /volume/v3/{project_id}/snapshots/detail"
 VOLUMES = "GET /volume/v3/{project_id}/volumes/detail"
-
-
-def truth(gateway) -> dict[str, tuple[str, str]]:
-    return {
-        s.id: (s.status, s.name)
-        for page in snapshot_pages(gateway, all_projects=True)
-        for s in page.items
-    }
-
-
-def live_mirror() -> dict[str, tuple[str, str]]:
-    return {row.id: (row.status, row.name) for row in Snapshot.objects.live()}
 
 
 @pytest.fixture
@@ -61,7 +49,7 @@ def test_the_first_round_is_whole_and_later_ones_are_spread_over_ticks(
     calls = run_round(cloud)
     # one page a tick (the first also signs in and lists the projects' names)
     assert len(calls) > 5 and max(calls[1:]) == 1
-    assert live_mirror() == truth(service_gateway)
+    assert live_mirror() == cloud_truth(service_gateway)
     assert CloudState.get().last_sync_ok_at is not None
     cloud.reset_stats()
     assert sweep.sweep_tick().idle and cloud.stats()["total"] == 0  # next round not due yet
@@ -86,7 +74,7 @@ def test_a_deletion_is_proven_by_the_page_ranges(cloud, service_gateway, spread)
     DetectState.objects.filter(id=1).update(sweep_started_at=None)  # a round is due
     run_round(cloud)
     assert Snapshot.objects.get(pk=victim.id).deleted_at is not None
-    assert live_mirror() == truth(service_gateway)
+    assert live_mirror() == cloud_truth(service_gateway)
 
 
 def test_a_dead_workers_round_is_taken_over_where_it_stopped(cloud, service_gateway, spread):
@@ -106,8 +94,8 @@ def test_a_dead_workers_round_is_taken_over_where_it_stopped(cloud, service_gate
     )
     calls = run_round(cloud)
     # It went on from the stored marker: fewer pages than a whole round.
-    assert sum(calls) < -(-len(truth(service_gateway)) // 5) + 2
-    assert live_mirror() == truth(service_gateway)
+    assert sum(calls) < -(-len(cloud_truth(service_gateway)) // 5) + 2
+    assert live_mirror() == cloud_truth(service_gateway)
 
 
 def test_two_beats_sending_the_same_sweep_tick_run_it_once(cloud, spread):

@@ -17,20 +17,11 @@ from snapshots.choices import ChangeSource
 from snapshots.cloud import credentials, errors
 from snapshots.models import CloudState, Project, Snapshot, StatusChange, Volume
 from snapshots.services import locks, sync
-from snapshots.tests.paging import snapshot_pages
+from snapshots.tests.paging import cloud_truth, live_mirror
 
 pytestmark = pytest.mark.django_db
 
 DETAIL = "GET /volume/v3/{project_id}/snapshots/detail"
-
-
-def cloud_truth(gateway) -> dict[str, tuple[str, str]]:
-    """id -> (status, name) of every snapshot Cinder has now."""
-    return {
-        s.id: (s.status, s.name)
-        for page in snapshot_pages(gateway, all_projects=True)
-        for s in page.items
-    }
 
 
 def mirror_state() -> dict[str, tuple]:
@@ -38,10 +29,6 @@ def mirror_state() -> dict[str, tuple]:
         row.id: (row.status, row.name, row.volume_name, row.project_name, row.deleted_at is None)
         for row in Snapshot.objects.all()
     }
-
-
-def live_mirror() -> dict[str, tuple[str, str]]:
-    return {row.id: (row.status, row.name) for row in Snapshot.objects.live()}
 
 
 def changes_of(snapshot_id: str) -> list[tuple[str, str, str]]:

@@ -12,7 +12,7 @@ from snapshots.choices import Outcome
 from snapshots.cloud import errors
 from snapshots.cloud.credentials import service_gateway
 from snapshots.models import AuditEvent, ManageableSnapshot, ProjectQuota, Snapshot, Volume
-from snapshots.services import idempotency, mirror, quota, revert, volume_tracking
+from snapshots.services import idempotency, quota, revert, volume_tracking
 from snapshots.services.manage import refresh_manageable, snapshot_manage, snapshot_unmanage
 from snapshots.services.snapshots import ActionRefused
 from snapshots.services.volume_create import volume_create_from_snapshot
@@ -21,19 +21,10 @@ from snapshots.tests.actions_helpers import (
     cinder_calls,
     make_snapshot,
     mirrored_fixture,  # noqa: F401 (the fixture)
+    world_fixture,  # noqa: F401 (the fixture)
 )
 
 HOST = "cloudsim@lvm"
-
-
-@pytest.fixture
-def world(mirrored):
-    """The demo cloud with its volumes mirrored too, and a fresh available volume + snapshot."""
-    vol = mirrored.create_volume("alpha", size=4, name="wf-source")
-    mirror.apply_volume_page(service_gateway().list_volumes(all_projects=True), now=timezone.now())
-    snap = make_snapshot(mirrored, "alpha", "available", volume_id=vol["id"], size=4)
-    mirrored.reset_stats()
-    return mirrored, vol, snap
 
 
 def _create(who, snap, key=None, **kw):
@@ -191,15 +182,9 @@ def test_admin_unmanages_then_manages_back(world, django_capture_on_commit_callb
     demo = actor(cloud, "demo", "alpha")
     admin = actor(cloud, "admin", "alpha")
     with pytest.raises(PermissionDenied):
-        demo.run(
-            snapshot_unmanage,
-            snapshot_id=snap.id,
-            idempotency_key=idempotency.new_key(),
-        )
+        demo.run(snapshot_unmanage, snapshot_id=snap.id, idempotency_key=idempotency.new_key())
     row = admin.run(
-        snapshot_unmanage,
-        snapshot_id=snap.id,
-        idempotency_key=idempotency.new_key(),
+        snapshot_unmanage, snapshot_id=snap.id, idempotency_key=idempotency.new_key()
     ).snapshot
     assert row.status == "unmanaging"
     assert last_event("unmanage_snapshot").outcome == Outcome.SUCCESS
@@ -242,15 +227,25 @@ def test_unmanage_refuses_a_transitional_snapshot(world):
     admin = actor(cloud, "admin", "alpha")
     creating = make_snapshot(cloud, "alpha", "creating")
     with pytest.raises(ActionRefused, match="available or error"):
-        admin.run(
-            snapshot_unmanage,
-            snapshot_id=creating.id,
-            idempotency_key=idempotency.new_key(),
-        )
+        admin.run(snapshot_unmanage, snapshot_id=creating.id, idempotency_key=idempotency.new_key())
     assert quota.quota_for("nope") is None
 
 
 # -- unknown outcomes --------------------------------------------------------------------------
+def _lost_answer(key: str, action: str, snap, request: dict) -> None:
+    """What an action leaves behind when Cinder's answer about `snap` never arrived."""
+    idempotency.hold_unknown(
+        key=key,
+        actor_id="u",
+        action=action,
+        subject=snap.id,
+        project_id=snap.project_id,
+        target_id=snap.id,
+        event_id=None,
+        request=request,
+    )
+
+
 def test_the_worker_finds_a_volume_whose_create_answer_was_lost(world):
     from snapshots.models import Operation
     from snapshots.services import reconcile
@@ -258,16 +253,8 @@ def test_the_worker_finds_a_volume_whose_create_answer_was_lost(world):
     _cloud, _vol, snap = world
     sent_at = timezone.now()
     made, _ = service_gateway().create_volume(snapshot_id=snap.id, size=snap.size, name="lost")
-    idempotency.hold_unknown(
-        key="k-lost",
-        actor_id="u",
-        action="create_volume_from_snapshot",
-        subject=snap.id,
-        project_id=snap.project_id,
-        target_id=snap.id,
-        event_id=None,
-        request={"snapshot_id": snap.id, "name": "lost", "sent_at": sent_at.isoformat()},
-    )
+    request = {"snapshot_id": snap.id, "name": "lost", "sent_at": sent_at.isoformat()}
+    _lost_answer("k-lost", "create_volume_from_snapshot", snap, request)
     state = reconcile.reconcile_operation(key="k-lost", gateway=service_gateway())
     assert state == Operation.SUCCEEDED
     assert Volume.objects.get(pk=made.id).snapshot_id == snap.id
@@ -280,16 +267,7 @@ def test_the_worker_sees_an_unmanage_that_went_through(world):
 
     _cloud, _vol, snap = world
     service_gateway().unmanage_snapshot(snap.id)
-    idempotency.hold_unknown(
-        key="k-um",
-        actor_id="u",
-        action="unmanage_snapshot",
-        subject=snap.id,
-        project_id=snap.project_id,
-        target_id=snap.id,
-        event_id=None,
-        request={"snapshot_id": snap.id},
-    )
+    _lost_answer("k-um", "unmanage_snapshot", snap, {"snapshot_id": snap.id})
     assert reconcile.reconcile_operation(key="k-um", gateway=service_gateway()) == (
         Operation.SUCCEEDED
     )

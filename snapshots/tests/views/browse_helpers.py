@@ -10,6 +10,15 @@ from snapshots.tests.factories import seed_projects, seed_snapshots
 
 ROW_ID = re.compile(r'<tr id="row-([^"]+)"')
 
+# (user, project signed into, projects whose snapshots they may see): a member sees the project
+# they are signed into, an auditor and an admin every project.
+WHO_SEES_WHAT = [
+    ("demo", "alpha", {"alpha"}),
+    ("demo", "beta", {"beta"}),
+    ("auditor", "alpha", {"alpha", "beta", "gamma"}),
+    ("admin", "alpha", {"alpha", "beta", "gamma"}),
+]
+
 
 def row_ids(response) -> list[str]:
     return ROW_ID.findall(response.content.decode())

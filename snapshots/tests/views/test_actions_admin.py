@@ -9,6 +9,7 @@ import pytest
 from snapshots.models import AuditEvent, Snapshot
 from snapshots.tests.actions_helpers import (
     cinder_calls,
+    form_key,
     make_snapshot,
     mirrored_fixture,  # noqa: F401 (the fixture)
     pick,
@@ -17,10 +18,6 @@ from snapshots.tests.actions_helpers import (
 )
 
 PAGES = ["force-delete", "reset-status", "set-status"]
-
-
-def _key(response) -> str:
-    return re.search(rb'name="idempotency_key" value="([^"]+)"', response.content).group(1).decode()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -64,7 +61,7 @@ def test_force_delete_of_error_deleting(mirrored):
     page = client.get(f"/snapshots/{snap.id}/force-delete/")
     assert "broken-one" in page.content.decode()
     response = client.post(
-        f"/snapshots/{snap.id}/force-delete/", {"idempotency_key": _key(page)}, follow=True
+        f"/snapshots/{snap.id}/force-delete/", {"idempotency_key": form_key(page)}, follow=True
     )
     assert "Force deletion of “broken-one” has been scheduled." in response.content.decode()
     assert Snapshot.objects.get(pk=snap.id).status == "deleting"
@@ -83,19 +80,19 @@ def test_reset_marks_the_current_status_and_needs_a_reason(mirrored):
     mirrored.reset_stats()
     missing = client.post(
         f"/snapshots/{snap.id}/reset-status/",
-        {"idempotency_key": _key(page), "status": "available", "reason": ""},
+        {"idempotency_key": form_key(page), "status": "available", "reason": ""},
     )
     assert missing.status_code == 400
     assert 'id="id_reason_error"' in missing.content.decode()
     bogus = client.post(
         f"/snapshots/{snap.id}/reset-status/",
-        {"idempotency_key": _key(page), "status": "frozen", "reason": "x"},
+        {"idempotency_key": form_key(page), "status": "frozen", "reason": "x"},
     )
     assert bogus.status_code == 400
     assert cinder_calls(mirrored) == 0
     done = client.post(
         f"/snapshots/{snap.id}/reset-status/?next=/snapshots/stuck/",
-        {"idempotency_key": _key(page), "status": "available", "reason": "stuck for hours"},
+        {"idempotency_key": form_key(page), "status": "available", "reason": "stuck for hours"},
     )
     assert (done.status_code, done["Location"]) == (302, "/snapshots/stuck/")
     assert sim_snapshot(mirrored, snap.id)["status"] == "available"
@@ -112,12 +109,12 @@ def test_set_status_offers_only_cinders_transitions(mirrored):
     assert re.findall(r'name="status" value="([^"]+)"', html) == ["creating", "available", "error"]
     bad = client.post(
         f"/snapshots/{creating.id}/set-status/",
-        {"idempotency_key": _key(page), "status": "available", "progress": "101"},
+        {"idempotency_key": form_key(page), "status": "available", "progress": "101"},
     )
     assert bad.status_code == 400
     done = client.post(
         f"/snapshots/{creating.id}/set-status/",
-        {"idempotency_key": _key(page), "status": "available", "progress": "100"},
+        {"idempotency_key": form_key(page), "status": "available", "progress": "100"},
     )
     assert done.status_code == 302
     row = Snapshot.objects.get(pk=creating.id)
@@ -137,7 +134,7 @@ def test_bulk_reset_from_the_stuck_page(mirrored):
         {
             "ids": ids,
             "confirm": "yes",
-            "idempotency_key": _key(page),
+            "idempotency_key": form_key(page),
             "status": "error",
             "reason": "backend cleaned up",
             "next": "/snapshots/stuck/",
@@ -156,7 +153,7 @@ def test_bulk_force_delete_partial_failure_is_reported(mirrored):
     mirrored.faults(cinder_down=True)
     response = client.post(
         "/snapshots/bulk/force-delete/",
-        {"ids": ids, "confirm": "yes", "idempotency_key": _key(page)},
+        {"ids": ids, "confirm": "yes", "idempotency_key": form_key(page)},
         follow=True,
     )
     html = response.content.decode()

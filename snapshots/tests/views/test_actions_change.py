@@ -12,17 +12,15 @@ from snapshots.tests.actions_helpers import (
     cinder_calls,
     create_volume_from,
     cut_off,
+    form_key,
     make_snapshot,
     mirror_volumes,
     mirrored_fixture,  # noqa: F401 (the fixture)
+    opened_form,
     pick,
     signed_in,
     sim_snapshot,
 )
-
-
-def _key(response) -> str:
-    return re.search(rb'name="idempotency_key" value="([^"]+)"', response.content).group(1).decode()
 
 
 @pytest.mark.parametrize("page", ["edit", "metadata", "delete"])
@@ -41,8 +39,7 @@ def test_pages_for_every_role(mirrored, page, django_assert_max_num_queries):
 
 def test_edit_renames_in_cinder(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/edit/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/edit/")
     data = {"idempotency_key": key, "name": "  new name ", "description": "fine"}
     response = client.post(f"/snapshots/{snap.id}/edit/", data)
     assert response.status_code == 302
@@ -55,8 +52,7 @@ def test_edit_renames_in_cinder(mirrored):
 
 def test_edit_errors_show_next_to_the_field_and_nothing_is_sent(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/edit/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/edit/")
     mirrored.reset_stats()
     response = client.post(
         f"/snapshots/{snap.id}/edit/",
@@ -69,8 +65,7 @@ def test_edit_errors_show_next_to_the_field_and_nothing_is_sent(mirrored):
 
 def test_edit_during_an_outage_keeps_the_input(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/edit/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/edit/")
     cut_off(client)
     response = client.post(
         f"/snapshots/{snap.id}/edit/",
@@ -98,8 +93,7 @@ def _metadata_post(client, snap, rows, key):
 
 def test_metadata_editor_adds_changes_and_removes(mirrored):
     snap = make_snapshot(mirrored, "alpha", "available", metadata={"keep": "1", "drop": "2"})
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/metadata/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/metadata/")
     rows = [
         {"key": "keep", "value": "changed", "original_key": "keep", "original_value": "1"},
         {
@@ -120,8 +114,7 @@ def test_metadata_editor_adds_changes_and_removes(mirrored):
 
 def test_metadata_slash_key_is_explained_before_any_call(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/metadata/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/metadata/")
     mirrored.reset_stats()
     response = _metadata_post(client, snap, [{"key": "a/b", "value": "c"}], key)
     assert response.status_code == 400
@@ -136,7 +129,7 @@ def test_delete_confirmation_then_delete(mirrored):
     html = page.content.decode()
     assert 'id="confirm-delete"' in html and snap.name in html
     assert 'id="children-unknown"' not in html and 'id="children-warning"' not in html
-    response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": _key(page)})
+    response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": form_key(page)})
     assert response.status_code == 302
     assert Snapshot.objects.get(pk=snap.id).status == "deleting"
     assert sim_snapshot(mirrored, snap.id)["status"] == "deleting"
@@ -150,7 +143,7 @@ def test_delete_is_not_offered_for_a_creating_snapshot(mirrored):
     assert 'id="confirm-delete"' not in html
     assert "Cinder deletes only available or error snapshots" in html
     mirrored.reset_stats()
-    response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": _key(page)})
+    response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": form_key(page)})
     assert response.status_code == 409
     assert cinder_calls(mirrored) == 0
 
@@ -181,8 +174,7 @@ def test_delete_confirmation_needs_no_cloud(mirrored):
 def test_cinder_refusal_is_shown_and_nothing_changes(mirrored):
     """The mirror still says available; Cinder moved it to creating meanwhile."""
     snap = pick(mirrored.project_id("alpha"), "available")
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/delete/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/delete/")
     actor(mirrored, "admin", "alpha").gateway.reset_snapshot_status(snap.id, "creating")
     response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": key})
     html = response.content.decode()
@@ -207,7 +199,7 @@ def test_bulk_delete_confirms_then_reports_per_snapshot(mirrored):
     assert sorted(hidden) == sorted(s.id for s in good)
     response = client.post(
         "/snapshots/bulk/delete/",
-        {"ids": hidden, "confirm": "yes", "idempotency_key": _key(page)},
+        {"ids": hidden, "confirm": "yes", "idempotency_key": form_key(page)},
         follow=True,
     )
     assert "2 of 2 deleted." in response.content.decode()

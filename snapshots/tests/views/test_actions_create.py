@@ -6,27 +6,25 @@ import re
 
 from django.test import Client
 
-from snapshots.models import Snapshot, Volume
+from snapshots.models import Snapshot
 from snapshots.tests.actions_helpers import (
     cinder_calls,
     cut_off,
+    form_key,
     mirrored_fixture,  # noqa: F401 (the fixture)
     signed_in,
     sim_snapshot,
     volumes_of,
 )
+from snapshots.tests.factories import make_volume
 
 CREATE_ROUTE = "POST /volume/v3/{project_id}/snapshots"
-
-
-def _key(response) -> str:
-    return re.search(rb'name="idempotency_key" value="([^"]+)"', response.content).group(1).decode()
 
 
 def _form(client, volume_id: str, **extra) -> dict:
     page = client.get("/snapshots/create/")
     data = {
-        "idempotency_key": _key(page),
+        "idempotency_key": form_key(page),
         "volume": volume_id,
         "name": "from-the-form",
         "description": "one line",
@@ -161,13 +159,7 @@ def test_cloud_never_reached_keeps_the_form_filled_in(mirrored):
 
 
 def test_create_page_lists_the_volume_mirror_and_asks_cinder_nothing(mirrored):
-    Volume.objects.create(
-        id="11111111-2222-3333-4444-555555555555",
-        project_id=mirrored.project_id("alpha"),
-        name="mirrored-volume",
-        size=5,
-        status="available",
-    )
+    make_volume(mirrored.project_id("alpha"), name="mirrored-volume", size=5)  # the mirror only
     client = signed_in(mirrored, "demo")
     mirrored.reset_stats()
     page = client.get("/snapshots/create/")

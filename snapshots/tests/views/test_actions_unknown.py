@@ -11,12 +11,14 @@ from snapshots.models import AuditEvent, Operation, Snapshot
 from snapshots.services import mirror, queue
 from snapshots.tests.actions_helpers import (
     mirrored_fixture,  # noqa: F401 (the fixture)
+    opened_form,
     pick,
+    picks,
     signed_in,
     sim_snapshot,
     volumes_of,
 )
-from snapshots.tests.views.test_actions_create import _form, _key
+from snapshots.tests.views.test_actions_create import _form
 
 CREATE_ROUTE = "POST /volume/v3/{project_id}/snapshots"
 
@@ -62,8 +64,7 @@ def test_a_lost_answer_says_checking_then_shows_the_outcome(
 def test_only_the_person_who_acted_sees_the_result_page(mirrored, settings):
     settings.ACTION_TIMEOUT = 1.0
     snap = pick(mirrored.project_id("alpha"), "available")
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/delete/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/delete/")
     mirrored.faults(answer_delay_ms=2500)
     response = client.post(f"/snapshots/{snap.id}/delete/", {"idempotency_key": key})
     mirrored.clear_faults()
@@ -74,14 +75,8 @@ def test_only_the_person_who_acted_sees_the_result_page(mirrored, settings):
 
 
 def test_a_form_reused_for_another_snapshot_is_refused(mirrored):
-    alpha = mirrored.project_id("alpha")
-    first, second = (
-        Snapshot.objects.live()
-        .filter(project_id=alpha, status="available", group_snapshot_id="")
-        .order_by("id")[:2]
-    )
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{first.id}/delete/"))
+    first, second = picks(mirrored.project_id("alpha"), "available", 2)
+    client, key = opened_form(mirrored, f"/snapshots/{first.id}/delete/")
     done = client.post(f"/snapshots/{first.id}/delete/", {"idempotency_key": key}, follow=True)
     assert "Deletion of" in done.content.decode()
     response = client.post(f"/snapshots/{second.id}/delete/", {"idempotency_key": key}, follow=True)
@@ -115,8 +110,7 @@ def test_a_broker_failure_after_cinder_acted_is_not_a_500(
 
 def test_a_database_failure_after_cinder_acted_says_done_not_500(mirrored, monkeypatch):
     snap = pick(mirrored.project_id("alpha"), "available")
-    client = signed_in(mirrored, "demo")
-    key = _key(client.get(f"/snapshots/{snap.id}/delete/"))
+    client, key = opened_form(mirrored, f"/snapshots/{snap.id}/delete/")
 
     def database_down(*args, **kwargs):
         raise OperationalError("database is locked")

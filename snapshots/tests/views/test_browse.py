@@ -11,6 +11,7 @@ from snapshots.models import CloudState, Snapshot, TablePreference
 from snapshots.tables import OPTIONAL_COLUMNS, SnapshotTable
 from snapshots.tests.factories import make_snapshot
 from snapshots.tests.views.browse_helpers import (  # noqa: F401 (fixtures)
+    WHO_SEES_WHAT,
     projects_fixture,
     row_ids,
     seeded_fixture,
@@ -36,15 +37,7 @@ def test_anonymous_is_sent_to_sign_in(client, db):
     assert response.url.startswith("/auth/login/")
 
 
-@pytest.mark.parametrize(
-    ("user", "project", "visible"),
-    [
-        ("demo", "alpha", {"alpha"}),
-        ("demo", "beta", {"beta"}),
-        ("auditor", "alpha", {"alpha", "beta", "gamma"}),
-        ("admin", "alpha", {"alpha", "beta", "gamma"}),
-    ],
-)
+@pytest.mark.parametrize(("user", "project", "visible"), WHO_SEES_WHAT)
 def test_each_role_sees_its_projects(login, seeded, user, project, visible):
     client = login(user, project=project)
     response = client.get("/snapshots/", {"per_page": 100})

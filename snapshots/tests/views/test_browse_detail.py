@@ -11,7 +11,10 @@ from snapshots.choices import ChangeSource
 from snapshots.models import StatusChange
 from snapshots.services import mirror
 from snapshots.tests.factories import make_snapshot, make_volume
-from snapshots.tests.views.browse_helpers import projects_fixture  # noqa: F401 (fixtures)
+from snapshots.tests.views.browse_helpers import (  # noqa: F401 (fixtures)
+    WHO_SEES_WHAT,
+    projects_fixture,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +40,7 @@ def snaps(projects):
     }
 
 
-@pytest.mark.parametrize(
-    ("user", "project", "allowed"),
-    [
-        ("demo", "alpha", {"alpha"}),
-        ("demo", "beta", {"beta"}),
-        ("auditor", "alpha", {"alpha", "beta", "gamma"}),
-        ("admin", "alpha", {"alpha", "beta", "gamma"}),
-    ],
-)
+@pytest.mark.parametrize(("user", "project", "allowed"), WHO_SEES_WHAT)
 def test_detail_per_role(login, snaps, user, project, allowed):
     client = login(user, project=project)
     for name in ("alpha", "beta", "gamma"):

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from snapshots.filters import SnapshotFilter
 from snapshots.tests.factories_audit import event, make_scope
 from snapshots.tests.views.browse_helpers import (  # noqa: F401 (fixtures)
     projects_fixture,
@@ -19,20 +20,7 @@ from snapshots.tests.views.browse_helpers import (  # noqa: F401 (fixtures)
 pytestmark = pytest.mark.django_db
 
 LISTS = {
-    "/snapshots/": [
-        "q",
-        "status",
-        "volume",
-        "project",
-        "size_min",
-        "size_max",
-        "created_after",
-        "created_before",
-        "meta_key",
-        "meta_value",
-        "stuck",
-        "failed",
-    ],
+    "/snapshots/": list(SnapshotFilter.base_filters),  # every filter the list declares
     "/snapshots/audit/": ["project", "user", "action", "outcome", "snapshot", "since", "until"],
     "/snapshots/history/": ["project", "status", "source", "snapshot", "since", "until"],
     "/snapshots/overview/": ["older_than", "days"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -20,24 +21,9 @@ pytestmark = pytest.mark.django_db
 
 def observe(snapshot: Snapshot, **changes) -> Snapshot:
     """Cinder reports `snapshot` with `changes`: the mirror records it as the workers would."""
+    # every field Cinder reports (the receipt is about a change, not the snapshot)
     fields = {
-        name: getattr(snapshot, name)
-        for name in (
-            "id",
-            "name",
-            "description",
-            "status",
-            "size",
-            "volume_id",
-            "project_id",
-            "created_at",
-            "updated_at",
-            "progress",
-            "user_id",
-            "group_snapshot_id",
-            "consumes_quota",
-            "metadata",
-        )
+        f.name: getattr(snapshot, f.name) for f in dataclasses.fields(SnapshotData) if f.compare
     }
     fields.update(changes)
     row, _ = mirror.apply(SnapshotData(**fields), source=ChangeSource.TRACK)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from snapshots.models import Snapshot, Volume
+from snapshots.models import Snapshot
 from snapshots.tests.actions_helpers import (
     cinder_calls,
     mirror_volumes,
@@ -12,6 +12,7 @@ from snapshots.tests.actions_helpers import (
     signed_in,
     volumes_of,
 )
+from snapshots.tests.factories import make_volume
 
 
 def _rows(html: str) -> dict[str, str]:
@@ -62,20 +63,8 @@ def test_admin_sees_the_current_projects_volumes(mirrored):
 
 
 def test_the_page_reads_the_volume_mirror_only(mirrored):
-    Volume.objects.create(
-        id="99999999-2222-3333-4444-555555555555",
-        project_id=mirrored.project_id("alpha"),
-        name="known-before",
-        size=3,
-        status="available",
-    )
-    Volume.objects.create(
-        id="88888888-2222-3333-4444-555555555555",
-        project_id=mirrored.project_id("gamma"),
-        name="not-ours",
-        size=3,
-        status="available",
-    )
+    make_volume(mirrored.project_id("alpha"), name="known-before", size=3)  # the mirror only
+    make_volume(mirrored.project_id("gamma"), name="not-ours", size=3)  # the mirror only
     client = signed_in(mirrored, "demo")
     mirrored.faults(cinder_down=True)
     mirrored.reset_stats()

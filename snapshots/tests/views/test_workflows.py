@@ -5,41 +5,25 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from django.utils import timezone
-
 from snapshots.cloud.credentials import service_gateway
 from snapshots.models import ManageableSnapshot, ProjectQuota, Snapshot, UserMessage, Volume
 from snapshots.services import messages as message_service
 from snapshots.services import mirror, volume_tracking
 from snapshots.tests.actions_helpers import (
     cinder_calls,
+    form_key,
     make_snapshot,
     mirrored_fixture,  # noqa: F401 (the fixture)
     signed_in,
+    world_fixture,  # noqa: F401 (the fixture)
 )
 
 HOST = "cloudsim@lvm"
 
 
-def _key(response) -> str:
-    found = re.search(rb'name="idempotency_key" value="([^"]+)"', response.content)
-    assert found, response.content[:400]
-    return found.group(1).decode()
-
-
-@pytest.fixture
-def world(mirrored):
-    vol = mirrored.create_volume("alpha", size=4, name="wf-source")
-    mirror.apply_volume_page(service_gateway().list_volumes(all_projects=True), now=timezone.now())
-    snap = make_snapshot(mirrored, "alpha", "available", volume_id=vol["id"], size=4)
-    mirrored.reset_stats()
-    return mirrored, vol, snap
-
-
 def _create_volume(client, snap, **fields):
     page = client.get(f"/snapshots/{snap.id}/create-volume/")
-    data = {"idempotency_key": _key(page), "name": "copy", "description": "", "size": "4"}
+    data = {"idempotency_key": form_key(page), "name": "copy", "description": "", "size": "4"}
     data.update(fields)
     return client.post(f"/snapshots/{snap.id}/create-volume/", data)
 
@@ -142,7 +126,7 @@ def test_member_reverts_after_a_confirmation_that_says_what_is_lost(world):
     page = client.get(f"/snapshots/{snap.id}/revert/")
     assert page.status_code == 200
     assert "Everything written to the volume after" in page.content.decode()
-    response = client.post(f"/snapshots/{snap.id}/revert/", {"idempotency_key": _key(page)})
+    response = client.post(f"/snapshots/{snap.id}/revert/", {"idempotency_key": form_key(page)})
     assert response.status_code == 302
     assert Snapshot.objects.get(pk=snap.id).status == "restoring"
     assert Volume.objects.get(pk=vol["id"]).status == "reverting"
@@ -188,7 +172,7 @@ def test_admin_unmanages_and_manages_back_through_the_pages(world):
     admin = signed_in(cloud, "admin", "alpha")
     page = admin.get(f"/snapshots/{snap.id}/unmanage/")
     assert "leaves Cinder, not the backend" in page.content.decode()
-    response = admin.post(f"/snapshots/{snap.id}/unmanage/", {"idempotency_key": _key(page)})
+    response = admin.post(f"/snapshots/{snap.id}/unmanage/", {"idempotency_key": form_key(page)})
     assert response.status_code == 302
     assert Snapshot.objects.get(pk=snap.id).status == "unmanaging"
     cloud.advance(5)
@@ -206,7 +190,7 @@ def test_admin_unmanages_and_manages_back_through_the_pages(world):
     response = admin.post(
         f"/snapshots/manageable/manage/?entry={entry.pk}",
         {
-            "idempotency_key": _key(form),
+            "idempotency_key": form_key(form),
             "name": "back-again",
             "description": "managed",
             "meta-TOTAL_FORMS": "1",
