@@ -1,8 +1,8 @@
 """Heavy reads of the mirror (list counts, the overview's aggregates), remembered until it changes.
 
 Every write that changes what a page can show (a snapshot or volume new, changed or gone, a
-row flagged stuck, an audit event) calls `changed()` once its transaction commits; that moves
-the generation kept in the shared cache (Redis in production, a file cache on one machine).
+row flagged stuck; an audit event in its own domain) calls `changed()`, which moves the
+generation kept in the shared cache (Redis in production, a file cache on one machine).
 A remembered value is keyed by the generation, so the first read after a change computes it
 afresh, and it is never kept longer than MEMO_SECONDS whatever happens (a lost bump, a cache
 that was flushed, a clock-bound figure such as "older than 30 days").
@@ -25,7 +25,10 @@ from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 
 log = logging.getLogger(__name__)
-GENERATION_KEY = "mirror:generation"
+GENERATION_KEY = "memo:generation"
+# Two domains, each with its own generation: the mirror (snapshots, volumes, their status
+# history) and the audit log, so a sign-in (audited) does not recompute the snapshot counts.
+MIRROR, AUDIT = "mirror", "audit"
 T = TypeVar("T")
 
 
@@ -33,37 +36,41 @@ def _seconds() -> float:
     return settings.MEMO_SECONDS
 
 
-def generation() -> str:
-    """The current generation: a token that changes with every committed change."""
-    token = cache.get(GENERATION_KEY)
+def _key(domain: str) -> str:
+    return f"{GENERATION_KEY}:{domain}"
+
+
+def generation(domain: str = MIRROR) -> str:
+    """The current generation of `domain`: a token that changes with every committed change."""
+    token = cache.get(_key(domain))
     if token is None:
         token = uuid.uuid4().hex
-        cache.add(GENERATION_KEY, token, timeout=None)
-        token = cache.get(GENERATION_KEY, token)
+        cache.add(_key(domain), token, timeout=None)
+        token = cache.get(_key(domain), token)
     return token
 
 
-def _bump() -> None:
+def _bump(domain: str) -> None:
     try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        cache.set(_key(domain), uuid.uuid4().hex, timeout=None)
     except Exception:
         log.warning("could not move the mirror generation: remembered reads expire on their own")
 
 
-def changed() -> None:
-    """The mirror (or the audit log) changed: forget remembered reads now, and again once this
-    commits (a read between the two may have remembered what was there before the commit)."""
-    _bump()
-    transaction.on_commit(_bump)
+def changed(domain: str = MIRROR) -> None:
+    """`domain` changed: forget its remembered reads now, and again once this commits (a read
+    between the two may have remembered what was there before the commit)."""
+    _bump(domain)
+    transaction.on_commit(lambda: _bump(domain))
 
 
-def remember(parts: tuple, compute: Callable[[], T]) -> T:
+def remember(parts: tuple, compute: Callable[[], T], *, domain: str = MIRROR) -> T:
     """`compute()`, or what it returned for the same `parts` since the last change."""
     if _seconds() <= 0:
         return compute()
     try:
         digest = hashlib.sha256(repr(parts).encode()).hexdigest()
-        key = f"memo:{generation()}:{digest}"
+        key = f"memo:{generation(domain)}:{digest}"
         found = cache.get(key)
     except Exception:
         return compute()
@@ -88,4 +95,5 @@ def count(queryset) -> int:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing: no query at all
         return queryset.count()
-    return remember(("count", queryset.db, sql, params), queryset.count)
+    domain = AUDIT if queryset.model._meta.model_name == "auditevent" else MIRROR
+    return remember(("count", queryset.db, sql, params), queryset.count, domain=domain)

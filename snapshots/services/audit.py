@@ -138,7 +138,7 @@ def append(event: AuditEvent) -> AuditEvent:
     event.hash = compute_hash(event)
     event.save(force_insert=True)
     metrics.audit_event_written(event.action, event.outcome)
-    memo.changed()
+    memo.changed(memo.AUDIT)
     return event
 
 

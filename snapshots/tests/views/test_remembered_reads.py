@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from snapshots import memo
 from snapshots.cloud.dto import SnapshotData
-from snapshots.services import mirror
+from snapshots.services import audit, mirror
 from snapshots.tests.factories_audit import make_snapshot
 
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("snapshots:list")
 OVERVIEW = reverse("snapshots:overview")
+AUDIT = reverse("snapshots:audit")
 
 
 def shown(response) -> int:
@@ -32,6 +33,11 @@ def shown(response) -> int:
             ",", ""
         )
     )
+
+
+def rows_of(html: str) -> int:
+    """The audit log's row count, from its pagination line."""
+    return int(re.search(r"of ([\d,]+), page", html)[1].replace(",", ""))
 
 
 def counts(captured) -> list[str]:
@@ -66,14 +72,23 @@ def test_the_list_counts_once_until_the_mirror_changes(login, alpha):
     client = login("admin")
     with CaptureQueriesContext(connection) as first:
         assert shown(client.get(LIST)) == 3
+    audit.record(scope=None, action="sync", outcome="success", message="the audit log moved")
     with CaptureQueriesContext(connection) as second:
         assert shown(client.get(LIST)) == 3
-    assert counts(first) and not counts(second)
+    assert counts(first) and not counts(second)  # an audit event is not a change of the mirror
 
     mirror.apply(cloud_snapshot(alpha, "from-the-cloud"), source="sync")
     with CaptureQueriesContext(connection) as third:
         assert shown(client.get(LIST)) == 4
     assert counts(third)
+
+
+def test_the_audit_logs_count_follows_its_own_events(login, alpha):
+    client = login("auditor")
+    before = client.get(AUDIT).content.decode()
+    audit.record(scope=None, action="sync", outcome="success", project_id=alpha, message="one more")
+    after = client.get(AUDIT).content.decode()
+    assert rows_of(after) == rows_of(before) + 1
 
 
 def test_a_filtered_count_is_its_own(login, alpha):
