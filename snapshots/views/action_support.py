@@ -247,9 +247,23 @@ class ConfirmView(ActionView):
 
     # the single-snapshot service, called with the request's arguments and the snapshot's id
     service: Callable[..., Any]
+    success_message: str  # {name} stands for the snapshot's name (its id when it has none)
+    leaves_for_list = False  # the snapshot is going away: success and a repeat go to the list
 
     def get_form(self, data):
         return ConfirmForm(data)
+
+    def succeeded(self, result) -> HttpResponse:
+        snapshot = self.object
+        messages.success(
+            self.request, self.success_message.format(name=snapshot.name or snapshot.id)
+        )
+        if self.leaves_for_list:
+            return redirect(next_url(self.request, list_url()))
+        return redirect(detail_url(snapshot.id))
+
+    def back_url(self) -> str:
+        return list_url() if self.leaves_for_list else super().back_url()
 
     def run(self, form) -> Any:
         return self.run_on_object(self.service, form)

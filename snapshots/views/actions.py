@@ -167,17 +167,11 @@ class DeleteView(ConfirmView):
     template_name = "snapshots/delete_confirm.html"
     service = staticmethod(snapshot_delete)
     refused_prefix = "Not deleted: "
-
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            f"Deletion of “{self.object.name or self.object.id}” has been scheduled; it "
-            "disappears from the list once Cinder has removed it.",
-        )
-        return redirect(next_url(self.request, list_url()))
-
-    def back_url(self) -> str:
-        return list_url()
+    leaves_for_list = True
+    success_message = (
+        "Deletion of “{name}” has been scheduled; it disappears from the list once Cinder has "
+        "removed it."
+    )
 
     def context(self, form):
         snapshot = self.object

@@ -18,7 +18,6 @@ from snapshots.views.action_support import (
     BulkActionView,
     ConfirmView,
     detail_url,
-    list_url,
     next_url,
     service_arguments,
 )
@@ -41,16 +40,8 @@ class ForceDeleteView(ConfirmView):
     template_name = "snapshots/admin_force_delete.html"
     service = staticmethod(snapshot_force_delete)
     refused_prefix = "Not deleted: "
-
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            f"Force deletion of “{self.object.name or self.object.id}” has been scheduled.",
-        )
-        return redirect(next_url(self.request, list_url()))
-
-    def back_url(self) -> str:
-        return list_url()
+    leaves_for_list = True
+    success_message = "Force deletion of “{name}” has been scheduled."
 
     def context(self, form):
         live = [self.object] if self.object.deleted_at is None else []

@@ -94,14 +94,10 @@ class RevertView(ConfirmView):
     template_name = "snapshots/revert_confirm.html"
     service = staticmethod(volume_revert_to_snapshot)
     refused_prefix = "Not reverted: "
-
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            "The volume is being reverted to this snapshot; both turn available again when "
-            "Cinder is done.",
-        )
-        return redirect(detail_url(self.object.id))
+    success_message = (
+        "The volume is being reverted to this snapshot; both turn available again when Cinder "
+        "is done."
+    )
 
     def context(self, form):
         volume = source_volume(self.object)
@@ -118,14 +114,10 @@ class UnmanageView(ConfirmView):
     template_name = "snapshots/unmanage_confirm.html"
     service = staticmethod(snapshot_unmanage)
     refused_prefix = "Not unmanaged: "
-
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            f"“{self.object.name or self.object.id}” is leaving Cinder; its data stays on the "
-            "backend, listed under Manageable snapshots.",
-        )
-        return redirect(detail_url(self.object.id))
+    success_message = (
+        "“{name}” is leaving Cinder; its data stays on the backend, listed under Manageable "
+        "snapshots."
+    )
 
     def context(self, form):
         return {**super().context(form), "refusal": unmanage_refusal(self.object)}
