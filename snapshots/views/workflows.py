@@ -13,8 +13,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from snapshots.forms.workflows import VolumeFromSnapshotForm
 from snapshots.models import Volume
-from snapshots.permissions import Action, require
-from snapshots.selectors import get_snapshot
+from snapshots.permissions import Action
 from snapshots.selectors.workflows import made_volumes_context, quota_context
 from snapshots.services.manage import snapshot_unmanage, unmanage_refusal
 from snapshots.services.revert import revert_refusal, source_volume, volume_revert_to_snapshot
@@ -25,6 +24,7 @@ from snapshots.views.action_support import (
     detail_url,
     service_arguments,
 )
+from snapshots.views.common import viewed_snapshot
 
 
 def _known(field: str) -> list[str]:
@@ -129,10 +129,8 @@ class UnmanageView(ConfirmView):
 def made_volumes(request, snapshot_id: str):
     """The detail page's "volumes made from this snapshot" section; stops polling once none of
     them is moving."""
-    scope = request.scope
-    require(scope, Action.VIEW)
-    snapshot = get_snapshot(scope, snapshot_id)
-    context = {"snapshot": snapshot, **made_volumes_context(scope, snapshot)}
+    snapshot = viewed_snapshot(request, snapshot_id)
+    context = {"snapshot": snapshot, **made_volumes_context(request.scope, snapshot)}
     html = render(request, "snapshots/partials/made_volumes.html", context).content
     return (HttpResponse if context["made_volumes_moving"] else HttpResponseStopPolling)(html)
 
