@@ -17,10 +17,12 @@ page read before a user's delete cannot put the snapshot back to `available` for
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -59,6 +61,8 @@ VOLUME_FIELDS = (
     "created_at",
 )
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 FIRST_CHECK = 2.0  # seconds before the first re-check of a transitional snapshot
 MAX_CHECK = 300.0  # the back-off stops growing here (5 minutes)
 GONE = "deleted"  # to_status of the StatusChange written when a snapshot leaves Cinder
@@ -303,34 +307,27 @@ class PageResult:
     unchanged: int = 0
 
 
-def apply_page(
-    items: list[SnapshotData],
-    *,
-    source: str,
-    now: datetime,
-    volume_names: dict[str, str],
-    project_names: dict[str, str],
-    touch_unchanged: bool = True,
-) -> PageResult:
-    """Store one page of Cinder's list (see `_apply_page`). Detection and the sweep may meet on
-    a snapshot neither had yet: the one that inserts second gets an IntegrityError, and its page
-    is then read again and stored once more, now finding the other's row."""
-    kwargs = {
-        "source": source,
-        "now": now,
-        "volume_names": volume_names,
-        "project_names": project_names,
-        "touch_unchanged": touch_unchanged,
-    }
-    try:
-        return _apply_page(items, **kwargs)
-    except IntegrityError:
-        log.info("a page's new snapshot was stored meanwhile by another worker; storing it again")
-        return _apply_page(items, **kwargs)
+def _stored_again_on_conflict(store: Callable[P, R]) -> Callable[P, R]:
+    """Detection and the sweep may meet on a snapshot neither had yet: the one that inserts
+    second gets an IntegrityError, and its page is then stored once more, now finding the
+    other's row."""
+
+    @functools.wraps(store)
+    def again(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return store(*args, **kwargs)
+        except IntegrityError:
+            log.info(
+                "a page's new snapshot was stored meanwhile by another worker; storing it again"
+            )
+            return store(*args, **kwargs)
+
+    return again
 
 
+@_stored_again_on_conflict
 @transaction.atomic
-def _apply_page(
+def apply_page(
     items: list[SnapshotData],
     *,
     source: str,
