@@ -173,9 +173,13 @@ class DeleteView(ConfirmView):
         "removed it."
     )
 
+    def refusal(self) -> str:
+        """Why this snapshot cannot be deleted (the page offers no button then)."""
+        return why_not_deletable(self.object)
+
     def context(self, form):
         snapshot = self.object
-        reason = why_not_deletable(snapshot)
+        reason = self.refusal()
         return {
             "form": form,
             "snapshots": [snapshot],
