@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
@@ -76,21 +76,34 @@ def chunks(ids, size: int = BATCH) -> Iterator[list]:
         yield ids[start : start + size]
 
 
-def _write_page(
-    model: type[Snapshot] | type[Volume],
-    *,
-    new_rows: list,
-    changed_rows: list,
-    changed_fields: set[str],
-    seen_ids: list[str],
-    now: datetime,
-) -> None:
-    """A page's writes in bulk: the new rows, the changed fields, last_seen of the unchanged."""
-    model.objects.bulk_create(new_rows, batch_size=BATCH)
-    if changed_rows:
-        model.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
-    for ids in chunks(seen_ids):
-        model.objects.filter(pk__in=ids).update(last_seen=now)
+@dataclass
+class _PageWrites:
+    """A page's rows sorted into what to insert, what to update (and which fields) and what is
+    only seen again; `write` stores them in a few bulk statements, whatever the page size."""
+
+    new_rows: list = field(default_factory=list)
+    changed_rows: list = field(default_factory=list)
+    changed_fields: set[str] = field(default_factory=set)
+    seen_ids: list[str] = field(default_factory=list)
+
+    def keep(self, row: Snapshot | Volume, fields: set[str]) -> None:
+        """A row already stored: update the `fields` that changed, else only mark it seen."""
+        if fields:
+            self.changed_rows.append(row)
+            self.changed_fields |= fields | {"last_seen"}
+        else:
+            self.seen_ids.append(row.pk)
+
+    def write(
+        self, model: type[Snapshot] | type[Volume], *, now: datetime, touch_unchanged: bool = True
+    ) -> None:
+        model.objects.bulk_create(self.new_rows, batch_size=BATCH)
+        if self.changed_rows:
+            model.objects.bulk_update(
+                self.changed_rows, sorted(self.changed_fields), batch_size=BATCH
+            )
+        for ids in chunks(self.seen_ids if touch_unchanged else []):
+            model.objects.filter(pk__in=ids).update(last_seen=now)
 
 
 def cinder_values(data: SnapshotData) -> dict:
@@ -354,10 +367,7 @@ def apply_page(
         for ids in chunks(by_id)
         for row in Snapshot.objects.select_for_update().filter(pk__in=ids)
     }
-    new_rows: list[Snapshot] = []
-    changed_rows: list[Snapshot] = []
-    changed_fields: set[str] = set()
-    seen_ids: list[str] = []
+    page = _PageWrites()
     changes: list[StatusChange] = []
     for snapshot_id, data in by_id.items():
         values = cinder_values(data)
@@ -377,7 +387,7 @@ def apply_page(
             )
             schedule(row, now, status_changed=True)
             flag_stuck(row, now)
-            new_rows.append(row)
+            page.new_rows.append(row)
             changes.append(_change(row, "", now, source))
             continue
         if _is_stale(row, now):
@@ -389,21 +399,10 @@ def apply_page(
             row.version += 1
             fields.add("version")
             result.changed += 1
-        if fields:
-            changed_rows.append(row)
-            changed_fields |= fields | {"last_seen"}
-        else:
-            seen_ids.append(snapshot_id)
-    _write_page(
-        Snapshot,
-        new_rows=new_rows,
-        changed_rows=changed_rows,
-        changed_fields=changed_fields,
-        seen_ids=seen_ids if touch_unchanged else [],
-        now=now,
-    )
+        page.keep(row, fields)
+    page.write(Snapshot, now=now, touch_unchanged=touch_unchanged)
     StatusChange.objects.bulk_create(changes, batch_size=BATCH)
-    result.new = len(new_rows)
+    result.new = len(page.new_rows)
     result.unchanged = len(by_id) - result.new - result.changed
     return result
 
@@ -502,15 +501,12 @@ def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
     """Upsert one page of volumes in bulk; returns how many were new or changed."""
     by_id = {data.id: data for data in items}
     rows = {row.id: row for ids in chunks(by_id) for row in Volume.objects.filter(pk__in=ids)}
-    new_rows: list[Volume] = []
-    changed_rows: list[Volume] = []
-    changed_fields: set[str] = set()
-    seen_ids: list[str] = []
+    page = _PageWrites()
     for volume_id, data in by_id.items():
         values = volume_values(data)
         row = rows.get(volume_id)
         if row is None:
-            new_rows.append(Volume(id=volume_id, first_seen=now, last_seen=now, **values))
+            page.new_rows.append(Volume(id=volume_id, first_seen=now, last_seen=now, **values))
             continue
         fields = {name for name, value in values.items() if getattr(row, name) != value}
         for name in fields:
@@ -520,19 +516,9 @@ def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
             fields.add("deleted_at")
         if fields:
             row.last_seen = now
-            changed_rows.append(row)
-            changed_fields |= fields | {"last_seen"}
-        else:
-            seen_ids.append(volume_id)
-    _write_page(
-        Volume,
-        new_rows=new_rows,
-        changed_rows=changed_rows,
-        changed_fields=changed_fields,
-        seen_ids=seen_ids,
-        now=now,
-    )
-    return len(new_rows) + len(changed_rows)
+        page.keep(row, fields)
+    page.write(Volume, now=now)
+    return len(page.new_rows) + len(page.changed_rows)
 
 
 def mark_vanished_volumes(*, seen_since: datetime, now: datetime) -> int:

@@ -158,15 +158,15 @@ def test_a_page_whose_insert_met_another_workers_row_is_stored_once_more(monkeyp
     # Another worker's insert of the same new snapshot lands between our read and our write:
     # our first attempt's insert conflicts, is rolled back, and the page is stored again.
     writes = []
-    real_write = mirror._write_page
+    real_write = mirror._PageWrites.write
 
-    def meet_the_other_row_once(model, *, new_rows, **kwargs):
-        writes.append(len(new_rows))
+    def meet_the_other_row_once(self, model, **kwargs):
+        writes.append(len(self.new_rows))
         if len(writes) == 1:
-            Snapshot.objects.bulk_create([copy.copy(new_rows[0])])
-        return real_write(model, new_rows=new_rows, **kwargs)
+            Snapshot.objects.bulk_create([copy.copy(self.new_rows[0])])
+        return real_write(self, model, **kwargs)
 
-    monkeypatch.setattr(mirror, "_write_page", meet_the_other_row_once)
+    monkeypatch.setattr(mirror._PageWrites, "write", meet_the_other_row_once)
     result = page([data(1), data(2)])
     assert writes == [2, 2]
     assert result.new == 2
