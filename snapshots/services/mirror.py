@@ -413,17 +413,18 @@ def mark_gone_many(ids: list[str], *, source: str, now: datetime) -> int:
     gone = 0
     for batch in chunks(ids):
         with transaction.atomic():
-            rows = list(
-                Snapshot.objects.select_for_update()
-                .filter(pk__in=batch, deleted_at=None, last_seen__lte=now)
-                .only("id", "project_id", "status")
-            )
-            _mark_rows_gone(rows, source=source, now=now)
-            gone += len(rows)
+            gone += _mark_rows_gone(batch, source=source, now=now, last_seen__lte=now)
     return gone
 
 
-def _mark_rows_gone(rows: list[Snapshot], *, source: str, now: datetime) -> None:
+def _mark_rows_gone(ids: list[str], *, source: str, now: datetime, **not_seen: datetime) -> int:
+    """Lock the live rows among `ids` still not seen (`not_seen`: a last_seen lookup) and mark
+    them gone, each with its status change. Returns how many."""
+    rows = list(
+        Snapshot.objects.select_for_update()
+        .filter(pk__in=ids, deleted_at=None, **not_seen)
+        .only("id", "project_id", "status")
+    )
     StatusChange.objects.bulk_create(
         [
             StatusChange(
@@ -445,6 +446,7 @@ def _mark_rows_gone(rows: list[Snapshot], *, source: str, now: datetime) -> None
         stuck_since=None,
         version=F("version") + 1,
     )
+    return len(rows)
 
 
 def mark_vanished(*, seen_since: datetime, source: str, now: datetime) -> int:
@@ -461,13 +463,7 @@ def mark_vanished(*, seen_since: datetime, source: str, now: datetime) -> int:
             )
             if not ids:
                 return gone
-            rows = list(
-                Snapshot.objects.select_for_update()
-                .filter(pk__in=ids, deleted_at=None, last_seen__lt=seen_since)
-                .only("id", "project_id", "status")
-            )
-            _mark_rows_gone(rows, source=source, now=now)
-            gone += len(rows)
+            gone += _mark_rows_gone(ids, source=source, now=now, last_seen__lt=seen_since)
 
 
 def flag_stuck_rows(now: datetime | None = None) -> int:
