@@ -118,7 +118,10 @@ class ActionView(View):
         )
 
     def context(self, form) -> dict[str, Any]:
-        return {"form": form, "snapshot": self.object}
+        """The form, and the page's snapshot with the link back to it (when there is one)."""
+        if self.object is None:
+            return {"form": form, "snapshot": None}
+        return {"form": form, "snapshot": self.object, "detail_url": detail_url(self.object.id)}
 
     def back_url(self) -> str:
         """Where a repeated or reused form sends the person."""
@@ -270,6 +273,3 @@ class ConfirmView(ActionView):
 
     def invalid(self, form) -> HttpResponse:
         return HttpResponseBadRequest("The form was incomplete; reload the page.")
-
-    def context(self, form) -> dict[str, Any]:
-        return {**super().context(form), "detail_url": detail_url(self.object.id)}

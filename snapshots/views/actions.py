@@ -116,9 +116,6 @@ class EditView(ActionView):
             messages.info(self.request, "Nothing to change.")
         return redirect(detail_url(self.object.id))
 
-    def context(self, form):
-        return {"form": form, "snapshot": self.object, "detail_url": detail_url(self.object.id)}
-
 
 class MetadataView(ActionView):
     permission = Action.EDIT
@@ -153,12 +150,7 @@ class MetadataView(ActionView):
         return redirect(detail_url(self.object.id))
 
     def context(self, form):
-        return {
-            "form": form,
-            "rows": self.rows,
-            "snapshot": self.object,
-            "detail_url": detail_url(self.object.id),
-        }
+        return {**super().context(form), "rows": self.rows}
 
 
 # --- delete -----------------------------------------------------------------------------------

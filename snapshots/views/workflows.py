@@ -79,12 +79,10 @@ class VolumeCreateView(ActionView):
         except (TypeError, ValueError):
             size = self.object.size
         return {
-            "form": form,
-            "snapshot": self.object,
+            **super().context(form),
             "source": self.source,
             **quota_context(scope.project_id),
             "refusal": create_refusal(self.object, size=size, project_id=scope.project_id),
-            "detail_url": detail_url(self.object.id),
         }
 
 
