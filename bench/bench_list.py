@@ -21,6 +21,7 @@ Options: --snapshots N (100000), --rounds R (40), --projects P (20)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,6 +60,20 @@ STATUSES = [
     ("updating", 2),
     ("unmanaging", 1),
 ]
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[None]:
+    """A test database of its own for the run, destroyed afterwards whatever happens."""
+    from django.db import connection
+
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(
+            connection.settings_dict["NAME"], verbosity=0, keepdb=False
+        )
 
 
 def configure(tmp: str) -> None:
@@ -307,8 +323,7 @@ def main() -> int:
             return 0
         # No setup_test_environment(): it instruments template rendering, which a server lacks.
         vendor = connection.vendor
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
+        with scratch_database():
             started = time.perf_counter()
             seed(args.snapshots, args.projects)
             if vendor == "postgresql":
@@ -343,10 +358,6 @@ def main() -> int:
             print(f"# calibration loop after: {calibration_ms():.0f} ms of CPU")
             exports()
             print("# result:", "within target" if within else "over target")
-        finally:
-            connection.creation.destroy_test_db(
-                connection.settings_dict["NAME"], verbosity=0, keepdb=False
-            )
     return 0 if within else 1
 
 

@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from bench_list import STATUSES, configure, percentile  # noqa: E402
+from bench_list import STATUSES, configure, percentile, scratch_database  # noqa: E402
 
 TARGET_MS = 200
 
@@ -110,9 +110,8 @@ def main() -> int:
         from django.test import Client
 
         vendor = connection.vendor
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
         failed = False
-        try:
+        with scratch_database():
             started = time.perf_counter()
             seed(args.snapshots, args.projects, args.changes)
             if vendor == "postgresql":
@@ -162,10 +161,6 @@ def main() -> int:
             failed |= not no_calls
             print(f"# cloud calls during the scrapes: {'none' if no_calls else 'SOME'}")
             print("# result:", "over target" if failed else "within target")
-        finally:
-            connection.creation.destroy_test_db(
-                connection.settings_dict["NAME"], verbosity=0, keepdb=False
-            )
     return 1 if failed else 0
 
 

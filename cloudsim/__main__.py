@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import fields
 
 from werkzeug.serving import make_server
 
@@ -65,20 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config = Config(
-        seed=args.seed,
-        seed_snapshots=args.seed_snapshots,
-        state=args.state,
-        password=args.password,
-        create_delay=args.create_delay,
-        delete_delay=args.delete_delay,
-        token_ttl=args.token_ttl,
-        latency_ms=args.latency_ms,
-        snapshot_quota=args.snapshot_quota,
-        gigabytes_quota=args.gigabytes_quota,
-        like_filters=args.like_filters,
-        notify_url=args.notify_url,
-    )
+    # every Config field has the option of the same name (--create-delay: create_delay)
+    config = Config(**{f.name: getattr(args, f.name) for f in fields(Config)})
     if not args.log_requests:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     sim = Simulator(config)

@@ -51,6 +51,12 @@ class Config:
 # without a token gets an empty 204 (discovery included).
 NOAUTH_PREFIX = "/volume-noauth"
 
+# what a request no route takes is told, by its status
+UNROUTED = {
+    404: "The resource could not be found.",
+    405: "The method is not allowed for the requested URL.",
+}
+
 CINDER_ROUTES = [
     ("/snapshots", "list_snapshots", ["GET"]),
     ("/snapshots", "create_snapshot", ["POST"]),
@@ -170,17 +176,10 @@ class Simulator(Faults, Control, IdentityApi):
             return self.noauth_hello(req)
         try:
             rule, values = adapter.match(return_rule=True)
-        except MethodNotAllowed:
+        except (MethodNotAllowed, NotFound) as exc:
             err = SimError(
-                405,
-                "The method is not allowed for the requested URL.",
-                style="keystone" if service == "identity" else "cinder",
-            )
-            return json_response(err.status, err.body())
-        except NotFound:
-            err = SimError(
-                404,
-                "The resource could not be found.",
+                exc.code,
+                UNROUTED[exc.code],
                 style="keystone" if service == "identity" else "cinder",
             )
             return json_response(err.status, err.body())

@@ -69,6 +69,13 @@ def not_found(message: str) -> SimError:
     return SimError(404, message)
 
 
+def no_such_action(name: str) -> SimError:
+    return bad_request(
+        f"There is no such action: {name}. Verify the request body and Content-Type "
+        "header and try again."
+    )
+
+
 def forbidden(action: str) -> SimError:
     return SimError(403, f"Policy doesn't allow {action} to be performed.")
 

@@ -71,6 +71,14 @@ class Handlers:
         except ValueError:
             raise bad_request("Malformed request body") from None
 
+    def _action_body(self, ctx: Ctx) -> tuple[str, Any]:
+        """The one action a POST to .../action names, and its arguments."""
+        body = self._json_body(ctx)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise bad_request("Malformed request body")
+        ((name, args),) = body.items()
+        return name, args
+
     def _envelope(self, body: Any, key: str, allowed: tuple[str, ...]) -> dict:
         if not isinstance(body, dict):
             raise invalid_input("", f"Value: {body!r}. {body!r} is not of type 'object'")

@@ -22,6 +22,17 @@ from .validation import (
 )
 
 
+def _whole(raw, not_a_number: str, negative: str) -> int:
+    """A paging parameter as a whole number >= 0, refused with Cinder's own wording."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(not_a_number) from None
+    if value < 0:
+        raise bad_request(negative)
+    return value
+
+
 class Listing:
     """Paging, sorting and next links."""
 
@@ -40,21 +51,14 @@ class Listing:
         raw_limit = params.pop("limit", None)
         limit = MAX_LIMIT
         if raw_limit is not None:
-            try:
-                limit = int(raw_limit)
-            except ValueError:
-                raise bad_request("limit param must be an integer") from None
-            if limit < 0:
-                raise bad_request("limit param must be positive")
-            limit = min(limit, MAX_LIMIT)
+            limit = min(
+                _whole(raw_limit, "limit param must be an integer", "limit param must be positive"),
+                MAX_LIMIT,
+            )
         marker = params.pop("marker", None)
-        raw_offset = params.pop("offset", 0)
-        try:
-            offset = int(raw_offset)
-        except ValueError:
-            raise bad_request("offset must be an integer.") from None
-        if offset < 0:
-            raise bad_request("offset must be >= 0")
+        offset = _whole(
+            params.pop("offset", 0), "offset must be an integer.", "offset must be >= 0"
+        )
         if offset > 2147483647:
             raise bad_request("offset must be <= 2147483647.")
         return limit, marker, offset

@@ -163,20 +163,15 @@ class Notifier:
         """A time-driven change the store applied (`gone`: the row was removed)."""
         gone = new_status == "gone"
         status = "deleted" if gone else new_status
-        if table == "snapshots":
-            if row["status"] == "creating":
-                self.snapshot(row, "create.end", status)
-            elif gone:
-                self.snapshot(row, "delete.end", status)
-            else:
-                self.snapshot(row, "update.end", status)
-        elif table == "volumes":
-            if row["status"] == "creating":
-                self.volume(row, "create.end", status)
-            elif gone:
-                self.volume(row, "delete.end", status)
-            else:
-                self.volume(row, "update.end", status)
+        emit = {"snapshots": self.snapshot, "volumes": self.volume}.get(table)
+        if emit is None:
+            return
+        if row["status"] == "creating":
+            emit(row, "create.end", status)
+        elif gone:
+            emit(row, "delete.end", status)
+        else:
+            emit(row, "update.end", status)
 
     # -- internals -----------------------------------------------------------------------------
     def _emit(self, event_type: str, payload: dict, kind: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from cloudsim import notify
 
-from .errors import bad_request
+from .errors import bad_request, no_such_action
 from .microversions import (
     Ctx,
 )
@@ -27,10 +27,7 @@ class SnapshotActions:
     """POST /snapshots/{id}/action."""
 
     def snapshot_action(self, ctx: Ctx, sid: str) -> tuple[int, None]:
-        body = self._json_body(ctx)
-        if not isinstance(body, dict) or len(body) != 1:
-            raise bad_request("Malformed request body")
-        ((name, args),) = body.items()
+        name, args = self._action_body(ctx)
         handler = {
             "os-reset_status": self._reset_status,
             "os-update_snapshot_status": self._update_status,
@@ -38,10 +35,7 @@ class SnapshotActions:
             "os-unmanage": self._unmanage,
         }.get(name)
         if handler is None:
-            raise bad_request(
-                f"There is no such action: {name}. Verify the request body and Content-Type "
-                "header and try again."
-            )
+            raise no_such_action(name)
         return handler(ctx, sid, args)
 
     def _reset_status(self, ctx: Ctx, sid: str, args: Any) -> tuple[int, None]:
@@ -140,10 +134,6 @@ class SnapshotActions:
     def _unmanage(self, ctx: Ctx, sid: str, _args: Any) -> tuple[int, None]:
         row = self.get_snapshot_row(ctx, sid)
         self.authorize(ctx, "admin", "snapshot_extension:snapshot_unmanage", row["project_id"])
-        if row["status"] not in ("available", "error") or row["group_snapshot_id"]:
-            raise bad_request(
-                "Invalid snapshot: Snapshot status must be available or error and must not be "
-                "part of a group."
-            )
+        self._check_deletable(row)
         self._start_delete(sid, status="unmanaging")
         return 202, None

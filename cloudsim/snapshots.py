@@ -263,13 +263,18 @@ class Snapshots:
         row = self.store.q1("SELECT * FROM snapshots WHERE id = ?", (sid,))
         notify.emit(self.sim, "snapshot", row, "delete.start")
 
-    def delete_snapshot(self, ctx: Ctx, sid: str) -> tuple[int, None]:
-        row = self.get_snapshot_row(ctx, sid)
-        self.authorize(ctx, "member", "volume:delete_snapshot", row["project_id"])
+    @staticmethod
+    def _check_deletable(row) -> None:
+        """What a delete and an unmanage both need: available or error, and in no group."""
         if row["status"] not in ("available", "error") or row["group_snapshot_id"]:
             raise bad_request(
                 "Invalid snapshot: Snapshot status must be available or error and must not be "
                 "part of a group."
             )
+
+    def delete_snapshot(self, ctx: Ctx, sid: str) -> tuple[int, None]:
+        row = self.get_snapshot_row(ctx, sid)
+        self.authorize(ctx, "member", "volume:delete_snapshot", row["project_id"])
+        self._check_deletable(row)
         self._start_delete(sid)
         return 202, None

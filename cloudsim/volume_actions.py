@@ -6,7 +6,7 @@ from typing import Any
 
 from cloudsim import notify
 
-from .errors import SimError, bad_request, not_found
+from .errors import SimError, bad_request, no_such_action, not_found
 from .microversions import (
     Ctx,
 )
@@ -19,10 +19,7 @@ class VolumeActions:
     """POST /volumes/{id}/action."""
 
     def volume_action(self, ctx: Ctx, vid: str) -> tuple[int, None]:
-        body = self._json_body(ctx)
-        if not isinstance(body, dict) or len(body) != 1:
-            raise bad_request("Malformed request body")
-        ((name, args),) = body.items()
+        name, args = self._action_body(ctx)
         if name == "revert":
             if not ctx.at_least(3, 40):
                 # a versioned action asked below its version: cinder's wsgi answers 404
@@ -30,10 +27,7 @@ class VolumeActions:
             return self._revert(ctx, vid, args)
         if name == "os-reset_status":
             return self._volume_reset_status(ctx, vid, args)
-        raise bad_request(
-            f"There is no such action: {name}. Verify the request body and Content-Type "
-            "header and try again."
-        )
+        raise no_such_action(name)
 
     def _revert(self, ctx: Ctx, vid: str, args: Any) -> tuple[int, None]:
         """cinder/api/v3/volumes.py revert, then volume/api.py revert_to_snapshot, in their order:

@@ -289,56 +289,35 @@ CINDER_NOTIFICATIONS_QUEUE = env.str(
     "CINDER_NOTIFICATIONS_QUEUE", default="snapshot-dashboard.notifications.info"
 )
 
+
+def _tick(task: str, every: float, expires: float | None = None) -> dict:
+    """A beat entry: snapshots.tasks.<task> every `every` seconds, dropped when it could not
+    start within `expires` (one period unless said)."""
+    return {
+        "task": f"snapshots.tasks.{task}",
+        "schedule": every,
+        "options": {"expires": every if expires is None else expires},
+    }
+
+
 # A tick that waited behind a busy worker longer than its interval is dropped, not run late:
 # the next tick does the same work with fresher data. Each tick also claims its period in the
 # database, so a second beat's copy of it does nothing.
 CELERY_BEAT_SCHEDULE = {
-    "detect-snapshots": {
-        "task": "snapshots.tasks.detect",
-        "schedule": DETECT_INTERVAL,
-        "options": {"expires": DETECT_INTERVAL},
-    },
-    "sweep-snapshots": {
-        "task": "snapshots.tasks.sweep",
-        "schedule": SWEEP_TICK,
-        "options": {"expires": SWEEP_TICK},
-    },
-    "track-volumes": {
-        "task": "snapshots.tasks.track_volumes",
-        "schedule": TRACK_INTERVAL,
-        "options": {"expires": TRACK_INTERVAL},
-    },
-    "refresh-quotas": {
-        "task": "snapshots.tasks.refresh_quotas",
-        "schedule": QUOTA_INTERVAL,
-        "options": {"expires": QUOTA_INTERVAL},
-    },
-    "refresh-messages": {
-        "task": "snapshots.tasks.refresh_messages",
-        "schedule": MESSAGES_INTERVAL,
-        "options": {"expires": MESSAGES_INTERVAL},
-    },
-    "forget-operations": {
-        "task": "snapshots.tasks.forget_operations",
-        "schedule": 3600.0,
-        "options": {"expires": 3600.0},
-    },
+    "detect-snapshots": _tick("detect", DETECT_INTERVAL),
+    "sweep-snapshots": _tick("sweep", SWEEP_TICK),
+    "track-volumes": _tick("track_volumes", TRACK_INTERVAL),
+    "refresh-quotas": _tick("refresh_quotas", QUOTA_INTERVAL),
+    "refresh-messages": _tick("refresh_messages", MESSAGES_INTERVAL),
+    "forget-operations": _tick("forget_operations", 3600.0),
     # Actions whose outcome is still unknown, in case their own reconcile task was lost.
-    "reconcile-unsettled": {
-        "task": "snapshots.tasks.reconcile_unsettled",
-        "schedule": 30.0,
-        "options": {"expires": 30.0},
-    },
-    "log-audit-head": {
-        "task": "snapshots.tasks.log_audit_head",
-        "schedule": env.float("AUDIT_HEAD_LOG_INTERVAL", default=60.0),
-        "options": {"expires": 60.0},
-    },
-    "clear-sessions": {
-        "task": "snapshots.tasks.clear_sessions",
-        "schedule": env.float("CLEAR_SESSIONS_INTERVAL", default=3600.0),
-        "options": {"expires": 3600.0},
-    },
+    "reconcile-unsettled": _tick("reconcile_unsettled", 30.0),
+    "log-audit-head": _tick(
+        "log_audit_head", env.float("AUDIT_HEAD_LOG_INTERVAL", default=60.0), expires=60.0
+    ),
+    "clear-sessions": _tick(
+        "clear_sessions", env.float("CLEAR_SESSIONS_INTERVAL", default=3600.0), expires=3600.0
+    ),
 }
 
 # --- Static files ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import django_filters as filters
 from django.db.models import Q, QuerySet
 
 from snapshots.choices import Outcome
-from snapshots.filters.base import DATETIME_WIDGET, ScopedFilterSet
+from snapshots.filters.base import ScopedFilterSet, time_range
 
 
 class AuditEventFilter(ScopedFilterSet):
@@ -14,12 +14,7 @@ class AuditEventFilter(ScopedFilterSet):
     action = filters.ChoiceFilter(label="Action", empty_label="All")
     outcome = filters.ChoiceFilter(choices=Outcome.choices, label="Outcome", empty_label="All")
     snapshot = filters.CharFilter(method="filter_snapshot", label="Snapshot (id or name)")
-    since = filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", label="From", widget=DATETIME_WIDGET
-    )
-    until = filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt", label="Until", widget=DATETIME_WIDGET
-    )
+    since, until = time_range("created_at")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

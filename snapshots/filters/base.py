@@ -17,6 +17,16 @@ from snapshots.templatetags.reveal import reveal_text
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+def time_range(field_name: str) -> tuple[filters.IsoDateTimeFilter, filters.IsoDateTimeFilter]:
+    """The From (inclusive) and Until (exclusive) filters of a log over `field_name`."""
+    return tuple(
+        filters.IsoDateTimeFilter(
+            field_name=field_name, lookup_expr=lookup, label=label, widget=DATETIME_WIDGET
+        )
+        for lookup, label in (("gte", "From"), ("lt", "Until"))
+    )
+
+
 class ScopedFilterSet(filters.FilterSet):
     """Fills the project choices from the user's scope (passed by the view)."""
 

@@ -6,7 +6,7 @@ import django_filters as filters
 from django.db.models import Q, QuerySet
 
 from snapshots.choices import ChangeSource, Status
-from snapshots.filters.base import DATETIME_WIDGET, ScopedFilterSet
+from snapshots.filters.base import ScopedFilterSet, time_range
 
 
 class StatusChangeFilter(ScopedFilterSet):
@@ -15,12 +15,7 @@ class StatusChangeFilter(ScopedFilterSet):
     )
     source = filters.ChoiceFilter(choices=ChangeSource.choices, label="Source", empty_label="All")
     snapshot = filters.CharFilter(method="filter_snapshot", label="Snapshot (id or name)")
-    since = filters.IsoDateTimeFilter(
-        field_name="observed_at", lookup_expr="gte", label="From", widget=DATETIME_WIDGET
-    )
-    until = filters.IsoDateTimeFilter(
-        field_name="observed_at", lookup_expr="lt", label="Until", widget=DATETIME_WIDGET
-    )
+    since, until = time_range("observed_at")
 
     def filter_snapshot(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -50,6 +50,25 @@ DATE_RANGE = f"Give a date from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}."
 LARGEST_SIZE = 2**31 - 1  # GiB; the column is a 32-bit integer
 
 
+def _text(method: str, label: str, **attrs: str) -> django_filters.CharFilter:
+    """A text filter of at most 255 characters; `attrs` go on its <input>."""
+    return django_filters.CharFilter(
+        method=method, label=label, max_length=255, widget=forms.TextInput(attrs=attrs)
+    )
+
+
+def _size_bound(lookup: str, label: str) -> django_filters.NumberFilter:
+    return django_filters.NumberFilter(
+        field_name="size", lookup_expr=lookup, label=label, min_value=0, max_value=LARGEST_SIZE
+    )
+
+
+def _day(method: str, label: str) -> django_filters.DateFilter:
+    return django_filters.DateFilter(
+        method=method, label=label, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 def _start_of_day(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -78,51 +97,21 @@ class SnapshotFilterForm(forms.Form):
 
 
 class SnapshotFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        method="filter_search",
-        label="Search",
-        max_length=255,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, description or ID"}),
-    )
+    q = _text("filter_search", "Search", type="search", placeholder="Name, description or ID")
     status = django_filters.MultipleChoiceFilter(
         choices=Status.choices,
         label="Status",
         widget=forms.CheckboxSelectMultiple,
         distinct=False,  # one row per snapshot already; DISTINCT would cost a sort of 100k rows
     )
-    volume = django_filters.CharFilter(
-        method="filter_volume",
-        label="Volume",
-        max_length=255,
-        widget=forms.TextInput(attrs={"placeholder": "Volume name or ID", "list": "volume-names"}),
-    )
+    volume = _text("filter_volume", "Volume", placeholder="Volume name or ID", list="volume-names")
     project = django_filters.ChoiceFilter(
         field_name="project_id", label="Project", empty_label="All projects"
     )
-    size_min = django_filters.NumberFilter(
-        field_name="size",
-        lookup_expr="gte",
-        label="Size from (GiB)",
-        min_value=0,
-        max_value=LARGEST_SIZE,
-    )
-    size_max = django_filters.NumberFilter(
-        field_name="size",
-        lookup_expr="lte",
-        label="Size to (GiB)",
-        min_value=0,
-        max_value=LARGEST_SIZE,
-    )
-    created_after = django_filters.DateFilter(
-        method="filter_created_after",
-        label="Created from",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    created_before = django_filters.DateFilter(
-        method="filter_created_before",
-        label="Created until",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    size_min = _size_bound("gte", "Size from (GiB)")
+    size_max = _size_bound("lte", "Size to (GiB)")
+    created_after = _day("filter_created_after", "Created from")
+    created_before = _day("filter_created_before", "Created until")
     meta_key = django_filters.CharFilter(
         method="filter_metadata", label="Metadata key", max_length=255
     )

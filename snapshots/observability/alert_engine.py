@@ -108,6 +108,18 @@ def _queue(
     return made
 
 
+def _notify(rule: AlertRule, firing: AlertFiring, event: str, now: datetime) -> list[int]:
+    """A firing's own message (the rule sends no digest) that it fired or resolved."""
+    return _queue(
+        rule,
+        key=f"firing-{firing.id}",
+        kind=AlertDelivery.Kind(event),
+        payload=_payload(rule, firing, event),
+        firing=firing,
+        now=now,
+    )
+
+
 def _open(rule: AlertRule, breach: Breach, now: datetime) -> tuple[int, datetime, datetime | None]:
     try:
         with transaction.atomic():
@@ -146,14 +158,7 @@ def apply(observation: Observation, result: TickResult | None = None) -> TickRes
         result.fired += 1
         if not rule.digest_minutes:
             firing = AlertFiring.objects.get(pk=firing_id)
-            result.deliveries += _queue(
-                rule,
-                key=f"firing-{firing.id}",
-                kind=AlertDelivery.Kind.FIRING,
-                payload=_payload(rule, firing, "firing"),
-                firing=firing,
-                now=now,
-            )
+            result.deliveries += _notify(rule, firing, "firing", now)
     for subject, (firing_id, _started, _fired) in observation.open.items():
         if subject in observation.breaches:
             continue
@@ -167,14 +172,7 @@ def apply(observation: Observation, result: TickResult | None = None) -> TickRes
             continue  # never notified: nothing to resolve for the receivers
         result.resolved += 1
         if not rule.digest_minutes:
-            result.deliveries += _queue(
-                rule,
-                key=f"firing-{firing.id}",
-                kind=AlertDelivery.Kind.RESOLVED,
-                payload=_payload(rule, firing, "resolved"),
-                firing=firing,
-                now=now,
-            )
+            result.deliveries += _notify(rule, firing, "resolved", now)
     return result
 
 

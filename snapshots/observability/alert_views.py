@@ -60,9 +60,7 @@ def alerts_page(request):
 @require_http_methods(["GET", "POST"])
 @login_required
 def rule_edit(request, rule_id: int | None = None):
-    scope = _admin(request)
-    rule = get_object_or_404(AlertRule, pk=rule_id) if rule_id else None
-    form = AlertRuleForm(request.POST or None, instance=rule)
+    scope, rule, form = _admin_form(request, AlertRule, AlertRuleForm, rule_id)
     if request.method == "POST" and form.is_valid():
         saved = form.save(commit=False)
         saved.updated_by = scope.username
@@ -82,8 +80,7 @@ def rule_edit(request, rule_id: int | None = None):
                 "digest_minutes": saved.digest_minutes,
             },
         )
-        messages.success(request, f"Rule “{saved.name}” saved.")
-        return redirect("alerts:page")
+        return _done(request, "Rule", saved.name, "saved")
     return _form_page(request, "alerts/rule_form.html", {"form": form, "rule": rule})
 
 
@@ -96,15 +93,19 @@ def rule_delete(request, rule_id: int):
 @require_http_methods(["GET", "POST"])
 @login_required
 def webhook_edit(request, webhook_id: int | None = None):
-    scope = _admin(request)
-    hook = get_object_or_404(Webhook, pk=webhook_id) if webhook_id else None
-    form = WebhookForm(request.POST or None, instance=hook)
+    scope, hook, form = _admin_form(request, Webhook, WebhookForm, webhook_id)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         _audit(request, scope, "alert_webhook_save", saved.name, {"url": saved.url})
-        messages.success(request, f"Webhook “{saved.name}” saved.")
-        return redirect("alerts:page")
+        return _done(request, "Webhook", saved.name, "saved")
     return _form_page(request, "alerts/webhook_form.html", {"form": form, "hook": hook})
+
+
+def _admin_form(request, model: type[AlertRule | Webhook], form_class, pk: int | None):
+    """An admin's form for a new rule or webhook (no pk) or an existing one, bound on POST."""
+    scope = _admin(request)
+    instance = get_object_or_404(model, pk=pk) if pk else None
+    return scope, instance, form_class(request.POST or None, instance=instance)
 
 
 def _form_page(request, template: str, context: dict):
@@ -125,5 +126,10 @@ def _delete(request, model: type[AlertRule | Webhook], pk: int, *, action: str, 
     name = obj.name
     obj.delete()
     _audit(request, scope, action, name)
-    messages.success(request, f"{noun} “{name}” deleted.")
+    return _done(request, noun, name, "deleted")
+
+
+def _done(request, noun: str, name: str, verb: str):
+    """Back to the alerts page, saying what became of the rule or webhook."""
+    messages.success(request, f"{noun} “{name}” {verb}.")
     return redirect("alerts:page")

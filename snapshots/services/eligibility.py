@@ -114,10 +114,15 @@ def keep_posted_volume(volumes: ProjectVolumes, volume_id: str) -> ProjectVolume
 
 
 # --- which actions a snapshot offers -------------------------------------------------------
+def why_not_force_deletable(snapshot: Snapshot) -> str:
+    """Empty when a force delete may be sent (whatever the status), else the reason."""
+    return "It has already been deleted." if snapshot.deleted_at is not None else ""
+
+
 def why_not_deletable(snapshot: Snapshot) -> str:
     """Empty when a plain delete may be sent, else the reason (shown instead of the button)."""
-    if snapshot.deleted_at is not None:
-        return "It has already been deleted."
+    if gone := why_not_force_deletable(snapshot):
+        return gone
     if snapshot.status not in DELETABLE:
         return (
             f"Its status is {snapshot.get_status_display().lower()}; Cinder deletes only "

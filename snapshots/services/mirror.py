@@ -17,10 +17,12 @@ page read before a user's delete cannot put the snapshot back to `available` for
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -60,6 +62,8 @@ VOLUME_FIELDS = (
     "created_at",
 )
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 FIRST_CHECK = 2.0  # seconds before the first re-check of a transitional snapshot
 MAX_CHECK = 300.0  # the back-off stops growing here (5 minutes)
 GONE = "deleted"  # to_status of the StatusChange written when a snapshot leaves Cinder
@@ -73,21 +77,34 @@ def chunks(ids, size: int = BATCH) -> Iterator[list]:
         yield ids[start : start + size]
 
 
-def _write_page(
-    model: type[Snapshot] | type[Volume],
-    *,
-    new_rows: list,
-    changed_rows: list,
-    changed_fields: set[str],
-    seen_ids: list[str],
-    now: datetime,
-) -> None:
-    """A page's writes in bulk: the new rows, the changed fields, last_seen of the unchanged."""
-    model.objects.bulk_create(new_rows, batch_size=BATCH)
-    if changed_rows:
-        model.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
-    for ids in chunks(seen_ids):
-        model.objects.filter(pk__in=ids).update(last_seen=now)
+@dataclass
+class _PageWrites:
+    """A page's rows sorted into what to insert, what to update (and which fields) and what is
+    only seen again; `write` stores them in a few bulk statements, whatever the page size."""
+
+    new_rows: list = field(default_factory=list)
+    changed_rows: list = field(default_factory=list)
+    changed_fields: set[str] = field(default_factory=set)
+    seen_ids: list[str] = field(default_factory=list)
+
+    def keep(self, row: Snapshot | Volume, fields: set[str]) -> None:
+        """A row already stored: update the `fields` that changed, else only mark it seen."""
+        if fields:
+            self.changed_rows.append(row)
+            self.changed_fields |= fields | {"last_seen"}
+        else:
+            self.seen_ids.append(row.pk)
+
+    def write(
+        self, model: type[Snapshot] | type[Volume], *, now: datetime, touch_unchanged: bool = True
+    ) -> None:
+        model.objects.bulk_create(self.new_rows, batch_size=BATCH)
+        if self.changed_rows:
+            model.objects.bulk_update(
+                self.changed_rows, sorted(self.changed_fields), batch_size=BATCH
+            )
+        for ids in chunks(self.seen_ids if touch_unchanged else []):
+            model.objects.filter(pk__in=ids).update(last_seen=now)
 
 
 def cinder_values(data: SnapshotData) -> dict:
@@ -319,34 +336,27 @@ class PageResult:
     unchanged: int = 0
 
 
-def apply_page(
-    items: list[SnapshotData],
-    *,
-    source: str,
-    now: datetime,
-    volume_names: dict[str, str],
-    project_names: dict[str, str],
-    touch_unchanged: bool = True,
-) -> PageResult:
-    """Store one page of Cinder's list (see `_apply_page`). Detection and the sweep may meet on
-    a snapshot neither had yet: the one that inserts second gets an IntegrityError, and its page
-    is then read again and stored once more, now finding the other's row."""
-    kwargs = {
-        "source": source,
-        "now": now,
-        "volume_names": volume_names,
-        "project_names": project_names,
-        "touch_unchanged": touch_unchanged,
-    }
-    try:
-        return _apply_page(items, **kwargs)
-    except IntegrityError:
-        log.info("a page's new snapshot was stored meanwhile by another worker; storing it again")
-        return _apply_page(items, **kwargs)
+def _stored_again_on_conflict(store: Callable[P, R]) -> Callable[P, R]:
+    """Detection and the sweep may meet on a snapshot neither had yet: the one that inserts
+    second gets an IntegrityError, and its page is then stored once more, now finding the
+    other's row."""
+
+    @functools.wraps(store)
+    def again(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return store(*args, **kwargs)
+        except IntegrityError:
+            log.info(
+                "a page's new snapshot was stored meanwhile by another worker; storing it again"
+            )
+            return store(*args, **kwargs)
+
+    return again
 
 
+@_stored_again_on_conflict
 @transaction.atomic
-def _apply_page(
+def apply_page(
     items: list[SnapshotData],
     *,
     source: str,
@@ -373,10 +383,7 @@ def _apply_page(
         for ids in chunks(by_id)
         for row in Snapshot.objects.select_for_update().filter(pk__in=ids)
     }
-    new_rows: list[Snapshot] = []
-    changed_rows: list[Snapshot] = []
-    changed_fields: set[str] = set()
-    seen_ids: list[str] = []
+    page = _PageWrites()
     changes: list[StatusChange] = []
     for snapshot_id, data in by_id.items():
         values = cinder_values(data)
@@ -396,7 +403,7 @@ def _apply_page(
             )
             schedule(row, now, status_changed=True)
             flag_stuck(row, now)
-            new_rows.append(row)
+            page.new_rows.append(row)
             changes.append(_change(row, "", now, source))
             continue
         if _is_stale(row, now):
@@ -408,23 +415,12 @@ def _apply_page(
             row.version += 1
             fields.add("version")
             result.changed += 1
-        if fields:
-            changed_rows.append(row)
-            changed_fields |= fields | {"last_seen"}
-        else:
-            seen_ids.append(snapshot_id)
-    _write_page(
-        Snapshot,
-        new_rows=new_rows,
-        changed_rows=changed_rows,
-        changed_fields=changed_fields,
-        seen_ids=seen_ids if touch_unchanged else [],
-        now=now,
-    )
+        page.keep(row, fields)
+    page.write(Snapshot, now=now, touch_unchanged=touch_unchanged)
     StatusChange.objects.bulk_create(changes, batch_size=BATCH)
-    if new_rows or result.changed:
+    if page.new_rows or result.changed:
         memo.changed()
-    result.new = len(new_rows)
+    result.new = len(page.new_rows)
     result.unchanged = len(by_id) - result.new - result.changed
     return result
 
@@ -435,17 +431,18 @@ def mark_gone_many(ids: list[str], *, source: str, now: datetime) -> int:
     gone = 0
     for batch in chunks(ids):
         with transaction.atomic():
-            rows = list(
-                Snapshot.objects.select_for_update()
-                .filter(pk__in=batch, deleted_at=None, last_seen__lte=now)
-                .only("id", "project_id", "status")
-            )
-            _mark_rows_gone(rows, source=source, now=now)
-            gone += len(rows)
+            gone += _mark_rows_gone(batch, source=source, now=now, last_seen__lte=now)
     return gone
 
 
-def _mark_rows_gone(rows: list[Snapshot], *, source: str, now: datetime) -> None:
+def _mark_rows_gone(ids: list[str], *, source: str, now: datetime, **not_seen: datetime) -> int:
+    """Lock the live rows among `ids` still not seen (`not_seen`: a last_seen lookup) and mark
+    them gone, each with its status change. Returns how many."""
+    rows = list(
+        Snapshot.objects.select_for_update()
+        .filter(pk__in=ids, deleted_at=None, **not_seen)
+        .only("id", "project_id", "status")
+    )
     if rows:
         memo.changed()
     StatusChange.objects.bulk_create(
@@ -469,6 +466,7 @@ def _mark_rows_gone(rows: list[Snapshot], *, source: str, now: datetime) -> None
         stuck_since=None,
         version=F("version") + 1,
     )
+    return len(rows)
 
 
 def mark_vanished(*, seen_since: datetime, source: str, now: datetime) -> int:
@@ -485,13 +483,7 @@ def mark_vanished(*, seen_since: datetime, source: str, now: datetime) -> int:
             )
             if not ids:
                 return gone
-            rows = list(
-                Snapshot.objects.select_for_update()
-                .filter(pk__in=ids, deleted_at=None, last_seen__lt=seen_since)
-                .only("id", "project_id", "status")
-            )
-            _mark_rows_gone(rows, source=source, now=now)
-            gone += len(rows)
+            gone += _mark_rows_gone(ids, source=source, now=now, last_seen__lt=seen_since)
 
 
 def flag_stuck_rows(now: datetime | None = None) -> int:
@@ -529,15 +521,12 @@ def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
     """Upsert one page of volumes in bulk; returns how many were new or changed."""
     by_id = {data.id: data for data in items}
     rows = {row.id: row for ids in chunks(by_id) for row in Volume.objects.filter(pk__in=ids)}
-    new_rows: list[Volume] = []
-    changed_rows: list[Volume] = []
-    changed_fields: set[str] = set()
-    seen_ids: list[str] = []
+    page = _PageWrites()
     for volume_id, data in by_id.items():
         values = volume_values(data)
         row = rows.get(volume_id)
         if row is None:
-            new_rows.append(Volume(id=volume_id, first_seen=now, last_seen=now, **values))
+            page.new_rows.append(Volume(id=volume_id, first_seen=now, last_seen=now, **values))
             continue
         fields = {name for name, value in values.items() if getattr(row, name) != value}
         for name in fields:
@@ -547,21 +536,11 @@ def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
             fields.add("deleted_at")
         if fields:
             row.last_seen = now
-            changed_rows.append(row)
-            changed_fields |= fields | {"last_seen"}
-        else:
-            seen_ids.append(volume_id)
-    _write_page(
-        Volume,
-        new_rows=new_rows,
-        changed_rows=changed_rows,
-        changed_fields=changed_fields,
-        seen_ids=seen_ids,
-        now=now,
-    )
-    if new_rows or changed_rows:
+        page.keep(row, fields)
+    page.write(Volume, now=now)
+    if page.new_rows or page.changed_rows:
         memo.changed()
-    return len(new_rows) + len(changed_rows)
+    return len(page.new_rows) + len(page.changed_rows)
 
 
 def mark_vanished_volumes(*, seen_since: datetime, now: datetime) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from snapshots import selectors
 from snapshots.cloud.gateway import Gateway
 from snapshots.permissions import Action, Scope
-from snapshots.services.eligibility import why_not_deletable
+from snapshots.services.eligibility import why_not_deletable, why_not_force_deletable
 from snapshots.services.snapshots import (
     ActionResult,
     begin,
@@ -67,8 +67,8 @@ def snapshot_force_delete(
     )
     if earlier is not None:
         return earlier
-    if snapshot.deleted_at is not None:
-        raise refuse(attempt, "It has already been deleted.")
+    if reason := why_not_force_deletable(snapshot):
+        raise refuse(attempt, reason)
     return change(
         attempt,
         lambda: gateway.force_delete_snapshot(snapshot.id),

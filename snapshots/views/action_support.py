@@ -118,7 +118,10 @@ class ActionView(View):
         )
 
     def context(self, form) -> dict[str, Any]:
-        return {"form": form, "snapshot": self.object}
+        """The form, and the page's snapshot with the link back to it (when there is one)."""
+        if self.object is None:
+            return {"form": form, "snapshot": None}
+        return {"form": form, "snapshot": self.object, "detail_url": detail_url(self.object.id)}
 
     def back_url(self) -> str:
         """Where a repeated or reused form sends the person."""
@@ -247,15 +250,26 @@ class ConfirmView(ActionView):
 
     # the single-snapshot service, called with the request's arguments and the snapshot's id
     service: Callable[..., Any]
+    success_message: str  # {name} stands for the snapshot's name (its id when it has none)
+    leaves_for_list = False  # the snapshot is going away: success and a repeat go to the list
 
     def get_form(self, data):
         return ConfirmForm(data)
+
+    def succeeded(self, result) -> HttpResponse:
+        snapshot = self.object
+        messages.success(
+            self.request, self.success_message.format(name=snapshot.name or snapshot.id)
+        )
+        if self.leaves_for_list:
+            return redirect(next_url(self.request, list_url()))
+        return redirect(detail_url(snapshot.id))
+
+    def back_url(self) -> str:
+        return list_url() if self.leaves_for_list else super().back_url()
 
     def run(self, form) -> Any:
         return self.run_on_object(self.service, form)
 
     def invalid(self, form) -> HttpResponse:
         return HttpResponseBadRequest("The form was incomplete; reload the page.")
-
-    def context(self, form) -> dict[str, Any]:
-        return {**super().context(form), "detail_url": detail_url(self.object.id)}

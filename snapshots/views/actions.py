@@ -116,9 +116,6 @@ class EditView(ActionView):
             messages.info(self.request, "Nothing to change.")
         return redirect(detail_url(self.object.id))
 
-    def context(self, form):
-        return {"form": form, "snapshot": self.object, "detail_url": detail_url(self.object.id)}
-
 
 class MetadataView(ActionView):
     permission = Action.EDIT
@@ -153,12 +150,7 @@ class MetadataView(ActionView):
         return redirect(detail_url(self.object.id))
 
     def context(self, form):
-        return {
-            "form": form,
-            "rows": self.rows,
-            "snapshot": self.object,
-            "detail_url": detail_url(self.object.id),
-        }
+        return {**super().context(form), "rows": self.rows}
 
 
 # --- delete -----------------------------------------------------------------------------------
@@ -167,21 +159,19 @@ class DeleteView(ConfirmView):
     template_name = "snapshots/delete_confirm.html"
     service = staticmethod(snapshot_delete)
     refused_prefix = "Not deleted: "
+    leaves_for_list = True
+    success_message = (
+        "Deletion of “{name}” has been scheduled; it disappears from the list once Cinder has "
+        "removed it."
+    )
 
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            f"Deletion of “{self.object.name or self.object.id}” has been scheduled; it "
-            "disappears from the list once Cinder has removed it.",
-        )
-        return redirect(next_url(self.request, list_url()))
-
-    def back_url(self) -> str:
-        return list_url()
+    def refusal(self) -> str:
+        """Why this snapshot cannot be deleted (the page offers no button then)."""
+        return why_not_deletable(self.object)
 
     def context(self, form):
         snapshot = self.object
-        reason = why_not_deletable(snapshot)
+        reason = self.refusal()
         return {
             "form": form,
             "snapshots": [snapshot],

@@ -9,20 +9,22 @@ from django.shortcuts import redirect
 
 from snapshots.forms.admin_actions import BulkResetStatusForm, ResetStatusForm, SetStatusForm
 from snapshots.permissions import Action
-from snapshots.services.eligibility import allowed_set_statuses, why_not_settable
+from snapshots.services.eligibility import (
+    allowed_set_statuses,
+    why_not_force_deletable,
+    why_not_settable,
+)
 from snapshots.services.snapshot_bulk import snapshots_force_delete, snapshots_reset_status
 from snapshots.services.snapshot_delete import snapshot_force_delete
 from snapshots.services.snapshot_repair import snapshot_reset_status, snapshot_set_status
 from snapshots.views.action_support import (
     ActionView,
     BulkActionView,
-    ConfirmView,
     detail_url,
-    list_url,
     next_url,
     service_arguments,
 )
-from snapshots.views.actions import dependents_context
+from snapshots.views.actions import DeleteView, dependents_context
 
 
 class RepairView(ActionView):
@@ -36,32 +38,16 @@ class RepairView(ActionView):
         return {"form": form, "snapshot": self.object, "cancel_url": detail_url(self.object.id)}
 
 
-class ForceDeleteView(ConfirmView):
+class ForceDeleteView(DeleteView):
+    """A delete whatever the status (admins); refused only for a snapshot already gone."""
+
     permission = Action.FORCE_DELETE
     template_name = "snapshots/admin_force_delete.html"
     service = staticmethod(snapshot_force_delete)
-    refused_prefix = "Not deleted: "
+    success_message = "Force deletion of “{name}” has been scheduled."
 
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            f"Force deletion of “{self.object.name or self.object.id}” has been scheduled.",
-        )
-        return redirect(next_url(self.request, list_url()))
-
-    def back_url(self) -> str:
-        return list_url()
-
-    def context(self, form):
-        live = [self.object] if self.object.deleted_at is None else []
-        return {
-            "form": form,
-            "snapshots": [self.object],
-            "bulk": False,
-            **dependents_context(self.request.scope, live),
-            "cancel_url": detail_url(self.object.id),
-            "next": next_url(self.request, ""),
-        }
+    def refusal(self) -> str:
+        return why_not_force_deletable(self.object)
 
 
 class ResetStatusView(RepairView):

@@ -24,13 +24,13 @@ from snapshots.filters import FILTER_PARAMS, SnapshotFilter
 from snapshots.permissions import Action, require
 from snapshots.redirects import is_safe_local_path
 from snapshots.selectors import audit as audit_selectors
-from snapshots.selectors import get_snapshot
 from snapshots.selectors import history as history_selectors
 from snapshots.selectors import snapshots as selectors
 from snapshots.selectors.workflows import failure_hints, snapshot_workflows
 from snapshots.services.preferences import table_preference_save
 from snapshots.tables import OPTIONAL_COLUMNS, TABLE_NAME, SnapshotTable, status_cell
 from snapshots.templatetags.reveal import reveal_text
+from snapshots.views.common import viewed_snapshot
 from snapshots.views.lists import ListPage, page_size, page_sizes
 
 
@@ -214,8 +214,7 @@ def live_rows(request):
 @require_GET
 def snapshot_detail(request, snapshot_id: str):
     scope = request.scope
-    require(scope, Action.VIEW)
-    snapshot = get_snapshot(scope, snapshot_id)
+    snapshot = viewed_snapshot(request, snapshot_id)
     timeline = history_selectors.snapshot_timeline(snapshot)
     context = {
         "snapshot": snapshot,
@@ -235,9 +234,7 @@ def snapshot_detail(request, snapshot_id: str):
 @require_GET
 def snapshot_detail_live(request, snapshot_id: str):
     """The detail page's status panel and timeline when the version grew; 286 once settled."""
-    scope = request.scope
-    require(scope, Action.VIEW)
-    snapshot = get_snapshot(scope, snapshot_id)
+    snapshot = viewed_snapshot(request, snapshot_id)
     seen = selectors.parse_watched(request.GET.getlist("row")).get(snapshot.pk)
     if seen == snapshot.version:
         if snapshot.is_transitional:

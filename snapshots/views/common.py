@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from snapshots.models import Snapshot
+from snapshots.permissions import Action, require
+from snapshots.selectors import get_snapshot
+
 
 def client_addr(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
@@ -12,3 +16,10 @@ def small_int(value: str | None, *, digits: int = 18) -> int | None:
     if value and value.isascii() and value.isdigit() and len(value) <= digits:
         return int(value)
     return None
+
+
+def viewed_snapshot(request, snapshot_id: str) -> Snapshot:
+    """The snapshot a page shows: the VIEW permission, then the scoped lookup (404 for a
+    snapshot of a project the person may not see)."""
+    require(request.scope, Action.VIEW)
+    return get_snapshot(request.scope, snapshot_id)

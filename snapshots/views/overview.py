@@ -19,23 +19,17 @@ from snapshots.selectors import charts
 from snapshots.services import listen
 
 
+def _days(label: str, most: int, initial: int) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label, min_value=1, max_value=most, required=False, initial=initial
+    )
+
+
 class OverviewForm(forms.Form):
     """The two knobs of the page, both optional query parameters."""
 
-    older_than = forms.IntegerField(
-        label="Older than (days)",
-        min_value=1,
-        max_value=3650,
-        required=False,
-        initial=charts.DEFAULT_OLDER_THAN,
-    )
-    days = forms.IntegerField(
-        label="Per-day charts over (days)",
-        min_value=1,
-        max_value=366,
-        required=False,
-        initial=charts.DEFAULT_DAYS,
-    )
+    older_than = _days("Older than (days)", 3650, charts.DEFAULT_OLDER_THAN)
+    days = _days("Per-day charts over (days)", 366, charts.DEFAULT_DAYS)
 
 
 @require_safe

@@ -13,8 +13,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from snapshots.forms.workflows import VolumeFromSnapshotForm
 from snapshots.models import Volume
-from snapshots.permissions import Action, require
-from snapshots.selectors import get_snapshot
+from snapshots.permissions import Action
 from snapshots.selectors.workflows import made_volumes_context, quota_context
 from snapshots.services.manage import snapshot_unmanage, unmanage_refusal
 from snapshots.services.revert import revert_refusal, source_volume, volume_revert_to_snapshot
@@ -25,6 +24,7 @@ from snapshots.views.action_support import (
     detail_url,
     service_arguments,
 )
+from snapshots.views.common import viewed_snapshot
 
 
 def _known(field: str) -> list[str]:
@@ -79,12 +79,10 @@ class VolumeCreateView(ActionView):
         except (TypeError, ValueError):
             size = self.object.size
         return {
-            "form": form,
-            "snapshot": self.object,
+            **super().context(form),
             "source": self.source,
             **quota_context(scope.project_id),
             "refusal": create_refusal(self.object, size=size, project_id=scope.project_id),
-            "detail_url": detail_url(self.object.id),
         }
 
 
@@ -94,14 +92,10 @@ class RevertView(ConfirmView):
     template_name = "snapshots/revert_confirm.html"
     service = staticmethod(volume_revert_to_snapshot)
     refused_prefix = "Not reverted: "
-
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            "The volume is being reverted to this snapshot; both turn available again when "
-            "Cinder is done.",
-        )
-        return redirect(detail_url(self.object.id))
+    success_message = (
+        "The volume is being reverted to this snapshot; both turn available again when Cinder "
+        "is done."
+    )
 
     def context(self, form):
         volume = source_volume(self.object)
@@ -118,14 +112,10 @@ class UnmanageView(ConfirmView):
     template_name = "snapshots/unmanage_confirm.html"
     service = staticmethod(snapshot_unmanage)
     refused_prefix = "Not unmanaged: "
-
-    def succeeded(self, result):
-        messages.success(
-            self.request,
-            f"“{self.object.name or self.object.id}” is leaving Cinder; its data stays on the "
-            "backend, listed under Manageable snapshots.",
-        )
-        return redirect(detail_url(self.object.id))
+    success_message = (
+        "“{name}” is leaving Cinder; its data stays on the backend, listed under Manageable "
+        "snapshots."
+    )
 
     def context(self, form):
         return {**super().context(form), "refusal": unmanage_refusal(self.object)}
@@ -137,10 +127,8 @@ class UnmanageView(ConfirmView):
 def made_volumes(request, snapshot_id: str):
     """The detail page's "volumes made from this snapshot" section; stops polling once none of
     them is moving."""
-    scope = request.scope
-    require(scope, Action.VIEW)
-    snapshot = get_snapshot(scope, snapshot_id)
-    context = {"snapshot": snapshot, **made_volumes_context(scope, snapshot)}
+    snapshot = viewed_snapshot(request, snapshot_id)
+    context = {"snapshot": snapshot, **made_volumes_context(request.scope, snapshot)}
     html = render(request, "snapshots/partials/made_volumes.html", context).content
     return (HttpResponse if context["made_volumes_moving"] else HttpResponseStopPolling)(html)
 

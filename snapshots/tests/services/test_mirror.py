@@ -3,6 +3,7 @@ vanished sweep, stuck flags and the back-off arithmetic."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from datetime import timedelta
 
@@ -151,3 +152,22 @@ def test_stuck_flags_come_and_go_with_time_and_status(settings):
     Snapshot.objects.filter(pk=row.pk).update(status="error")
     mirror.flag_stuck_rows(now)
     assert Snapshot.objects.get(pk=row.pk).stuck_since is None
+
+
+def test_a_page_whose_insert_met_another_workers_row_is_stored_once_more(monkeypatch):
+    # Another worker's insert of the same new snapshot lands between our read and our write:
+    # our first attempt's insert conflicts, is rolled back, and the page is stored again.
+    writes = []
+    real_write = mirror._PageWrites.write
+
+    def meet_the_other_row_once(self, model, **kwargs):
+        writes.append(len(self.new_rows))
+        if len(writes) == 1:
+            Snapshot.objects.bulk_create([copy.copy(self.new_rows[0])])
+        return real_write(self, model, **kwargs)
+
+    monkeypatch.setattr(mirror._PageWrites, "write", meet_the_other_row_once)
+    result = page([data(1), data(2)])
+    assert writes == [2, 2]
+    assert result.new == 2
+    assert set(Snapshot.objects.values_list("pk", flat=True)) == {"snap-000001", "snap-000002"}
