@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -29,6 +30,7 @@ GENERATION_KEY = "memo:generation"
 # Two domains, each with its own generation: the mirror (snapshots, volumes, their status
 # history) and the audit log, so a sign-in (audited) does not recompute the snapshot counts.
 MIRROR, AUDIT = "mirror", "audit"
+WAIT_FOR_OTHER = 5.0  # seconds a request waits for another one computing the same value
 T = TypeVar("T")
 
 
@@ -65,21 +67,42 @@ def changed(domain: str = MIRROR) -> None:
 
 
 def remember(parts: tuple, compute: Callable[[], T], *, domain: str = MIRROR) -> T:
-    """`compute()`, or what it returned for the same `parts` since the last change."""
+    """`compute()`, or what it returned for the same `parts` since the last change.
+
+    After a change, many requests may want the same value at once: one computes it (it holds a
+    short claim in the cache) and the others wait up to WAIT_FOR_OTHER seconds for its answer
+    instead of running the same aggregate side by side; past that they compute it themselves."""
     if _seconds() <= 0:
         return compute()
     try:
         digest = hashlib.sha256(repr(parts).encode()).hexdigest()
         key = f"memo:{generation(domain)}:{digest}"
         found = cache.get(key)
+        if found is None and not cache.add(f"{key}:claim", 1, timeout=WAIT_FOR_OTHER):
+            found = _wait_for(key)
     except Exception:
         return compute()
     if found is not None:
         return found
-    value = compute()
+    try:
+        value = compute()
+    except BaseException:
+        with contextlib.suppress(Exception):  # let the next request try at once
+            cache.delete(f"{key}:claim")
+        raise
     with contextlib.suppress(Exception):  # the cache is down: the next read computes it again
         cache.set(key, value, timeout=_seconds())
     return value
+
+
+def _wait_for(key: str) -> object | None:
+    deadline = time.monotonic() + WAIT_FOR_OTHER
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        found = cache.get(key)
+        if found is not None:
+            return found
+    return None
 
 
 def projects_key(scope) -> tuple[str, ...] | None:

@@ -4,7 +4,9 @@ changes: a second page costs no COUNT, and a change through the mirror service s
 from __future__ import annotations
 
 import re
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -131,3 +133,30 @@ def test_without_a_cache_the_pages_still_answer(login, alpha, settings):
     client = login("admin")
     assert shown(client.get(LIST)) == 3
     assert client.get(OVERVIEW).status_code == 200
+
+
+def test_requests_arriving_together_compute_once():
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return 42
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: memo.remember(("together",), slow), range(4)))
+    assert answers == [42] * 4
+    assert len(calls) == 1
+
+
+def test_a_computation_that_failed_lets_the_next_request_try_at_once(monkeypatch):
+    def broken():
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        memo.remember(("flaky",), broken)
+
+    waited = []
+    monkeypatch.setattr(memo, "_wait_for", waited.append)
+    assert memo.remember(("flaky",), lambda: 7) == 7
+    assert not waited, "waited on a claim that nobody holds any more"
