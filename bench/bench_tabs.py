@@ -15,10 +15,12 @@ runs inside the workers, so its share is in the web figure), change -> tab p50/p
 calls the web tier made meanwhile (there is no cloud: any call would fail and show as errors).
 
 --before REV also runs the same measurement on that revision's code first (its files from git,
-the same database and load), so both figures come from one run on the same machine.
+the same database and load), so both figures come from one run on the same machine; --floor
+also measures gunicorn alone (the same config and load, an app that answers 204 and nothing
+else): the least any answer served by this server can cost.
 
 Run:
-  .venv/bin/python bench/bench_tabs.py --before <rev>
+  .venv/bin/python bench/bench_tabs.py --before <rev> --floor
   DATABASE_URL=postgres://user:pw@127.0.0.1/postgres .venv/bin/python bench/bench_tabs.py
 """
 
@@ -239,13 +241,19 @@ class DatabaseCpu:
         return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in end.items())
 
 
-def measure(label: str, code_dir: Path, env: dict, port: int, tickets, watched, args, db) -> str:
-    from snapshots.selectors import live_stamps  # noqa: F401 (settings loaded)
+FLOOR_APP = """
+def application(environ, start_response):
+    start_response("204 No Content", [("Cache-Control", "no-store"), ("Content-Length", "0")])
+    return [b""]
+"""
 
+
+def measure(label: str, code_dir: Path, env: dict, port: int, tickets, watched, args, db,
+            app: str = "dashboard.wsgi", path: str = "") -> str:  # fmt: skip
     server = procs.start(
         "web",
-        [PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "dashboard.wsgi"],
-        env={**env, "PYTHONPATH": str(code_dir)},
+        [PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", app],
+        env={**env, "PYTHONPATH": os.pathsep.join([str(code_dir), path]).strip(os.pathsep)},
         cwd=code_dir,
     )
     try:
@@ -302,6 +310,12 @@ def measure(label: str, code_dir: Path, env: dict, port: int, tickets, watched, 
     )
     errors = f", errors {dict(run.errors)}" if run.errors else ""
     d = run.delays
+    if app != "dashboard.wsgi":
+        return (
+            f"{label}: {len(tickets)} tabs, {answers / wall:.0f} answers/s "
+            f"{dict(sorted(run.codes.items()))}{errors}\n"
+            f"    web tier (gunicorn master + workers) {100 * web:.1f} % of one core"
+        )
     return (
         f"{label}: {len(tickets)} tabs, {answers / wall:.0f} answers/s "
         f"{dict(sorted(run.codes.items()))}{errors}\n"
@@ -322,6 +336,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--change-every", type=float, default=1.0)
     parser.add_argument("--before", default="", help="also measure this git revision first")
+    parser.add_argument(
+        "--floor", action="store_true",
+        help="also measure gunicorn alone: the same config and load, an app that answers 204",
+    )  # fmt: skip
     args = parser.parse_args()
 
     shown = []
@@ -380,6 +398,14 @@ def main() -> int:
             variants.append((f"before ({rev})", old))
         variants.append(("after (this tree)", ROOT))
         from snapshots.models import Snapshot
+
+        if args.floor:
+            (tmp / "floor_app.py").write_text(FLOOR_APP)
+            label = "gunicorn alone (same config and load, an app that only answers 204)"
+            progress(f"{label}: {args.tabs} tabs for {args.warmup + args.seconds:g} s")
+            line = measure(label, ROOT, env, port, tickets, watched, args, db,
+                           app="floor_app:application", path=str(tmp))  # fmt: skip
+            print(line, flush=True)
 
         for label, code_dir in variants:
             Snapshot.objects.filter(pk__in=watched).update(version=1)  # as seeded, each run
