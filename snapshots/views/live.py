@@ -45,8 +45,9 @@ def ticket_for(ids: Iterable[str]) -> str:
 # forged ticket is never kept; a kept one is checked again after TRUSTED_FOR seconds, so one
 # past its age is refused at most that much late.
 TRUSTED_FOR = 60.0
-TRUSTED_MAX = 10_000
+TRUSTED_IDS = 100_000  # ids kept over all tickets at most: a few megabytes
 _trusted: dict[str, tuple[float, list[str]]] = {}
+_trusted_ids = 0
 
 
 def ids_of(ticket: str) -> list[str] | None:
@@ -62,9 +63,12 @@ def ids_of(ticket: str) -> list[str] | None:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         return None
     ids = ids[:MAX_IDS]
-    if len(_trusted) >= TRUSTED_MAX:
+    global _trusted_ids
+    if _trusted_ids + len(ids) > TRUSTED_IDS:
         _trusted.clear()  # many tabs came and went: start again rather than track ages
+        _trusted_ids = 0
     _trusted[ticket] = (now, ids)
+    _trusted_ids += len(ids)
     return ids
 
 

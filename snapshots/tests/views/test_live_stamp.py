@@ -56,6 +56,7 @@ def clock(monkeypatch):
     shared_stamps.clear()
     monkeypatch.setattr(shared_stamps, "clock", fake)
     monkeypatch.setattr(live, "_trusted", {})
+    monkeypatch.setattr(live, "_trusted_ids", 0)
     yield fake
     shared_stamps.clear()
 
@@ -223,3 +224,11 @@ def test_the_wsgi_entry_answers_the_same_before_django_and_passes_the_rest_on(cr
     wrapper = live.LiveStampApp(lambda environ, start: passed.append(environ["PATH_INFO"]) or [])
     wrapper({"PATH_INFO": "/snapshots/"}, lambda *a: None)
     assert passed == ["/snapshots/"]
+
+
+def test_trusted_tickets_are_bounded(creating, monkeypatch):
+    monkeypatch.setattr(live, "TRUSTED_IDS", 4)
+    first = live.ticket_for([s.pk for s in creating])
+    second = live.ticket_for([s.pk for s in creating[:2]])
+    assert live.ids_of(first) and live.ids_of(second)
+    assert list(live._trusted) == [second]  # three and two ids: the first made room
