@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.db import connection
 
 from snapshots.models import Snapshot
 
@@ -26,12 +27,23 @@ CHUNK = 1_000  # ids per query, below every database's parameter limit
 
 
 def read_versions(ids: Iterable[str]) -> dict[str, int]:
-    """The mirror's version of each of these rows that exists (by primary key)."""
+    """The mirror's version of each of these rows that exists (by primary key).
+
+    Plain SQL: the ORM's queryset and compiler cost twice the query itself for a few hundred
+    ids, several times a second in every web process."""
     ids = list(ids)
+    quote = connection.ops.quote_name
+    meta = Snapshot._meta
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    version = quote(meta.get_field("version").column)
+    # Only the model's own names, quoted, are formatted in; the ids go as parameters.
+    select = f"SELECT {pk}, {version} FROM {table} WHERE {pk} IN "  # noqa: S608
     found: dict[str, int] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = Snapshot.objects.filter(pk__in=ids[start : start + CHUNK])
-        found.update(rows.values_list("pk", "version"))
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            cursor.execute(select + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+            found.update(cursor.fetchall())
     return found
 
 
