@@ -207,11 +207,20 @@ def web_cpu(master: psutil.Process) -> float:
 
 
 class DatabaseCpu:
-    """PostgreSQL on this machine: CPU of the server processes serving the scratch database."""
+    """PostgreSQL on this machine: CPU of the server processes serving the scratch database,
+    sampled every half second, so a backend that ends with its connection (a recycled worker's)
+    still counts up to its last sample."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.start: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self.stop.wait(0.5):
+            self.last.update(self._backends())
 
     def _backends(self) -> dict[int, float]:
         if not self.db.admin_url:
@@ -233,12 +242,17 @@ class DatabaseCpu:
 
     def begin(self) -> None:
         self.start = self._backends()
+        self.last = dict(self.start)
+        if self.db.admin_url:
+            self.thread.start()
 
     def seconds(self) -> float | None:
         if not self.db.admin_url:
             return None
-        end = self._backends()
-        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in end.items())
+        self.stop.set()
+        self.thread.join()
+        self.last.update(self._backends())
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
 FLOOR_APP = """
