@@ -253,9 +253,12 @@ AUDIT_HMAC_KEYS = _audit_keys(env.str("AUDIT_HMAC_KEYS", default="")) or {
 AUDIT_HMAC_KEY_ID = env.str("AUDIT_HMAC_KEY_ID", default="") or list(AUDIT_HMAC_KEYS)[-1]
 if AUDIT_HMAC_KEY_ID not in AUDIT_HMAC_KEYS:
     raise environ.ImproperlyConfigured("AUDIT_HMAC_KEY_ID must name a key in AUDIT_HMAC_KEYS")
-# An open tab asks "did my rows change?" every LIVE_CHECK_SECONDS (one indexed query, views/
-# live.py) and fetches the rows only when they did; LIVE_POLL_SECONDS is its slow fallback poll.
+# An open tab asks "did my rows change?" every LIVE_CHECK_SECONDS (views/live.py) and fetches
+# the rows only when they did; LIVE_POLL_SECONDS is its slow fallback poll. Each web process
+# reads the rows all its tabs watch with one query at most every LIVE_STAMP_REFRESH_SECONDS
+# (0: one query per check).
 LIVE_CHECK_SECONDS = env.float("LIVE_CHECK_SECONDS", default=0.5)
+LIVE_STAMP_REFRESH_SECONDS = env.float("LIVE_STAMP_REFRESH_SECONDS", default=0.2)
 LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=30)
 # The list's row count and the overview's aggregates are remembered in the shared cache until
 # the mirror changes (snapshots/memo.py), and never longer than this; 0 computes them every time.

@@ -7,12 +7,12 @@ import json
 import traceback
 from datetime import UTC, datetime
 
-from gunicorn.glogging import Logger
+from deploy.gunicorn_access import AccessLogger, is_quiet_check
 
 
-class JsonAccessLogger(Logger):
+class JsonAccessLogger(AccessLogger):
     def access(self, resp, req, environ, request_time):
-        if not self.access_log_enabled:
+        if not self.access_log_enabled or is_quiet_check(resp, req):
             return
         try:
             atoms = self.atoms(resp, req, environ, request_time)

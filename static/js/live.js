@@ -2,7 +2,8 @@
 // every data-every ms while the tab is visible, whether the rows it watches changed: one cheap
 // request with the page's signed ticket in a header, answered 204 when nothing did. When the
 // answer is a new stamp, the poller's own htmx request fetches the changed rows and swaps them
-// out of band. htmx's slower "every Ns" trigger stays as the fallback; a 286 stops both.
+// out of band. A hidden tab asks nothing and asks at once when it is shown again. htmx's slower
+// "every Ns" trigger stays as the fallback; a 286 stops both.
 (() => {
   const watching = new WeakSet();
 
@@ -13,31 +14,46 @@
     const every = Number(poller.dataset.every) || 500;
     let stamp = "";
     let stopped = false;
+    let timer = null;
+    let asking = false;
     poller.addEventListener("htmx:afterRequest", (event) => {
       if (event.detail.xhr && event.detail.xhr.status === 286) stopped = true;
     });
+    const done = () => stopped || !poller.isConnected;
     const check = async () => {
-      if (stopped || !poller.isConnected) return;
-      if (document.visibilityState === "visible") {
-        try {
-          const url = `${poller.dataset.stampUrl}?v=${encodeURIComponent(stamp)}`;
-          const answer = await fetch(url, {
-            headers: { "X-Live-Ticket": ticket },
-            credentials: "same-origin",
-            cache: "no-store",
-          });
-          if (answer.status === 200) {
-            stamp = (await answer.text()).trim();
-            window.htmx?.trigger(poller, "live-changed");
-          } else if (answer.status === 403) {
-            stopped = true; // an old ticket: the fallback poll carries on
-          }
-        } catch {
-          // offline for a moment: try again at the next check
-        }
+      timer = null;
+      if (done()) {
+        document.removeEventListener("visibilitychange", shown);
+        return;
       }
-      setTimeout(check, every);
+      if (document.visibilityState !== "visible") return; // shown() asks again
+      asking = true;
+      try {
+        const url = `${poller.dataset.stampUrl}?v=${encodeURIComponent(stamp)}`;
+        const answer = await fetch(url, {
+          headers: { "X-Live-Ticket": ticket },
+          credentials: "same-origin",
+          cache: "no-store",
+        });
+        if (answer.status === 200) {
+          stamp = (await answer.text()).trim();
+          window.htmx?.trigger(poller, "live-changed");
+        } else if (answer.status === 403) {
+          stopped = true; // an old ticket: the fallback poll carries on
+        }
+      } catch {
+        // offline for a moment: try again at the next check
+      } finally {
+        asking = false;
+      }
+      timer = setTimeout(check, every);
     };
+    const shown = () => {
+      if (document.visibilityState !== "visible" || asking) return;
+      clearTimeout(timer);
+      check();
+    };
+    document.addEventListener("visibilitychange", shown);
     check();
   }
 

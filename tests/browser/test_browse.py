@@ -141,6 +141,43 @@ def test_a_snapshot_made_elsewhere_turns_available_without_reload(page, sign_in,
     assert (len(polls), len(checks)) == settled
 
 
+def _visibility(page, state: str) -> None:
+    """The tab is hidden or shown (as switching tabs does), as far as the page can tell."""
+    page.evaluate(
+        """state => {
+            const get = () => state;
+            Object.defineProperty(document, "visibilityState", {configurable: true, get});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def test_a_hidden_tab_asks_nothing_and_catches_up_when_shown(page, sign_in, stack):
+    name = _name("hidden")
+    created = stack.sim.create_snapshot("alpha", name=name, status="creating")
+    sid = created.get("id") or created["snapshot"]["id"]
+    sign_in(page, "demo")
+    _wait_for_rows(page, f"/snapshots/?q={name}", name)
+    row = page.locator(f"#row-{sid}")
+    checks: list[str] = []
+    page.on("request", lambda r: checks.append(r.url) if "/live/stamp" in r.url else None)
+    page.wait_for_timeout(1500)
+    assert checks  # a visible tab checks
+
+    _visibility(page, "hidden")
+    page.wait_for_timeout(600)  # a check already on its way may still arrive
+    asked = len(checks)
+    _cinder(stack, "POST", f"/snapshots/{sid}/action", {"os-reset_status": {"status": "available"}})
+    page.wait_for_timeout(4000)
+    assert len(checks) == asked  # hidden: not one check
+    expect(row.locator(".status-badge")).to_have_text("Creating")
+
+    _visibility(page, "visible")
+    expect(row.locator(".status-badge")).to_have_text("Available", timeout=LIVE)
+    assert len(checks) > asked
+
+
 def test_a_snapshot_deleted_elsewhere_leaves_the_table(page, sign_in, stack):
     name, sid = _creating_elsewhere(stack, "gone")
     sign_in(page, "demo")
