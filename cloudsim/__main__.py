@@ -29,6 +29,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="add N snapshots over the demo volumes",
     )
     p.add_argument(
+        "--seed-projects",
+        type=int,
+        default=0,
+        metavar="P",
+        help="put the --seed-snapshots in P projects of their own (one volume each)",
+    )
+    p.add_argument(
         "--state",
         default=None,
         metavar="FILE",
@@ -68,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config(
         seed=args.seed,
         seed_snapshots=args.seed_snapshots,
+        seed_projects=args.seed_projects,
         state=args.state,
         password=args.password,
         create_delay=args.create_delay,

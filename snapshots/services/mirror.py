@@ -5,7 +5,7 @@ module, so a status change is recorded once, with its source, whoever saw it:
 
 - `apply()` / `mark_gone()`: one snapshot (the actions, track's rare single reads);
 - `apply_page()` / `mark_vanished()`: a page of Cinder's list at a time, in bulk (sync);
-- `apply_volume_page()` / `mark_vanished_volumes()`: the volume mirror (sync);
+- `apply_volume_page()`: the volume mirror (the sweep, which also marks gone volumes);
 - `flag_stuck_rows()`: the stuck flag, by time alone (sync and track).
 
 Every write that changes what a page shows bumps the row's `version`, which the live table polls.
@@ -501,8 +501,12 @@ def volume_values(data: VolumeData) -> dict:
 
 
 @transaction.atomic
-def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
-    """Upsert one page of volumes in bulk; returns how many were new or changed."""
+def apply_volume_page(
+    items: list[VolumeData], *, now: datetime, touch_unchanged: bool = True
+) -> int:
+    """Upsert one page of volumes in bulk; returns how many were new or changed.
+    `touch_unchanged=False` (the sweep, which proves absence by key ranges): unchanged rows are
+    not written at all."""
     by_id = {data.id: data for data in items}
     rows = {row.id: row for ids in chunks(by_id) for row in Volume.objects.filter(pk__in=ids)}
     new_rows: list[Volume] = []
@@ -532,13 +536,7 @@ def apply_volume_page(items: list[VolumeData], *, now: datetime) -> int:
         new_rows=new_rows,
         changed_rows=changed_rows,
         changed_fields=changed_fields,
-        seen_ids=seen_ids,
+        seen_ids=seen_ids if touch_unchanged else [],
         now=now,
     )
     return len(new_rows) + len(changed_rows)
-
-
-def mark_vanished_volumes(*, seen_since: datetime, now: datetime) -> int:
-    return Volume.objects.filter(deleted_at__isnull=True, last_seen__lt=seen_since).update(
-        deleted_at=now
-    )
