@@ -46,6 +46,7 @@ SYNC_SECONDS_TARGET = 300
 SYNC_RSS_TARGET_MB = 300
 LIST_P50_TARGET_MS = 60
 LIST_P95_TARGET_MS = 150
+SHARED_BUFFERS = "shared_buffers=256MB"
 MIRROR_TABLES = ("snapshots_snapshot", "snapshots_volume", "snapshots_project")
 
 
@@ -133,7 +134,13 @@ class Postgres:
         if not url.startswith(("postgres://", "postgresql://")):
             from tests.production.servers import PostgresServer
 
-            server = PostgresServer()
+            class Server(PostgresServer):
+                def _options(self) -> str:
+                    # a modest production setting instead of the test suites' 32 MB: a 1M-row
+                    # mirror's indexes do not fit in 32 MB
+                    return super()._options().replace("shared_buffers=32MB", SHARED_BUFFERS)
+
+            server = Server()
             # Keep the data directory between runs instead of a fresh temporary one.
             os.rmdir(server.dir)
             server.dir = directory / "pg"
@@ -149,7 +156,8 @@ class Postgres:
             url = server.url
         self.admin_url = url
         self.url = urlunsplit(urlsplit(url)._replace(path=f"/{DB_NAME}"))
-        self.label = f"PostgreSQL {self.version()} ({'private' if self.own else 'DATABASE_URL'})"
+        where = f"private, {SHARED_BUFFERS}, fsync=off" if self.own else "DATABASE_URL"
+        self.label = f"PostgreSQL {self.version().split()[0]} ({where})"
 
     def sql(self, statement: str, *, admin: bool = False) -> list[tuple]:
         import psycopg

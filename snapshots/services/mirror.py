@@ -18,12 +18,13 @@ page read before a user's delete cannot put the snapshot back to `available` for
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -82,11 +83,42 @@ def _write_page(
     now: datetime,
 ) -> None:
     """A page's writes in bulk: the new rows, the changed fields, last_seen of the unchanged."""
-    model.objects.bulk_create(new_rows, batch_size=BATCH)
+    insert_rows(model, new_rows)
     if changed_rows:
         model.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=BATCH)
     for ids in chunks(seen_ids):
         model.objects.filter(pk__in=ids).update(last_seen=now)
+
+
+def insert_rows(model: type[models.Model], rows: list) -> None:
+    """Insert new rows in bulk. On PostgreSQL through COPY: a first sync of a large cloud
+    inserts a page of a thousand snapshots (and their first StatusChange) per call, and COPY
+    costs a fraction of a multi-row INSERT's parameter handling on both sides."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows, batch_size=BATCH)
+        return
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and getattr(rows[0], f.attname) is None)  # an AutoField's id
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    # The values are the ones our own code put on the rows, already of each column's Python
+    # type, so only JSON needs Django's adaptation (per field and row, the generic path costs
+    # more than the rest of the page's insert).
+    values_of = operator.attrgetter(*(f.attname for f in fields))
+    json_at = [(i, f) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    db = connections[model.objects.db]
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            values = list(values_of(row))
+            for i, field in json_at:
+                values[i] = field.get_db_prep_save(values[i], db)
+            copy.write_row(values)
 
 
 def cinder_values(data: SnapshotData) -> dict:
@@ -405,7 +437,7 @@ def _apply_page(
         seen_ids=seen_ids if touch_unchanged else [],
         now=now,
     )
-    StatusChange.objects.bulk_create(changes, batch_size=BATCH)
+    insert_rows(StatusChange, changes)
     result.new = len(new_rows)
     result.unchanged = len(by_id) - result.new - result.changed
     return result
