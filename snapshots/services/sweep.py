@@ -32,6 +32,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,7 +49,7 @@ from snapshots.cloud.dto import SnapshotData, VolumeData
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import CloudState, DetectState, Project, Snapshot, SweepPart, Volume
 from snapshots.services import locks, mirror
-from snapshots.services.listing import cloud_answered, cloud_failed, pages
+from snapshots.services.listing import MARKER_RETRIES, cloud_answered, cloud_failed
 
 log = logging.getLogger(__name__)
 
@@ -242,14 +243,53 @@ def _listing(kind: str, gateway: Gateway) -> Callable[[str | None, int], list]:
     )
 
 
+class _Listing:
+    """Timed requests of one listing: (when requested, items). With `ahead`, the next page's
+    request (after the last item of the page just returned) goes out in a thread of its own
+    while the caller stores that page, so the cloud's time and the database's overlap; only
+    the listing's requests run there, never the database."""
+
+    def __init__(
+        self, fetch: Callable[[str | None, int], list], *, ahead: bool, lower: Key | None
+    ) -> None:
+        self.fetch = fetch
+        self.lower = lower  # no request ahead past the part's end
+        self.pool = ThreadPoolExecutor(max_workers=1) if ahead else None
+        self.pending: tuple[tuple[str, int], Future] | None = None
+
+    def _timed(self, marker: str | None, limit: int) -> tuple[datetime, list]:
+        observed_at = timezone.now()
+        return observed_at, self.fetch(marker, limit)
+
+    def __call__(self, marker: str | None, limit: int) -> tuple[datetime, list]:
+        pending, self.pending = self.pending, None
+        if pending is not None and pending[0] == (marker, limit):
+            observed_at, items = pending[1].result()
+        else:
+            if pending is not None:
+                pending[1].cancel()
+            observed_at, items = self._timed(marker, limit)
+        beyond = self.lower is not None and items and _key(items[-1]) <= self.lower
+        if self.pool is not None and len(items) == limit and not beyond:
+            after = items[-1].id
+            self.pending = ((after, limit), self.pool.submit(self._timed, after, limit))
+        return observed_at, items
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _part_pages(
-    part: SweepPart, fetch: Callable[[str | None, int], list], page_size: int
+    part: SweepPart, listing: _Listing, page_size: int
 ) -> Iterator[tuple[datetime, list, Key | None]]:
     """(when requested, items, key the items lie below) for each page of the part's listing,
     from its cursor (or its upper boundary) on; the key is given with the first page only (None
     after it: below the previous page). When Cinder no longer knows that marker, the listing
     starts after the nearest row above it that the mirror knows, and failing those at the top:
-    a range read twice is stored twice, which writes nothing the second time."""
+    a range read twice is stored twice, which writes nothing the second time. When the marker
+    (the last item of the previous page) leaves Cinder between two requests, the listing goes
+    on after an earlier item of that page, as services/listing.py's `pages` does."""
     model = Volume if part.kind == VOLUMES else Snapshot
     key = _part_key(part.cursor_created_at, part.cursor_id) or _part_key(
         part.upper_created_at, part.upper_id
@@ -258,20 +298,30 @@ def _part_pages(
     if key is not None:
         above = model.objects.filter(_above(key), deleted_at=None).order_by("created_at", "id")
         candidates = [(key[1], key), *((r.id, _key(r)) for r in above[:START_FALLBACKS])]
+    start: Key | None = None
     for marker, below in [*candidates, (None, None)]:
-        observed_at = timezone.now()
         try:
-            first = fetch(marker, page_size)
+            observed_at, items = listing(marker, page_size)
         except errors.NotFound:
             if marker is None:
                 raise
             continue
         start = below
         break
-    yield observed_at, first, start
-    if len(first) == page_size:
-        for observed_at, items in pages(fetch, page_size, first[-1].id, [i.id for i in first]):
-            yield observed_at, items, None
+    yield observed_at, items, start
+    while len(items) == page_size:
+        previous = [item.id for item in items]
+        for marker in reversed(previous[-(MARKER_RETRIES + 1) :]):
+            try:
+                observed_at, items = listing(marker, page_size)
+                break
+            except errors.NotFound:
+                continue
+        else:
+            raise errors.Unavailable(
+                "The listing changed too much while it was read; it will be read again"
+            )
+        yield observed_at, items, None
 
 
 def _read_part(
@@ -292,27 +342,42 @@ def _read_part(
     mine = SweepPart.objects.filter(index=part.index, round_started_at=part.round_started_at)
     upper: Key | None = None
     read = 0
-    for observed_at, raw, start in _part_pages(part, _listing(part.kind, gateway), page_size):
-        if read == 0:
-            upper = start
-        read += 1
-        kept = [i for i in raw if lower is None or _key(i) >= lower]
-        done = len(raw) < page_size or len(kept) < len(raw)
-        done = done or (lower is not None and _key(kept[-1]) == lower)
-        store(kept, observed_at, (upper, lower if done else _key(kept[-1])), projects, result)
-        if part.kind == SNAPSHOTS and on_page is not None:
-            on_page(result.pages, result.seen)
-        renew()
-        reset_queries()  # DEBUG keeps every query in memory otherwise
-        if done:
-            if not mine.update(done_at=timezone.now(), pages=F("pages") + 1):
+    # Ahead only when the part is read to its end: a tick's last page would cost a call more.
+    # The request ahead runs in a thread without the database: the reachability-recording
+    # wrapper is left out there, and the sweep records the outcome itself (cloud_answered,
+    # cloud_failed).
+    unrecorded = getattr(gateway, "unrecorded", None)
+    ahead = budget == math.inf
+    fetch = _listing(part.kind, unrecorded() if ahead and unrecorded else gateway)
+    listing = _Listing(fetch, ahead=ahead, lower=lower)
+    try:
+        for observed_at, raw, start in _part_pages(part, listing, page_size):
+            if read == 0:
+                upper = start
+            read += 1
+            kept = [i for i in raw if lower is None or _key(i) >= lower]
+            done = len(raw) < page_size or len(kept) < len(raw)
+            done = done or (lower is not None and _key(kept[-1]) == lower)
+            absent = (upper, lower if done else _key(kept[-1]))
+            store(kept, observed_at, absent, projects, result)
+            if part.kind == SNAPSHOTS and on_page is not None:
+                on_page(result.pages, result.seen)
+            renew()
+            reset_queries()  # DEBUG keeps every query in memory otherwise
+            if done:
+                if not mine.update(done_at=timezone.now(), pages=F("pages") + 1):
+                    raise locks.LockLost("the sweep round was replaced by a newer one")
+                return read
+            upper = _key(kept[-1])
+            moved = mine.update(
+                cursor_created_at=upper[0], cursor_id=upper[1], pages=F("pages") + 1
+            )
+            if not moved:
                 raise locks.LockLost("the sweep round was replaced by a newer one")
-            return read
-        upper = _key(kept[-1])
-        if not mine.update(cursor_created_at=upper[0], cursor_id=upper[1], pages=F("pages") + 1):
-            raise locks.LockLost("the sweep round was replaced by a newer one")
-        if read >= budget:
-            return read
+            if read >= budget:
+                return read
+    finally:
+        listing.close()
     return read  # not reached: a listing ends with a short page
 
 
