@@ -39,7 +39,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, reset_queries, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from snapshots.choices import ChangeSource
@@ -393,13 +394,17 @@ def _plan(now: datetime) -> None:
     """Cut a new round into parts: the volume listing, then every SWEEP_PART_ROWS live snapshots
     of the mirror's key order (an empty mirror: one part, the whole listing)."""
     every = max(1, settings.SWEEP_PART_ROWS)
-    bounds: list[Key] = []
-    keys = Snapshot.objects.live().order_by("-created_at", "-id").values_list("created_at", "id")
-    key = None
-    for n, key in enumerate(keys.iterator(chunk_size=10000), start=1):
-        if n % every == 0:
-            bounds.append(key)
-    if bounds and bounds[-1] == key:
+    # Every `every`-th key, numbered by the database: a million rows never reach Python.
+    order = [F("created_at").desc(), F("id").desc()]
+    numbered = (
+        Snapshot.objects.live()
+        .annotate(n=Window(RowNumber(), order_by=order))
+        .annotate(nth=F("n") % every)
+        .filter(nth=0)
+        .order_by("n")
+    )
+    bounds: list[Key] = list(numbered.values_list("created_at", "id"))
+    if bounds and len(bounds) * every == Snapshot.objects.live().count():
         bounds.pop()  # nothing below the last row: no part for it
     parts = [SweepPart(index=0, kind=VOLUMES, round_started_at=now)]
     ranges = zip([None, *bounds], [*bounds, None], strict=True)
