@@ -50,6 +50,19 @@ SHARED_BUFFERS = "shared_buffers=256MB"
 MIRROR_TABLES = ("snapshots_snapshot", "snapshots_volume", "snapshots_project")
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU of this process, or of process `pid` on this machine (its
+    PostgreSQL backend: the private server runs here; -1 when it cannot be read)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- children --------------------------------------------------------------------------------
 def child_first_sync() -> int:
     """What a worker does at the first beat ticks: sweep ticks until the round finishes."""
@@ -64,7 +77,13 @@ def child_first_sync() -> int:
 
         profiler = Profiler(interval=0.005)
         profiler.start()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu_before, db_cpu_before = cpu_seconds(), cpu_seconds(backend)
     started = time.monotonic()
     ticks, seen, pages = 0, 0, 0
     while True:
@@ -75,6 +94,7 @@ def child_first_sync() -> int:
         if result.finished:
             break
     seconds = time.monotonic() - started
+    cpu, db_cpu = cpu_seconds() - cpu_before, cpu_seconds(backend) - db_cpu_before
     if profiler is not None:
         profiler.stop()
         sys.stderr.write(profiler.output_text(unicode=False, color=False, show_all=False))
@@ -86,6 +106,8 @@ def child_first_sync() -> int:
                 "seconds": seconds,
                 "rss_before_mb": before,
                 "rss_peak_mb": peak,
+                "cpu": cpu,
+                "db_cpu": db_cpu,
             }
         )
     )
@@ -261,13 +283,17 @@ def main() -> int:
         )
 
         sim.reset_stats()
+        sim_cpu = cpu_seconds(sim.proc.pid)
         first = run_child(["--child", "first-sync"], env)
+        sim_cpu = cpu_seconds(sim.proc.pid) - sim_cpu
         requests = sim.stats()["total"]
         ok = first["seconds"] < SYNC_SECONDS_TARGET and first["rss_peak_mb"] < SYNC_RSS_TARGET_MB
         out.append(
             f"first sync (empty mirror, sweep ticks): {first['seconds']:.1f} s, peak RSS "
             f"{first['rss_peak_mb']:.0f} MB ({first['rss_before_mb']:.0f} MB before it started), "
-            f"{requests} cloud requests; {first['summary']} "
+            f"{requests} cloud requests; {first['summary']}; CPU: the syncing process "
+            f"{first['cpu']:.1f} s, its PostgreSQL backend {first['db_cpu']:.1f} s, the "
+            f"simulator {sim_cpu:.1f} s "
             f"[{verdict(ok)}: < {SYNC_SECONDS_TARGET} s, < {SYNC_RSS_TARGET_MB} MB]"
         )
         mirrored = db.sql("SELECT count(*) FROM snapshots_snapshot WHERE deleted_at IS NULL")[0][0]
