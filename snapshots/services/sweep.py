@@ -98,16 +98,24 @@ def _key(item: SnapshotData | VolumeData | Snapshot | Volume) -> Key:
 def _between(upper: Key | None, lower: Key | None) -> Q:
     """Mirror rows whose (created_at, id) lies below `upper` (exclusive) and at or above `lower`
     (inclusive) in Cinder's default order (created_at desc, id desc); None: no bound."""
+    # The plain `created_at` bounds say nothing the (created_at, id) terms do not; they are
+    # there for the planner, which bounds an index range scan with them on both sides (with
+    # the OR terms alone, PostgreSQL read every row above a page: a 1M-row sweep went
+    # quadratic).
     q = Q()
     if upper is not None:
+        q &= Q(created_at__lte=upper[0])
         q &= Q(created_at__lt=upper[0]) | Q(created_at=upper[0], id__lt=upper[1])
     if lower is not None:
+        q &= Q(created_at__gte=lower[0])
         q &= Q(created_at__gt=lower[0]) | Q(created_at=lower[0], id__gte=lower[1])
     return q
 
 
 def _above(key: Key) -> Q:
-    return Q(created_at__gt=key[0]) | Q(created_at=key[0], id__gt=key[1])
+    return Q(created_at__gte=key[0]) & (
+        Q(created_at__gt=key[0]) | Q(created_at=key[0], id__gt=key[1])
+    )
 
 
 def _part_key(created_at: datetime | None, row_id: str) -> Key | None:
