@@ -163,3 +163,15 @@ def test_a_part_whose_boundary_left_cinder_still_proves_absence(parts, cloud, se
     for victim in (boundary, inside):
         assert Snapshot.objects.get(pk=victim).deleted_at is not None
     assert live_mirror() == truth(service_gateway)
+
+
+def test_a_whole_round_asks_for_each_page_once_and_none_past_a_parts_end(parts, service_gateway):
+    """sync_snapshots requests the next page while it stores one: still no page twice, and no
+    request beyond the end of a part (its last page reaches the next part's first row)."""
+    reader = Worker()
+    result = sync.sync_snapshots(gateway=reader)
+    assert result.finished and result.seen == 40
+    assert len(reader.markers) == len(set(reader.markers))
+    # Parts of 10 rows in pages of 5: two pages each, and the listing's short (empty) end.
+    assert len(reader.markers) == 4 * 2 + 1
+    assert live_mirror() == truth(service_gateway)
