@@ -30,6 +30,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="add N snapshots over the demo volumes",
     )
     p.add_argument(
+        "--seed-projects",
+        type=int,
+        default=0,
+        metavar="P",
+        help="put the --seed-snapshots in P projects of their own (one volume each)",
+    )
+    p.add_argument(
         "--state",
         default=None,
         metavar="FILE",

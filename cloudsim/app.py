@@ -34,6 +34,7 @@ class HexConverter(BaseConverter):
 class Config:
     seed: str = "empty"
     seed_snapshots: int = 0
+    seed_projects: int = 0  # the --seed-snapshots go to this many projects of their own
     state: str | None = None
     password: str = "secret"
     create_delay: float = 3.0
@@ -140,6 +141,7 @@ class Simulator(Faults, Control, IdentityApi):
                 config.password,
                 config.snapshot_quota,
                 config.gigabytes_quota,
+                config.seed_projects,
             )
         self.seed_seconds = time.perf_counter() - started
         self.store.save_template()

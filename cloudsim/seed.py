@@ -197,8 +197,56 @@ def seed_demo_snapshots(store: Store, vols: list[dict], now: float) -> None:
     store.db.executemany(SNAP_INSERT, rows)
 
 
+def seed_bulk_projects(
+    store: Store, count: int, now: float, snapshot_quota: int, gigabytes_quota: int
+) -> list[dict]:
+    """``count`` more projects `bulk-00000`..., each with one available volume (a large cloud's
+    shape: many tenants, few snapshots each). The volumes are returned for the snapshots."""
+    rng = random.Random(f"cloudsim-bulk-projects-{count}")
+    vols = []
+    for i in range(count):
+        name = f"bulk-{i:05d}"
+        pid = stable_id("project", name)
+        store.x(
+            "INSERT OR REPLACE INTO projects (id, name, domain_id, description, snapshot_quota, "
+            "gigabytes_quota) VALUES (?, ?, 'default', ?, ?, ?)",
+            (pid, name, f"Bulk project {name}", snapshot_quota, gigabytes_quota),
+        )
+        created = now - 400 * DAY - i
+        vols.append(
+            {
+                "id": new_uuid(rng),
+                "project_id": pid,
+                "user_id": stable_id("user", "admin"),
+                "display_name": f"{name}-data",
+                "size": (1, 5, 10, 20, 50, 100)[i % 6],
+                "status": "available",
+                "created_at": created,
+            }
+        )
+    store.db.executemany(
+        "INSERT INTO volumes (id, project_id, user_id, display_name, display_description, size, "
+        "status, host, created_at, updated_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+        [
+            (
+                v["id"],
+                v["project_id"],
+                v["user_id"],
+                v["display_name"],
+                v["size"],
+                v["status"],
+                HOST,
+                v["created_at"],
+                v["created_at"],
+            )
+            for v in vols
+        ],
+    )
+    return vols
+
+
 def seed_bulk_snapshots(store: Store, vols: list[dict], count: int, now: float) -> None:
-    """``count`` more snapshots over the demo volumes, created over the last year."""
+    """``count`` more snapshots over `vols`, created over the last year."""
     rng = random.Random(f"cloudsim-bulk-{count}")
     usable = [v for v in vols if v["status"] != "error"]
     statuses = ["available"] * 94 + ["error"] * 3 + ["error_deleting"] * 2 + ["creating"]
@@ -247,6 +295,7 @@ def seed(
     password: str,
     snapshot_quota: int,
     gigabytes_quota: int,
+    projects: int = 0,
 ) -> None:
     now = store.now()
     with store.lock:
@@ -257,6 +306,8 @@ def seed(
             vols = seed_volumes(store, now)
         if kind == "demo":
             seed_demo_snapshots(store, vols, now)
+        if projects:
+            vols = seed_bulk_projects(store, projects, now, snapshot_quota, gigabytes_quota)
         if snapshots:
             seed_bulk_snapshots(store, vols, snapshots, now)
         store.x("COMMIT")

@@ -278,6 +278,9 @@ DETECT_LEASE = env.float("DETECT_LEASE", default=2 * DETECT_INTERVAL)
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=3600.0)
 SWEEP_TICK = env.float("SWEEP_TICK", default=20.0)
 SWEEP_LEASE = env.float("SWEEP_LEASE", default=SWEEP_TICK)
+# A round is cut into parts of about this many snapshots, each with its own lease and cursor,
+# so several workers share it.
+SWEEP_PART_ROWS = env.int("SWEEP_PART_ROWS", default=50000)
 
 # Cinder's notifications (services/listen.py, `manage.py listen_notifications`): the bus Cinder
 # publishes to with `[oslo_messaging_notifications] driver = messagingv2` (amqp://, redis://, or

@@ -27,6 +27,30 @@ def token(sim, user="demo", project="alpha", password="secret") -> requests.Resp
     return requests.post(sim.identity_url + "/auth/tokens", json=body, timeout=10)
 
 
+def test_seed_projects_spreads_the_snapshots_over_projects_of_their_own():
+    with start_simulator("--seed-snapshots", "500", "--seed-projects", "50", seed="empty") as sim:
+        tok = token(sim, "admin").headers["X-Subject-Token"]
+        h = {"X-Auth-Token": tok, "OpenStack-API-Version": "volume 3.65"}
+        api = f"{sim.url}/volume/v3/{sim.project_id('alpha')}/snapshots/detail"
+        snapshots = requests.get(
+            api, headers=h, params={"all_tenants": 1, "limit": 1000}, timeout=10
+        ).json()["snapshots"]
+        owners = {s["os-extended-snapshot-attributes:project_id"] for s in snapshots}
+        assert len(snapshots) == 500 and len(owners) == 50
+        projects = requests.get(
+            sim.identity_url + "/projects", headers={"X-Auth-Token": tok}, timeout=10
+        ).json()["projects"]
+        bulk = {p["id"] for p in projects if p["name"].startswith("bulk-")}
+        assert owners == bulk
+        volumes = requests.get(
+            api.replace("/snapshots/", "/volumes/"),
+            headers=h,
+            params={"all_tenants": 1, "limit": 1000},
+            timeout=10,
+        ).json()["volumes"]
+        assert {s["volume_id"] for s in snapshots} <= {v["id"] for v in volumes}
+
+
 def test_seed_snapshots_password_and_ttl(tmp_path):
     with start_simulator(
         "--seed-snapshots", "3000", "--password", "hunter2", "--token-ttl", "60", seed=None

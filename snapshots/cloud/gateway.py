@@ -226,25 +226,6 @@ def _snapshot_from_body(raw: dict) -> SnapshotData:
     )
 
 
-def _volume(obj: Any) -> VolumeData:
-    bootable = obj.is_bootable
-    if isinstance(bootable, str):
-        bootable = bootable.lower() == "true"
-    return VolumeData(
-        id=obj.id,
-        name=obj.name or "",
-        size=int(obj.size or 0),
-        status=(obj.status or "").lower(),
-        project_id=obj.project_id or "",
-        availability_zone=obj.availability_zone or "",
-        volume_type=obj.volume_type or "",
-        bootable=bool(bootable),
-        attachments=len(obj.attachments or []),
-        created_at=_parse_time(obj.created_at),
-        source_snapshot_id=obj.snapshot_id or "",
-    )
-
-
 def _session(*, auth: Any, verify: Any, timeout: float, headers: dict | None = None):
     return ksa_session.Session(
         auth=auth,
@@ -271,7 +252,7 @@ def _message(raw: dict) -> MessageData:
 
 
 def _volume_from_body(raw: dict) -> VolumeData:
-    """A volume of Cinder's JSON (a create's answer)."""
+    """A volume of Cinder's JSON (a detail list's item, a GET's or a create's answer)."""
     bootable = raw.get("bootable")
     if isinstance(bootable, str):
         bootable = bootable.lower() == "true"
@@ -701,10 +682,15 @@ class Gateway(WorkflowCalls):
         query: dict[str, Any] = {"limit": limit}
         if marker:
             query["marker"] = marker
-        objs = self._conn.block_storage.volumes(
-            details=True, all_projects=all_projects, paginated=False, **query
+        if all_projects:
+            query["all_tenants"] = "True"
+        # Parsed straight from the JSON, as list_snapshots is: an SDK Resource per volume cost
+        # ~1 ms of CPU, 10 s a sweep round for a cloud of 10,000 volumes.
+        resp = self._conn.block_storage.get(
+            "/volumes/detail", params=query, microversion=self.snapshot_microversion()
         )
-        return [_volume(o) for o in objs]
+        sdk_exc.raise_from_response(resp)
+        return [_volume_from_body(raw) for raw in resp.json().get("volumes", [])]
 
     def iter_volumes(
         self, *, all_projects: bool = True, page_size: int = 1000
@@ -730,11 +716,25 @@ class Gateway(WorkflowCalls):
     @_translate
     def list_projects(self) -> list[ProjectData]:
         """Every project (needs an identity admin); an empty list where policy says no."""
+        # Parsed straight from Keystone's JSON, following its `next` links: an SDK Resource
+        # per project cost ~1 ms of CPU, 10 s a sweep round in a cloud of 10,000 projects.
         try:
-            return [
-                ProjectData(id=p.id, name=p.name or "", domain_id=p.domain_id or "")
-                for p in self._conn.identity.projects()
-            ]
+            projects: list[ProjectData] = []
+            url: str | None = "/projects"
+            while url:
+                resp = self._conn.identity.get(url)
+                sdk_exc.raise_from_response(resp)
+                body = resp.json()
+                projects += [
+                    ProjectData(
+                        id=raw["id"],
+                        name=raw.get("name") or "",
+                        domain_id=raw.get("domain_id") or "",
+                    )
+                    for raw in body.get("projects", [])
+                ]
+                url = (body.get("links") or {}).get("next")
+            return projects
         except (
             sdk_exc.ForbiddenException,
             # A token-and-endpoint connection has no identity endpoint: the call lands on

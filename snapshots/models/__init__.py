@@ -5,7 +5,7 @@ from snapshots.models.alerts import (
     Webhook,
 )
 from snapshots.models.audit import AppendOnlyError, AuditEvent, StatusChange
-from snapshots.models.detection import DetectState, ListenerState, TickSlot
+from snapshots.models.detection import DetectState, ListenerState, SweepPart, TickSlot
 from snapshots.models.observability import Heartbeat
 from snapshots.models.operation import CloudState, Operation, WorkerLock
 from snapshots.models.preference import TablePreference
@@ -29,6 +29,7 @@ __all__ = [
     "ProjectQuota",
     "Snapshot",
     "StatusChange",
+    "SweepPart",
     "TablePreference",
     "ThrottleCounter",
     "TickSlot",

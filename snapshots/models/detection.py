@@ -60,3 +60,32 @@ class ListenerState(models.Model):
 
     def __str__(self) -> str:
         return "connected" if self.connected else "not connected"
+
+
+class SweepPart(models.Model):
+    """One partition of the current sweep round: a range of a listing's key order that one
+    worker at a time reads (lease `sweep-part-<index>`), with its own cursor.
+
+    Keys are Cinder's default order, (created_at, id) descending. A part covers the rows below
+    its upper key (exclusive; none: from the top) down to its lower key (inclusive; none: to the
+    listing's end). Index 0 is the volume listing (one part); the snapshot parts follow."""
+
+    index = models.PositiveSmallIntegerField(primary_key=True)
+    kind = models.CharField(max_length=16)  # "volumes" or "snapshots"
+    round_started_at = models.DateTimeField()
+    upper_created_at = models.DateTimeField(null=True, blank=True)
+    upper_id = models.CharField(max_length=64, blank=True)
+    lower_created_at = models.DateTimeField(null=True, blank=True)
+    lower_id = models.CharField(max_length=64, blank=True)
+    # The key of the last row read (the next page's absence range starts below it) and the id
+    # to list on from; both empty until the first page.
+    cursor_created_at = models.DateTimeField(null=True, blank=True)
+    cursor_id = models.CharField(max_length=64, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["index"]
+
+    def __str__(self) -> str:
+        return f"sweep part {self.index} ({self.kind})"

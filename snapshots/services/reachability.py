@@ -51,6 +51,11 @@ class _Recorded:
                 raise
         return self._gateway
 
+    def unrecorded(self) -> Gateway:
+        """The gateway itself, for calls made off the worker's thread (which must not touch
+        the database): their caller records the outcome."""
+        return self._target()
+
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target(), name)
         if name.startswith("_") or not callable(attr):

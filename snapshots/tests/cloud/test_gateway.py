@@ -18,6 +18,15 @@ def _available_volume(gateway) -> VolumeData:
     return next(v for v in gateway.list_volumes() if v.status == "available")
 
 
+def test_a_listed_volume_reads_as_the_same_volume_read_alone(service_gateway):
+    listed = service_gateway.list_volumes(all_projects=True)
+    assert len({v.project_id for v in listed}) == 3
+    assert {v.status for v in listed} >= {"available", "in-use"}
+    assert any(v.bootable for v in listed) and any(v.attachments for v in listed)
+    for volume in listed:
+        assert service_gateway.get_volume(volume.id) == volume
+
+
 def test_list_returns_our_dataclasses_for_the_project_only(demo, cloud):
     page = demo.list_snapshots(limit=1000)
     assert page.items, "the demo project has snapshots"

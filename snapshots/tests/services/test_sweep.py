@@ -1,16 +1,14 @@
 """The spread-out sweep against the simulator: a round read a few pages a tick, an unchanged
-cloud costing no write, absence proven by key ranges, and a dead worker's round taken over."""
+cloud costing no write, absence proven by key ranges (parts shared by workers:
+test_sweep_parts.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from snapshots import tasks
-from snapshots.models import CloudState, DetectState, Snapshot, StatusChange, WorkerLock
-from snapshots.services import locks, sweep, sync
+from snapshots.models import CloudState, DetectState, Snapshot, StatusChange, Volume
+from snapshots.services import sweep, sync
 from snapshots.tests.paging import cloud_truth, live_mirror
 
 pytestmark = pytest.mark.django_db
@@ -58,10 +56,14 @@ def test_the_first_round_is_whole_and_later_ones_are_spread_over_ticks(
 def test_an_unchanged_cloud_costs_no_write(cloud, service_gateway):
     sync.sync_snapshots()
     before = list(Snapshot.objects.values_list("id", "version", "last_seen"))
+    volumes = list(Volume.objects.order_by("id").values_list("id", "last_seen", "deleted_at"))
     changes = StatusChange.objects.count()
     result = sync.sync_snapshots()
-    assert (result.new, result.changed, result.gone) == (0, 0, 0)
+    assert (result.new, result.changed, result.gone, result.volumes_gone) == (0, 0, 0, 0)
     assert list(Snapshot.objects.values_list("id", "version", "last_seen")) == before
+    assert list(Volume.objects.order_by("id").values_list("id", "last_seen", "deleted_at")) == (
+        volumes
+    )
     assert StatusChange.objects.count() == changes
 
 
@@ -74,27 +76,6 @@ def test_a_deletion_is_proven_by_the_page_ranges(cloud, service_gateway, spread)
     DetectState.objects.filter(id=1).update(sweep_started_at=None)  # a round is due
     run_round(cloud)
     assert Snapshot.objects.get(pk=victim.id).deleted_at is not None
-    assert live_mirror() == cloud_truth(service_gateway)
-
-
-def test_a_dead_workers_round_is_taken_over_where_it_stopped(cloud, service_gateway, spread):
-    sync.sync_snapshots()
-    DetectState.objects.filter(id=1).update(sweep_started_at=None)
-    spread.SWEEP_INTERVAL = 1e9
-    while DetectState.get().sweep_phase != "snapshots" or not DetectState.get().sweep_marker:
-        sweep.sweep_tick()
-    state = DetectState.get()
-    assert state.sweep_phase == "snapshots" and state.sweep_marker
-    # A worker takes the lease and is killed: nobody renews it.
-    locks.acquire(sweep.SWEEP_LOCK, ttl=60)
-    with pytest.raises(locks.LockHeld):
-        sweep.sweep_tick()
-    WorkerLock.objects.filter(name=sweep.SWEEP_LOCK).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
-    calls = run_round(cloud)
-    # It went on from the stored marker: fewer pages than a whole round.
-    assert sum(calls) < -(-len(cloud_truth(service_gateway)) // 5) + 2
     assert live_mirror() == cloud_truth(service_gateway)
 
 
