@@ -131,7 +131,13 @@ def insert_rows(model: type[models.Model], rows: list) -> None:
     values_of = operator.attrgetter(*(f.attname for f in fields))
     json_at = [(i, f) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     db = connections[model.objects.db]
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    # The driver's own cursor does the COPY: its errors are turned into Django's here, so a
+    # key another worker inserted first is an IntegrityError like any other insert's.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(statement) as copy,
+    ):
         for row in rows:
             values = list(values_of(row))
             for i, field in json_at:
