@@ -459,6 +459,8 @@ def run_mode(mode: str, args) -> list[str]:
             f"pass [{verdict}: <= {IDLE_CALLS_TARGET} calls/min]"
         )
         lines.append(f"      by route: {idle['by_route']}")
+        spent = {k: round(v, 3) for k, v in idle.get("seconds_by_route", {}).items()}
+        lines.append(f"      Cinder seconds by route: {spent}")
         kinds_seen: dict[str, int] = {}
         for request in sim.requests():
             query = request["path"].split("?", 1)[-1]
