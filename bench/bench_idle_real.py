@@ -12,7 +12,10 @@ cinder-api), exactly as a worker does:
 (a) one whole sweep pass (`services.sweep.sweep_all`: every volume page, then every snapshot
     page of SYNC_PAGE_SIZE in Cinder's default order), which also fills the mirror;
 (b) --idle-seconds (60) of detection ticks (`services.detect.detect`) every DETECT_INTERVAL,
-    nothing changing in the cloud, after a few ticks to settle.
+    nothing changing in the cloud, after a few ticks to settle;
+(c) each call shape of (a) and (b), and the recent page detection read every tick before its
+    probe, timed in turn for --rounds (10) rounds: the machine's load, which moves (a) and (b)
+    by a quarter from run to run, then weighs on every shape alike.
 
 Cinder time is the round trip of every HTTP request to cinder-api (loopback; Keystone's token
 requests are not counted), taken at the requests session under keystoneauth. Printed: calls
@@ -22,8 +25,8 @@ at SWEEP_INTERVAL; each as a share of one pass; the mean time of each query shap
 Run (about 5 minutes; the 2 cores shared, so figures are upper bounds):
   REALCLOUD_PORT_BASE=29750 REALCLOUD_RUN=/tmp/idle-realcloud \\
       .venv/bin/python bench/bench_idle_real.py
-Options: --snapshots N, --idle-seconds S, --running (use the cloud REALCLOUD_RUN already runs
-and leave it up), --keep (leave the cloud this run started up).
+Options: --snapshots N, --idle-seconds S, --rounds N, --running (use the cloud REALCLOUD_RUN
+already runs and leave it up), --keep (leave the cloud this run started up).
 """
 
 from __future__ import annotations
@@ -185,6 +188,39 @@ def shapes(calls: list[tuple[str, float]]) -> str:
     )
 
 
+def interleaved(gateway, clock: CinderClock, rounds: int, pages: int) -> list[str]:
+    """Each call shape detection or the sweep makes, timed in turn for `rounds` rounds, so
+    that the machine's load weighs on all of them alike; and the idle shares they give."""
+    from snapshots.models import Snapshot
+
+    live = Snapshot.objects.live().order_by("-created_at", "-id")
+    middle = live.values_list("id", flat=True)[live.count() // 2]  # a page mid-pass
+    shapes_ = {
+        "probe": dict(sort="updated_at:desc", limit=1, with_count=True),
+        "page of 50 (before the probe)": dict(sort="updated_at:desc", limit=50, with_count=True),
+        "count of a status": dict(status="creating", limit=0, with_count=True),
+        "listing of a status": dict(status="creating", limit=1000),
+        "sweep page": dict(limit=1000, marker=middle),
+    }
+    times: dict[str, list[float]] = defaultdict(list)
+    clock.take()
+    for _ in range(rounds):
+        for name, query in shapes_.items():
+            gateway.list_snapshots(all_projects=True, **query)
+            times[name].append(clock.take()[0][1])
+    mean = {name: sum(v) / len(v) for name, v in times.items()}
+    one_pass = (pages + 1) * mean["sweep page"]
+    now = 24 * mean["probe"] + mean["count of a status"]
+    before = 24 * mean["page of 50 (before the probe)"] + mean["listing of a status"]
+    return [
+        f"(c) each shape timed in turn, {rounds} rounds: "
+        + ", ".join(f"{name} {1000 * m:.0f} ms" for name, m in mean.items()),
+        f"    so one minute idle (24 ticks, one stuck status) costs {now:.2f} s = "
+        f"{100 * now / one_pass:.1f} % of a pass of {pages + 1} pages ({one_pass:.1f} s); "
+        f"before the probe {before:.2f} s = {100 * before / one_pass:.1f} %",
+    ]
+
+
 # --- the run ------------------------------------------------------------------------------------
 def dashboard_env(tmp: Path, db: Database, cloud: dict) -> dict[str, str]:
     return {
@@ -285,6 +321,7 @@ def measure(cloud: dict, args) -> list[str]:
             f"Cinder time of idle detection per minute / one whole pass: {ratio:.1f} % "
             f"[{verdict}: < {TARGET_SHARE:g} %]; with the sweep's share: {ratio_all:.1f} %"
         )
+        lines += interleaved(gateway, clock, args.rounds, len(sweep) - 2)
     finally:
         try:
             from django.db import connections
@@ -301,6 +338,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snapshots", type=int, default=100_000)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of (c)")
     parser.add_argument("--running", action="store_true", help="use the running cloud")
     parser.add_argument("--keep", action="store_true", help="leave the cloud up")
     args = parser.parse_args()
