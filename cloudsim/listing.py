@@ -123,12 +123,17 @@ class Listing:
             if val is None:
                 val = 0 if col in NULLABLE_NUM else ""
             values.append(val)
+        # The first key's bound says nothing the full condition does not, but SQLite starts an
+        # index range at it: without it, a page deep into an order kept by an index (snap_created,
+        # snap_updated) reads every index entry above its marker.
+        first_expr, first_dir = sorts[0][1], sorts[0][2]
+        bound = f"{first_expr} {'<=' if first_dir == 'desc' else '>='} ? AND "
         dirs = {d for _c, _e, d in sorts}
         if len(dirs) == 1:
             op = "<" if dirs == {"desc"} else ">"
             exprs = ", ".join(e for _c, e, _d in sorts)
             marks = ", ".join("?" * len(sorts))
-            return f"({exprs}) {op} ({marks})", values
+            return f"({bound}({exprs}) {op} ({marks}))", [values[0], *values]
         ors = []
         params: list = []
         for i, (_col, expr, direction) in enumerate(sorts):
@@ -137,7 +142,7 @@ class Listing:
             ands.append(f"{expr} {'<' if direction == 'desc' else '>'} ?")
             params.append(values[i])
             ors.append("(" + " AND ".join(ands) + ")")
-        return "(" + " OR ".join(ors) + ")", params
+        return "(" + bound + "(" + " OR ".join(ors) + "))", [values[0], *params]
 
     @staticmethod
     def _project_clause(ctx: Ctx, params: dict, all_tenants: bool) -> tuple[list[str], list]:

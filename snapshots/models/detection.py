@@ -27,6 +27,12 @@ class DetectState(models.Model):
     # Cinder's count a walk read to its end without explaining: not walked again for the same
     # count (the sweep settles it), so one odd row never costs a walk a tick.
     unexplained_count = models.BigIntegerField(null=True, blank=True)
+    # The newest-updated snapshot the last full read of the recent listing found, and when (our
+    # clock) it first became the top: once it has stayed the top for longer than the overlap,
+    # a tick only asks Cinder for its top row (and count) and reads deeper when that changed.
+    recent_top = models.CharField(max_length=64, blank=True)
+    recent_top_updated_at = models.DateTimeField(null=True, blank=True)
+    recent_top_seen_at = models.DateTimeField(null=True, blank=True)
     # When each transitional status whose rows are all stuck was last listed ({status: iso}).
     stuck_listed = models.JSONField(default=dict, blank=True)
     # The sweep: which listing it is in ("volumes", "snapshots" or "" between rounds), the

@@ -10,6 +10,11 @@ recent
     reset or a status change moves `updated_at`, so they all surface here. A snapshot just
     created has no `updated_at` yet, and one created and deleted between two ticks never shows
     at all; both move the count.
+    At idle the top row stays the same tick after tick: once it has been the top for longer
+    than OVERLAP (so no row committed late can still appear under it), a tick asks only for
+    that one row and the count (the probe), and reads the page only when the top changed.
+    Cinder has no index on `updated_at`: every listing sorts the whole table, so the rows
+    serialised are what a probe saves.
 count
     When Cinder's count and the mirror's disagree, the newest-created listing is read (a
     targeted sweep): new rows are stored, and a row the mirror has between two keys of a page
@@ -18,7 +23,9 @@ count
 status:<s>
     One listing per transitional status present in the mirror (paged to its end: such sets are
     small). A snapshot of that status missing from it, and not seen by `recent`, costs one GET.
-    A status whose rows are all stuck (past STUCK_AFTER) is listed at most every STUCK_RECHECK.
+    A status whose rows are all stuck (past STUCK_AFTER) is checked at most every STUCK_RECHECK,
+    first by its count alone (`limit=0`, `with_count`): listed only when Cinder counts another
+    number than the mirror holds.
 
 Each part holds its own short lease (`detect:recent`, `detect:count`, `detect:status:creating`),
 so ticks on several workers share the parts and a slow part never blocks the others; a dead
@@ -53,6 +60,7 @@ log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(seconds=5)  # re-read below the watermark: rows committed after we listed
 RECENT_PAGE = 50  # the first page of a listing that is usually shallow
+PROBE = 1  # rows of the idle probe: the top of the recent listing, with the count
 MAX_RECENT_PAGES = 20  # deeper than this, the sweep catches up
 # Seconds between listings of a status whose rows are all stuck. Any change to them moves
 # updated_at and shows in the recent listing within a tick; this listing only finds the ones
@@ -134,11 +142,28 @@ def _part(tick: _Tick, name: str, work: Callable[[locks.Lease], None]) -> None:
 
 
 # --- recent ----------------------------------------------------------------------------------
+def _quiet(state: DetectState, now: datetime) -> bool:
+    """Whether the top of the recent listing has stayed put for longer than OVERLAP."""
+    seen = state.recent_top_seen_at
+    return bool(state.recent_top) and seen is not None and now - seen > OVERLAP
+
+
+def _same_top(state: DetectState, top: SnapshotData | None) -> bool:
+    if top is None:
+        return not state.recent_top
+    return (top.id, top.updated_at) == (state.recent_top, state.recent_top_updated_at)
+
+
 def _recent(tick: _Tick, lease: locks.Lease) -> None:
     state = DetectState.get()
+    count: int | None = None
+    if state.watermark is not None and _quiet(state, timezone.now()):
+        _, items, count = tick.list(sort="updated_at:desc", limit=PROBE, with_count=True)
+        if _same_top(state, items[0] if items else None):
+            tick.count = count
+            return
     floor = state.watermark - OVERLAP if state.watermark else None
     observed: list[tuple[datetime, SnapshotData]] = []
-    count: int | None = None
     marker = None
     limit = RECENT_PAGE
     for _ in range(MAX_RECENT_PAGES):
@@ -164,6 +189,13 @@ def _recent(tick: _Tick, lease: locks.Lease) -> None:
     newest = max((d.updated_at for _, d in observed if d.updated_at), default=None)
     if newest is not None and (state.watermark is None or newest > state.watermark):
         DetectState.objects.filter(id=1).update(watermark=newest)
+    top = observed[0] if observed else None
+    if not _same_top(state, top[1] if top else None):
+        DetectState.objects.filter(id=1).update(
+            recent_top=top[1].id if top else "",
+            recent_top_updated_at=top[1].updated_at if top else None,
+            recent_top_seen_at=top[0] if top else None,
+        )
     tick.count = count
 
 
@@ -232,6 +264,18 @@ def _statuses_to_list(state: DetectState, now: datetime) -> list[str]:
     return sorted(wanted)
 
 
+def _stuck_listed(status: str, at: datetime) -> None:
+    state = DetectState.get()
+    state.stuck_listed[status] = at.isoformat()
+    DetectState.objects.filter(id=1).update(stuck_listed=state.stuck_listed)
+
+
+def _count_agrees(tick: _Tick, status: str) -> bool:
+    """Cinder counts as many snapshots of `status` as the mirror holds (one call, no rows)."""
+    _, _, count = tick.list(status=status, limit=0, with_count=True)
+    return count is not None and count == Snapshot.objects.live().filter(status=status).count()
+
+
 def _status(tick: _Tick, lease: locks.Lease, status: str) -> None:
     def fetch(marker: str | None, limit: int) -> list[SnapshotData]:
         tick.result.calls += 1
@@ -240,6 +284,12 @@ def _status(tick: _Tick, lease: locks.Lease, status: str) -> None:
         ).items
 
     started = timezone.now()
+    # All stuck: any change to them moves updated_at and shows in the recent listing; only one
+    # that left without a trace is looked for here, and it leaves the count short.
+    stuck = not Snapshot.objects.transitional().filter(status=status, stuck_since=None).exists()
+    if stuck and _count_agrees(tick, status):
+        _stuck_listed(status, started)
+        return
     observed: list[tuple[datetime, SnapshotData]] = []
     for observed_at, items in pages(fetch, settings.SYNC_PAGE_SIZE):
         observed += [(observed_at, data) for data in items]
@@ -259,9 +309,7 @@ def _status(tick: _Tick, lease: locks.Lease, status: str) -> None:
             _get(tick, snapshot_id)
             lease.renew()
     if not Snapshot.objects.transitional().filter(status=status, stuck_since=None).exists():
-        state = DetectState.get()
-        state.stuck_listed[status] = started.isoformat()
-        DetectState.objects.filter(id=1).update(stuck_listed=state.stuck_listed)
+        _stuck_listed(status, started)
 
 
 def _get(tick: _Tick, snapshot_id: str) -> None:
