@@ -228,6 +228,10 @@ SYNC_PAGE_SIZE = env.int("SYNC_PAGE_SIZE", default=1000)
 # reverted), read each project's quota usage and Cinder's user messages.
 TRACK_INTERVAL = env.float("TRACK_INTERVAL", default=3.0)
 QUOTA_INTERVAL = env.float("QUOTA_INTERVAL", default=60.0)
+# Past this many readable projects, the list filters take a project ID instead of a menu.
+PROJECT_MENU_MAX = env.int("PROJECT_MENU_MAX", default=300)
+# Projects whose quota one tick reads (the most out of date first): the cost stays flat.
+QUOTA_PROJECTS_PER_TICK = env.int("QUOTA_PROJECTS_PER_TICK", default=10)
 MESSAGES_INTERVAL = env.float("MESSAGES_INTERVAL", default=30.0)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import django_filters as filters
 from django import forms
+from django.conf import settings
 
 from snapshots.filters import widgets
 from snapshots.permissions import Scope
@@ -27,6 +28,21 @@ def time_range(field_name: str) -> tuple[filters.IsoDateTimeFilter, filters.IsoD
     )
 
 
+def offer_projects(project_filter: filters.ChoiceFilter, scope: Scope, names) -> None:
+    """The project filter's choices: the projects `scope` reads, so it narrows and never widens.
+    Up to PROJECT_MENU_MAX of them in a menu; past that (a cloud of thousands of projects,
+    where rendering the menu cost more than the rest of the page) a box for the project's ID,
+    checked against the same choices."""
+    pairs = project_choices(scope, names=names)
+    if len(pairs) > settings.PROJECT_MENU_MAX:
+        project_filter.extra["choices"] = [(value, value) for value, _ in pairs]
+        project_filter.extra["widget"] = forms.TextInput(attrs={"placeholder": "Project ID"})
+        project_filter.label = "Project ID"
+        return
+    # <option> text cannot hold the flagging markup: visible markers instead
+    project_filter.extra["choices"] = [(value, reveal_text(label)) for value, label in pairs]
+
+
 class ScopedFilterSet(filters.FilterSet):
     """Fills the project choices from the user's scope (passed by the view)."""
 
@@ -40,11 +56,10 @@ class ScopedFilterSet(filters.FilterSet):
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
-        choices = [  # <option> text cannot hold the flagging markup: visible markers instead
-            (value, reveal_text(label))
-            for value, label in (project_choices(scope, names=project_names) if scope else [])
-        ]
-        self.filters["project"].extra["choices"] = choices
+        if scope is None:
+            self.filters["project"].extra["choices"] = []
+        else:
+            offer_projects(self.filters["project"], scope, project_names)
 
     @property
     def form(self):

@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from snapshots.choices import FAILED, Status
 from snapshots.filters import widgets
+from snapshots.filters.base import offer_projects
 from snapshots.permissions import Scope
 from snapshots.selectors import STUCK
 from snapshots.selectors import snapshots as selectors
-from snapshots.templatetags.reveal import reveal_text
 
 # Names of every filter, so links built from the current URL can keep exactly these.
 FILTER_PARAMS = (
@@ -141,10 +141,7 @@ class SnapshotFilter(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         self.scope = scope
         if selectors.sees_several_projects(scope):
-            self.filters["project"].extra["choices"] = [
-                (value, reveal_text(label))  # <option> text cannot hold the flagging markup
-                for value, label in selectors.project_choices(scope, names=project_names)
-            ]
+            offer_projects(self.filters["project"], scope, project_names)
         else:
             del self.filters["project"]
         self.form.renderer = widgets.renderer()

@@ -1,9 +1,11 @@
 """Each project's block-storage quota and usage, mirrored by the workers for the create forms.
 
-`refresh_quotas` (beat, every QUOTA_INTERVAL, and after a create) reads Cinder's quota set with
-usage for each project the mirror knows; the forms read `quota_for` and refuse locally what would
-exceed it (`quota_refusal`). Cinder stays the last word: its 413 is still handled by the
-services, for when another user got there first.
+`refresh_quotas` reads Cinder's quota set with usage: after a create, of that project; on the
+beat (every QUOTA_INTERVAL), of at most QUOTA_PROJECTS_PER_TICK known projects, never read
+first, then the longest unread, so its calls a minute stay the same however many projects
+there are (a small cloud is read whole every tick). The forms read `quota_for` and refuse
+locally what would exceed it (`quota_refusal`). Cinder stays the last word: its 413 is still
+handled by the services, for when another user got there first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from snapshots.cloud import credentials, errors
@@ -39,12 +42,22 @@ def known_projects() -> set[str]:
     return {i for i in ids if i}
 
 
+def due_projects(limit: int | None = None) -> list[str]:
+    """The known projects whose quota is most out of date, at most `limit` of them."""
+    limit = settings.QUOTA_PROJECTS_PER_TICK if limit is None else limit
+    known = known_projects()
+    read = dict(ProjectQuota.objects.values_list("project_id", "refreshed_at"))
+    never = sorted(known - read.keys())
+    oldest = sorted((at, p) for p, at in read.items() if p in known and at is not None)
+    return (never + [p for _, p in oldest])[:limit]
+
+
 def refresh_quotas(
     project_ids: Iterable[str] | None = None, *, gateway: Gateway | None = None
 ) -> QuotaRefresh:
     """Read the quota set with usage of each project (the service account may read any)."""
     gateway = gateway or credentials.service_gateway()
-    ids = sorted(set(project_ids) if project_ids is not None else known_projects())
+    ids = sorted(set(project_ids)) if project_ids is not None else due_projects()
     refreshed = failed = 0
     for project_id in ids:
         try:

@@ -169,6 +169,16 @@ def test_project_outside_the_scope_is_refused(rows):
     assert found == ids(rows, "old", "new", "err", "errdel")
 
 
+def test_project_outside_the_scope_is_refused_by_the_id_box_too(rows, settings):
+    settings.PROJECT_MENU_MAX = 1  # the auditor reads two projects: a box, not a menu
+    filterset, found = run({"project": "p-gamma"}, auditor())
+    assert "project" in filterset.form.errors
+    assert found == ids(rows, "old", "new", "err", "errdel")
+    filterset, found = run({"project": BETA}, auditor())
+    assert not filterset.form.errors
+    assert found == ids(rows, "errdel")
+
+
 def test_members_have_no_project_filter(rows):
     filterset, found = run({"project": BETA}, member())
     assert "project" not in filterset.filters

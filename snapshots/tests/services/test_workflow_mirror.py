@@ -90,3 +90,19 @@ def make_snapshot_from(snapshot_id: str):
 
     row, _ = mirror.apply(service_gateway().get_snapshot(snapshot_id), source=ChangeSource.SYNC)
     return row
+
+
+def test_a_beat_tick_reads_a_bounded_number_of_projects_stalest_first(mirrored, settings):
+    settings.QUOTA_PROJECTS_PER_TICK = 2
+    known = sorted(quota.known_projects())
+    assert len(known) >= 3
+    first = quota.refresh_quotas()
+    assert first.refreshed == 2
+    read_first = set(ProjectQuota.objects.values_list("project_id", flat=True))
+    second = quota.refresh_quotas()
+    assert second.refreshed == 2
+    # the project never read comes before those read a tick ago
+    never_read = set(known) - read_first
+    assert never_read <= set(ProjectQuota.objects.values_list("project_id", flat=True))
+    stalest = ProjectQuota.objects.order_by("refreshed_at").first().project_id
+    assert quota.due_projects(1) == [stalest]
