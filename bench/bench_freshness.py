@@ -34,7 +34,6 @@ import argparse
 import os
 import random
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,23 +50,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 PY = sys.executable
 
-from bench_sync import Database, dashboard_env, start_tracker  # noqa: E402
+from bench_sync import Database, dashboard_env, pct, progress, start_tracker  # noqa: E402
 
 from scripts import procs  # noqa: E402
 
 TARGETS = {"polling": 3.0, "notifications": 1.0}
 IDLE_CALLS_TARGET = 30
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p * (len(values) - 1)))]
 
 
 # --- one kind of change ------------------------------------------------------------------------
@@ -466,14 +454,7 @@ def run_mode(mode: str, args) -> list[str]:
     finally:
         procs.stop_all(reversed(children))
         sim.stop()
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        db.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        db.discard(tmp)
     return lines
 
 

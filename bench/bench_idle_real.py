@@ -36,7 +36,6 @@ import json
 import os
 import random
 import shlex
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -55,17 +54,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 PY = sys.executable
 CLOUD = [PY, str(ROOT / "tests" / "realcloud" / "cloud.py")]
 
-from bench_sync import Database  # noqa: E402
+from bench_sync import Database, progress  # noqa: E402
 
 OWNERS = ("ops", "dba", "web-team", "ml-team", "ci", "security")
 ENVS = ("prod", "staging", "dev")
 KINDS = ("nightly", "weekly", "pre-upgrade", "manual", "hourly")
 STATUSES = ["available"] * 94 + ["error"] * 3 + ["error_deleting"] * 2 + ["creating"]
 TARGET_CALLS, TARGET_SHARE = 30, 2.0
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def run_dir() -> Path:
@@ -323,14 +318,7 @@ def measure(cloud: dict, args) -> list[str]:
         )
         lines += interleaved(gateway, clock, args.rounds, len(sweep) - 2)
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        db.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        db.discard(tmp)
     return lines
 
 

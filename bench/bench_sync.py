@@ -27,6 +27,7 @@ Options: --snapshots N (100000), --tracked N (200), --seconds S (60), --tracker 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -108,6 +109,29 @@ class Database:
     def drop(self) -> None:
         if self.admin_url:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def discard(self, tmp: Path) -> None:
+        """The end of a run: close this process's connections (Django's, where it was set up),
+        drop the database and remove the work folder."""
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        self.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Shared by the benchmarks that import this module.
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], p: float) -> float:
+    """The `p` quantile (0-1) of `values`, nearest rank; NaN for none."""
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p * (len(values) - 1)))]
 
 
 def dashboard_env(tmp: Path, db: Database, sim, **extra: str) -> dict[str, str]:

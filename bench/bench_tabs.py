@@ -31,7 +31,6 @@ import asyncio
 import os
 import random
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,20 +47,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 PY = sys.executable
 
-from bench_sync import Database  # noqa: E402
+from bench_sync import Database, pct, progress  # noqa: E402
 
 from scripts import procs  # noqa: E402
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p * (len(values) - 1)))]
 
 
 def env_for(tmp: Path, db: Database, port: int) -> dict[str, str]:
@@ -427,14 +415,7 @@ def main() -> int:
             progress(f"{label}: {args.tabs} tabs for {args.warmup + args.seconds:g} s")
             print(measure(label, code_dir, env, port, tickets, watched, args, db), flush=True)
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        db.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        db.discard(tmp)
     return 0
 
 
