@@ -13,11 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from snapshots import tasks
-from snapshots.choices import TRANSITIONAL, ChangeSource
+from snapshots.choices import ChangeSource
 from snapshots.cloud import errors
 from snapshots.models import CloudState, DetectState, Snapshot, StatusChange, WorkerLock
-from snapshots.services import detect, locks, mirror, sync
-from snapshots.tests.paging import snapshot_pages
+from snapshots.services import detect, locks, mirror
+from snapshots.tests.paging import (
+    synced_fixture,  # noqa: F401 (the fixture)
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,22 +45,6 @@ def snapshot_writes(queries) -> list[str]:
         if '"snapshots_snapshot"' in q["sql"]
         and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
     ]
-
-
-@pytest.fixture
-def synced(cloud, service_gateway):
-    """A quiet cloud (the demo's transitional snapshots settled), a mirror equal to it, a first
-    tick behind it (the watermark), and clean stats."""
-    for page in snapshot_pages(service_gateway, all_projects=True):
-        for data in page.items:
-            if data.status in TRANSITIONAL:
-                service_gateway.reset_snapshot_status(data.id, "available")
-    sync.sync_snapshots()
-    detect.detect()
-    cloud.advance(10)  # the demo's own creates and deletes settle
-    detect.detect()
-    cloud.reset_stats()
-    return cloud
 
 
 def test_an_idle_tick_is_one_call_and_writes_no_snapshot(synced):

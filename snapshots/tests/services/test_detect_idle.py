@@ -11,10 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from snapshots.choices import TRANSITIONAL
 from snapshots.models import DetectState, Snapshot
-from snapshots.services import detect, sync
-from snapshots.tests.paging import snapshot_pages
+from snapshots.services import detect
+from snapshots.tests.paging import (
+    synced_fixture,  # noqa: F401 (the fixture)
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,20 +38,6 @@ def quiet() -> None:
     DetectState.objects.filter(id=1).update(
         recent_top_seen_at=timezone.now() - detect.OVERLAP - timedelta(seconds=1)
     )
-
-
-@pytest.fixture
-def synced(cloud, service_gateway):
-    for page in snapshot_pages(service_gateway, all_projects=True):
-        for data in page.items:
-            if data.status in TRANSITIONAL:
-                service_gateway.reset_snapshot_status(data.id, "available")
-    sync.sync_snapshots()
-    detect.detect()
-    cloud.advance(10)
-    detect.detect()
-    cloud.reset_stats()
-    return cloud
 
 
 def test_a_quiet_tick_asks_for_one_row_and_the_count(synced):

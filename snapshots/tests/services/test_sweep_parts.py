@@ -12,7 +12,7 @@ from django.utils import timezone
 from snapshots.cloud.credentials import service_gateway as make_service_gateway
 from snapshots.models import DetectState, Snapshot, SweepPart, WorkerLock
 from snapshots.services import locks, sweep, sync
-from snapshots.tests.paging import snapshot_pages
+from snapshots.tests.paging import cloud_truth, live_mirror
 
 pytestmark = pytest.mark.django_db
 
@@ -37,18 +37,6 @@ class Worker:
             pause, self.pause = self.pause, None
             pause()
         return page
-
-
-def truth(gateway) -> dict[str, tuple[str, str]]:
-    return {
-        s.id: (s.status, s.name)
-        for page in snapshot_pages(gateway, all_projects=True)
-        for s in page.items
-    }
-
-
-def live_mirror() -> dict[str, tuple[str, str]]:
-    return {row.id: (row.status, row.name) for row in Snapshot.objects.live()}
 
 
 def new_round() -> None:
@@ -112,7 +100,7 @@ def test_two_workers_share_a_round_without_reading_a_page_twice(parts, cloud, se
     assert sum(r.finished for r in results) == 1
     assert DetectState.get().sweep_phase == ""
     assert SweepPart.objects.filter(done_at=None).count() == 0
-    assert live_mirror() == truth(service_gateway)
+    assert live_mirror() == cloud_truth(service_gateway)
     # 40 snapshots in pages of 5, four parts each ending on a page that reaches the next part:
     # not more than 40/5 + 4 pages in all.
     assert len(first.markers) + len(second.markers) <= 40 // 5 + 4
@@ -143,7 +131,7 @@ def test_a_dead_workers_part_is_taken_over_from_its_cursor(parts, cloud, service
     results = run_round(heir)
     assert heir.markers[0] == part.cursor_id  # on from where the dead worker stopped
     assert results[-1].finished
-    assert live_mirror() == truth(service_gateway)
+    assert live_mirror() == cloud_truth(service_gateway)
 
 
 def test_a_part_whose_boundary_left_cinder_still_proves_absence(parts, cloud, service_gateway):
@@ -162,7 +150,7 @@ def test_a_part_whose_boundary_left_cinder_still_proves_absence(parts, cloud, se
     assert reader.markers[tried + 1] == keys[18]
     for victim in (boundary, inside):
         assert Snapshot.objects.get(pk=victim).deleted_at is not None
-    assert live_mirror() == truth(service_gateway)
+    assert live_mirror() == cloud_truth(service_gateway)
 
 
 def test_a_whole_round_asks_for_each_page_once_and_none_past_a_parts_end(parts, service_gateway):
@@ -174,4 +162,4 @@ def test_a_whole_round_asks_for_each_page_once_and_none_past_a_parts_end(parts, 
     assert len(reader.markers) == len(set(reader.markers))
     # Parts of 10 rows in pages of 5: two pages each, and the listing's short (empty) end.
     assert len(reader.markers) == 4 * 2 + 1
-    assert live_mirror() == truth(service_gateway)
+    assert live_mirror() == cloud_truth(service_gateway)
