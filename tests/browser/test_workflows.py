@@ -58,16 +58,24 @@ def test_create_a_volume_from_a_snapshot_and_see_it_available(page, sign_in, sta
     expect(page.locator("#volume-table")).to_contain_text(volume_name)
 
 
+def _confirm_from_detail(page, axe_violations, sid, link, action, note) -> None:
+    """From the snapshot's page, open `link`'s confirmation (/snapshots/<id>/<action>/), check
+    it (accessible, `note` = (selector, text) shown) and confirm: back on the snapshot's page."""
+    _wait_for_page(page, f"/snapshots/{sid}/", link)
+    page.click(f"text={link}")
+    page.wait_for_url(f"**/snapshots/{sid}/{action}/")
+    assert axe_violations(page) == []
+    expect(page.locator(note[0])).to_contain_text(note[1])
+    page.click(f"#confirm-{action}")
+    page.wait_for_url(f"**/snapshots/{sid}/")
+
+
 def test_revert_a_volume_to_its_latest_snapshot(page, sign_in, stack, axe_violations):
     _volume, sid, name = _fresh(stack)
     sign_in(page, "demo")
-    _wait_for_page(page, f"/snapshots/{sid}/", "Revert volume…")
-    page.click("text=Revert volume…")
-    page.wait_for_url(f"**/snapshots/{sid}/revert/")
-    assert axe_violations(page) == []
-    expect(page.locator("#revert-warning")).to_contain_text("is lost")
-    page.click("#confirm-revert")
-    page.wait_for_url(f"**/snapshots/{sid}/")
+    _confirm_from_detail(
+        page, axe_violations, sid, "Revert volume…", "revert", ("#revert-warning", "is lost")
+    )
     expect(page.locator("#messages")).to_contain_text("being reverted")
     expect(page.locator("#snapshot-status .status-badge")).to_have_text("Available", timeout=LIVE)
     assert name in page.content()
@@ -131,13 +139,14 @@ def test_hit_the_quota_before_cinder_does(page, sign_in, stack):
 def test_admin_unmanages_then_manages_back(page, sign_in, stack, axe_violations):
     _volume, sid, _snapshot_name = _fresh(stack)
     sign_in(page, "admin", project="alpha")
-    _wait_for_page(page, f"/snapshots/{sid}/", "Unmanage…")
-    page.click("text=Unmanage…")
-    page.wait_for_url(f"**/snapshots/{sid}/unmanage/")
-    assert axe_violations(page) == []
-    expect(page.locator("#unmanage-note")).to_contain_text("leaves Cinder, not the backend")
-    page.click("#confirm-unmanage")
-    page.wait_for_url(f"**/snapshots/{sid}/")
+    _confirm_from_detail(
+        page,
+        axe_violations,
+        sid,
+        "Unmanage…",
+        "unmanage",
+        ("#unmanage-note", "leaves Cinder, not the backend"),
+    )
     expect(page.locator("#messages")).to_contain_text("is leaving Cinder")
 
     page.goto("/snapshots/manageable/")
