@@ -1,6 +1,8 @@
 """After the squashed schema:
-- indexes in the list's own orders (newest first and by size, ties by id the same way), and on
-  PostgreSQL a GIN index over the metadata so the "has this key" filter stops reading every row;
+- indexes in the list's own orders (newest first and by size, ties by id the same way); on
+  PostgreSQL, which does not take a leading `deleted_at IS NULL` column as fixed when it orders,
+  the same orders (and by volume) as partial indexes over live rows, and a GIN index over the
+  metadata so the "has this key" filter stops reading every row;
 - SweepPart: a sweep round cut into parts of the mirror's key order, each with its own lease and
   cursor, so several workers share a round;
 - DetectState.recent_top*: the newest-updated snapshot detection last saw, for its one-row probe
@@ -9,17 +11,26 @@
 
 from django.db import migrations, models
 
+POSTGRESQL_INDEXES = {
+    "snap_pg_live_newest": "(created_at, id) WHERE deleted_at IS NULL",
+    "snap_pg_live_size": "(size, id) WHERE deleted_at IS NULL",
+    "snap_pg_live_volume": "(volume_name, volume_id, id) WHERE deleted_at IS NULL",
+    "snap_metadata_keys": "USING gin (metadata)",
+}
 
-def create_metadata_index(apps, schema_editor):
+
+def create_postgresql_indexes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "CREATE INDEX IF NOT EXISTS snap_metadata_keys ON snapshots_snapshot USING gin (metadata)"
-        )
+        for name, definition in POSTGRESQL_INDEXES.items():
+            schema_editor.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON snapshots_snapshot {definition}"
+            )
 
 
-def drop_metadata_index(apps, schema_editor):
+def drop_postgresql_indexes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS snap_metadata_keys")
+        for name in POSTGRESQL_INDEXES:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -76,5 +87,5 @@ class Migration(migrations.Migration):
             model_name="snapshot",
             index=models.Index(fields=["deleted_at", "size", "id"], name="snap_live_size"),
         ),
-        migrations.RunPython(create_metadata_index, drop_metadata_index),
+        migrations.RunPython(create_postgresql_indexes, drop_postgresql_indexes),
     ]

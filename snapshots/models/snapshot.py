@@ -92,14 +92,13 @@ class Snapshot(models.Model):
                 fields=["project_id", "deleted_at", "-created_at"], name="snap_project_created"
             ),
             models.Index(fields=["deleted_at", "status"], name="snap_live_status"),
-            # The default order of every list (newest first, live rows only, ties by id the same
-            # way): a page's ids come from this index alone, deep pages included; SQLite walks it
-            # and stops after a page even when a text search matches a quarter of the rows.
+            # The list's own orders over live rows (newest first, by size; ties by id the same
+            # way), which SQLite walks and stops after a page. PostgreSQL does not take a
+            # leading `deleted_at IS NULL` as fixed when ordering, so migration 0011 gives it
+            # partial indexes (live rows only) in the same orders.
             models.Index(fields=["deleted_at", "-created_at", "-id"], name="snap_live_newest"),
-            # The list sorted by size, either way (sizes repeat: ties by id in the same order).
             models.Index(fields=["deleted_at", "size", "id"], name="snap_live_size"),
             # The list sorted by name: PostgreSQL walks this instead of sorting every row.
-            # The other sort keys already have an index.
             models.Index(fields=["name", "id"], name="snap_name"),
             # /metrics groups live rows by project and status, summing stuck and size: this
             # index covers the query, read in order.
