@@ -160,3 +160,56 @@ def test_a_computation_that_failed_lets_the_next_request_try_at_once(monkeypatch
     monkeypatch.setattr(memo, "_wait_for", waited.append)
     assert memo.remember(("flaky",), lambda: 7) == 7
     assert not waited, "waited on a claim that nobody holds any more"
+
+
+def test_a_redis_that_never_answers_costs_a_timeout_not_a_stall(settings):
+    """Mirror writes move the generation while they hold locks: a hung Redis must not hold them."""
+    import socket
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    try:
+        production = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        assert production["OPTIONS"] == _production_cache_options()
+        settings.CACHES = {"default": production}  # Django rebuilds its caches on the change
+        answers = []
+        worker = threading.Thread(
+            target=lambda: (memo.changed(), answers.append(memo.remember(("hung",), lambda: 5)))
+        )
+        worker.start()
+        worker.join(timeout=15)
+        assert not worker.is_alive(), "a silent Redis stalled the write"
+        assert answers == [5]
+    finally:
+        silent.close()
+
+
+def _production_cache_options() -> dict:
+    """The OPTIONS the settings give the Redis cache when REDIS_URL is set."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from django.conf import settings; print(settings.CACHES['default'].get('OPTIONS'))"
+    env = {
+        **os.environ,
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    import ast
+
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
