@@ -14,7 +14,10 @@ event goes through services/mirror.py with source `notification`:
 
 Idempotent and order-safe: an event is stamped with Cinder's time, and one older than what the
 mirror last read from Cinder for that snapshot (its `updated_at`) changes nothing. A message
-that cannot be understood is logged and dropped, never retried forever.
+that cannot be understood is logged and dropped, never retried forever. A message that cannot
+be stored because the database is busy or down is a good message: it is tried again a few times,
+then handed back to the bus unacknowledged, and the listener reconnects after its back-off, so
+the event is applied late rather than lost.
 
 The listener writes a heartbeat (ListenerState) every HEARTBEAT seconds; `mode()` tells the
 dashboard (overview, readiness) and detection whether events flow. While they do, detection
@@ -37,7 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import F
 from django.utils import timezone
 
@@ -53,6 +56,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT = 5.0  # seconds between heartbeats
 STALE_AFTER = 3 * HEARTBEAT  # a heartbeat older than this: the listener is not running
 SILENT_AFTER = 120.0  # seconds without any event while connected: treated as silent
+BUSY_RETRIES = (0.05, 0.2, 0.5)  # seconds to wait before each new try while the database is busy
 EVENTS, POLLING = "events", "polling"
 
 
@@ -239,6 +243,19 @@ def connection(url: str):
     return kombu.Connection(url, heartbeat=30)
 
 
+def _apply_when_stored(event: dict[str, Any]) -> bool:
+    """apply_event, tried again while the database answers busy or locked; the last failure is
+    raised. Safe to repeat: an event is one idempotent, timestamp-guarded write."""
+    for wait in BUSY_RETRIES:
+        try:
+            return apply_event(event)
+        except (OperationalError, InterfaceError) as exc:
+            log.warning("notification %s: database busy (%s); again in %.2f s",
+                        event.get("event_type"), exc, wait)  # fmt: skip
+            time.sleep(wait)
+    return apply_event(event)
+
+
 def _beat(**fields: Any) -> None:
     fields.setdefault("heartbeat_at", timezone.now())
     if not ListenerState.objects.filter(id=1).update(**fields):
@@ -268,8 +285,11 @@ def listen(*, url: str | None = None, stop_after: float | None = None, out=None)
         close_old_connections()
         event = unwrap(body)
         try:
-            if event is not None and apply_event(event):
+            if event is not None and _apply_when_stored(event):
                 applied += 1
+        except (OperationalError, InterfaceError):
+            message.requeue()  # the database, not the message: back to the bus, not lost
+            raise
         except Exception:  # a bad message must not stop the listener or come back forever
             log.exception("could not apply notification %s", (event or {}).get("event_type"))
         message.ack()
@@ -300,7 +320,8 @@ def listen(*, url: str | None = None, stop_after: float | None = None, out=None)
             break
         except Exception as exc:
             close_old_connections()
-            _beat(connected=False, last_error=str(exc)[:255])
+            with contextlib.suppress(OperationalError, InterfaceError):  # the database may be why
+                _beat(connected=False, last_error=str(exc)[:255])
             log.warning("notification bus %s: %s; retrying in %.0f s", safe_url(url), exc, wait)
             time.sleep(wait)
             wait = min(30.0, wait * 2)

@@ -205,3 +205,54 @@ def test_the_listener_applies_the_simulators_notifications_from_its_own_queue(tm
     finally:
         sim.stop()
         credentials.reset_service_gateway()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_meets_a_busy_database_is_applied_late_not_lost(tmp_path, settings):
+    """The listener's write meets a table another connection holds (SQLite answers "table is
+    locked" at once; PostgreSQL makes it wait): the event is tried again, or handed back to the
+    bus, and lands once the table is free. It used to be acknowledged and dropped."""
+    from django.db import transaction
+    from kombu import Exchange, Producer
+
+    from cloudsim.notify import ROUTING_KEY
+    from cloudsim.notify import connection as sim_bus
+
+    bus = f"filesystem://{tmp_path / 'bus'}"
+    settings.CINDER_NOTIFICATIONS_URL = bus
+    # kombu keeps the filesystem transport's bindings per process: a fresh exchange name
+    # makes the listener bind in this test's folder even after the test above bound its own
+    settings.CINDER_NOTIFICATIONS_EXCHANGE = exchange_name = f"busy-{tmp_path.name}"
+    Snapshot.objects.create(id="s-busy", name="before", status="creating", size=1,
+                            volume_id="v1", project_id="p1", created_at=timezone.now())  # fmt: skip
+    lines: list[str] = []
+    worker = threading.Thread(
+        target=listen.listen, kwargs={"url": bus, "stop_after": 12, "out": lines.append}
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not lines and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lines, "the listener is on the bus"
+        with transaction.atomic():
+            Snapshot.objects.filter(pk="s-busy").update(name="held")  # holds the table
+            with sim_bus(bus) as conn:
+                Producer(conn.default_channel).publish(
+                    event("snapshot.create.end", "s-busy", status="available"),
+                    exchange=Exchange(exchange_name, type="topic", durable=False),
+                    routing_key=ROUTING_KEY,
+                    serializer="json",
+                )
+            time.sleep(1.5)  # past every quick retry: the message goes back to the bus
+        row = None
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            row = Snapshot.objects.get(pk="s-busy")
+            if row.status == "available":
+                break
+            time.sleep(0.1)
+        assert row is not None and row.status == "available", history("s-busy")
+        assert ("creating", "available", ChangeSource.NOTIFICATION) in history("s-busy")
+    finally:
+        worker.join()
