@@ -22,9 +22,9 @@ from snapshots.services.snapshots import (
     ActionRefused,
     ActionResult,
     Attempt,
+    Caller,
     admit,
-    begin,
-    change,
+    change_snapshot,
     refuse,
 )
 
@@ -45,35 +45,17 @@ def unmanage_refusal(snapshot: Snapshot) -> str:
     return ""
 
 
-def snapshot_unmanage(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_id: str,
-    idempotency_key: str,
-    client_addr: str | None,
-) -> ActionResult:
+def snapshot_unmanage(*, caller: Caller, snapshot_id: str) -> ActionResult:
     """Remove the snapshot from Cinder; the backend keeps its data."""
-    snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt, earlier = begin(
+    snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
+    return change_snapshot(
+        caller,
         snapshot,
-        scope=scope,
-        action=UNMANAGE,
-        permission=Action.MANAGE,
-        client_addr=client_addr,
-        key=idempotency_key,
-        parameters={"snapshot_id": snapshot.id},
-    )
-    if earlier is not None:
-        return earlier
-    reason = unmanage_refusal(snapshot)
-    if reason:
-        raise refuse(attempt, reason)
-    return change(
-        attempt,
-        lambda: gateway.unmanage_snapshot(snapshot.id),
-        gateway=gateway,
-        request={"snapshot_id": snapshot.id},
+        UNMANAGE,
+        Action.MANAGE,
+        {"snapshot_id": snapshot.id},
+        refusal=unmanage_refusal(snapshot),
+        call=lambda: caller.gateway.unmanage_snapshot(snapshot.id),
     )
 
 
@@ -120,58 +102,39 @@ def manage_refusal(entry: ManageableSnapshot, volume: Volume | None, project_id:
 
 
 def snapshot_manage(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    entry_id: int,
-    name: str,
-    description: str,
-    metadata: dict[str, str],
-    idempotency_key: str,
-    client_addr: str | None,
+    *, caller: Caller, entry_id: int, name: str, description: str, metadata: dict[str, str]
 ) -> ActionResult:
     """Bring a manageable snapshot under Cinder's management, in the admin's current project
     (Cinder makes it in the caller's project)."""
     entry = ManageableSnapshot.objects.filter(pk=entry_id).first()
     if entry is None:
         raise ActionRefused("That backend snapshot is no longer listed; read the list again.")
+    wanted = {"name": name, "description": description, "metadata": metadata}
     attempt = Attempt(
-        scope=scope,
-        action=MANAGE,
-        project_id=scope.project_id,
-        client_addr=client_addr,
-        key=idempotency_key,
+        caller,
+        MANAGE,
+        caller.scope.project_id,
         subject=f"{entry.host}:{entry.name}",
         parameters={
             "host": entry.host,
             "reference": entry.reference,
             "volume_id": entry.source_volume_id,
-            "name": name,
-            "description": description,
-            "metadata": metadata,
+            **wanted,
         },
     )
     earlier = admit(attempt, Action.MANAGE)
     if earlier is not None:
         return earlier
     volume = Volume.objects.filter(pk=entry.source_volume_id, deleted_at__isnull=True).first()
-    reason = manage_refusal(entry, volume, scope.project_id)
+    reason = manage_refusal(entry, volume, caller.scope.project_id)
     if reason:
         raise refuse(attempt, reason)
-    sent_at = timezone.now()
     data = make_snapshot(
         attempt,
-        lambda: gateway.manage_snapshot(
-            volume_id=volume.id,
-            ref=entry.reference,
-            name=name,
-            description=description,
-            metadata=metadata,
-        ),
+        lambda: caller.gateway.manage_snapshot(volume_id=volume.id, ref=entry.reference, **wanted),
         volume_id=volume.id,
         name=name,
         description=description,
-        sent_at=sent_at,
     )
 
     def take_off_the_list(row: Snapshot) -> None:

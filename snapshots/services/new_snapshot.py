@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from datetime import datetime
 
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from snapshots.choices import ChangeSource, Outcome
 from snapshots.cloud import errors
@@ -27,9 +27,9 @@ def make_snapshot(
     volume_id: str,
     name: str,
     description: str,
-    sent_at: datetime,
 ) -> SnapshotData:
     """Make the call; a failure is handled by `call_failed` and re-raised."""
+    sent_at = timezone.now()
     try:
         data = call()
     except errors.CloudError as exc:

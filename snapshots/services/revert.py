@@ -13,12 +13,12 @@ from django.utils import timezone
 from snapshots import selectors
 from snapshots.choices import Status
 from snapshots.cloud import errors
-from snapshots.cloud.gateway import Gateway
 from snapshots.models import Snapshot, Volume
 from snapshots.permissions import Action, Scope, can
 from snapshots.services import mirror, queue, volume_tracking
 from snapshots.services.snapshots import (
     ActionResult,
+    Caller,
     begin,
     call_failed,
     refuse,
@@ -69,41 +69,22 @@ def may_revert(scope: Scope | None, snapshot: Snapshot, volume: Volume | None) -
     )
 
 
-def volume_revert_to_snapshot(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_id: str,
-    idempotency_key: str,
-    client_addr: str | None,
-) -> ActionResult:
+def volume_revert_to_snapshot(*, caller: Caller, snapshot_id: str) -> ActionResult:
     """Revert the snapshot's volume to it. The result's snapshot is `restoring`."""
-    snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt, earlier = begin(
-        snapshot,
-        scope=scope,
-        action=ACTION,
-        permission=Action.REVERT,
-        client_addr=client_addr,
-        key=idempotency_key,
-        parameters={"snapshot_id": snapshot.id, "volume_id": snapshot.volume_id},
-    )
+    snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
+    parameters = {"snapshot_id": snapshot.id, "volume_id": snapshot.volume_id}
+    attempt, earlier = begin(caller, snapshot, ACTION, Action.REVERT, parameters)
     if earlier is not None:
         return earlier
     volume = source_volume(snapshot)
     reason = revert_refusal(volume, snapshot)
     if reason:
         raise refuse(attempt, reason)
-    sent_at = timezone.now()
+    gateway, sent_at = caller.gateway, timezone.now()
     try:
         receipt = gateway.revert_volume_to_snapshot(volume.id, snapshot.id)
     except errors.CloudError as exc:
-        request = {
-            "volume_id": volume.id,
-            "snapshot_id": snapshot.id,
-            "sent_at": sent_at.isoformat(),
-        }
-        call_failed(attempt, exc, request=request)
+        call_failed(attempt, exc, request={**parameters, "sent_at": sent_at.isoformat()})
         raise
     try:
         mirror.apply_volume_page([gateway.get_volume(volume.id)], now=timezone.now())
@@ -111,6 +92,6 @@ def volume_revert_to_snapshot(
         raise
     except errors.CloudError:
         pass  # the revert went through; the workers read the volume's status
-    result = succeeded(attempt, gateway=gateway, receipt=receipt)
+    result = succeeded(attempt, receipt=receipt)
     queue.enqueue(volume_tracking.TRACK_TASK, volume_id=volume.id)
     return result

@@ -18,13 +18,12 @@ from django.http import Http404
 from snapshots import selectors
 from snapshots.choices import Outcome
 from snapshots.cloud import errors
-from snapshots.cloud.gateway import Gateway
 from snapshots.models import Operation
-from snapshots.permissions import Action, Scope
+from snapshots.permissions import Action
 from snapshots.services import idempotency
 from snapshots.services.snapshot_delete import snapshot_delete, snapshot_force_delete
 from snapshots.services.snapshot_repair import snapshot_reset_status
-from snapshots.services.snapshots import ActionRefused, ActionResult, Attempt, admit
+from snapshots.services.snapshots import ActionRefused, ActionResult, Attempt, Caller, admit
 
 # How the summary names each outcome that is not a success.
 NOT_DONE_LABELS = (
@@ -78,32 +77,29 @@ class BulkResult:
 
 def _run(
     one: Callable[..., ActionResult],
-    *,
     action: str,
     permission: Action,
     verb: str,
-    scope: Scope,
-    gateway: Gateway,
+    caller: Caller,
     snapshot_ids: list[str],
-    client_addr: str | None,
-    idempotency_key: str,
-    options: dict[str, Any],
+    options: dict[str, Any] | None = None,
 ) -> BulkResult:
+    """`one` on each snapshot (with `options`), as one request with one idempotency key."""
+    options = options or {}
     snapshot_ids = list(dict.fromkeys(snapshot_ids))  # unique, in the order given
     attempt = Attempt(
-        scope=scope,
-        action=action,
-        project_id="",
-        client_addr=client_addr,
-        key=idempotency_key,
+        caller,
+        action,
+        "",
         subject=hashlib.sha256(" ".join(sorted(snapshot_ids)).encode()).hexdigest(),
         parameters={"snapshot_ids": snapshot_ids, **options},
     )
+    each = dataclasses.replace(caller, key="")  # the key is the whole request's
     if admit(attempt, permission) is not None:  # the form was sent before: its first result
-        return earlier_result(idempotency_key) or BulkResult(verb=verb, repeated=True)
+        return earlier_result(caller.key) or BulkResult(verb=verb, repeated=True)
     result = BulkResult(verb=verb)
     names = dict(
-        selectors.visible_snapshots(scope, include_deleted=True)
+        selectors.visible_snapshots(caller.scope, include_deleted=True)
         .filter(pk__in=snapshot_ids)
         .values_list("id", "name")
     )
@@ -117,13 +113,7 @@ def _run(
             continue
         outcome, message = Outcome.SUCCESS, ""
         try:
-            one(
-                scope=scope,
-                gateway=gateway,
-                snapshot_id=sid,
-                client_addr=client_addr,
-                **options,
-            )
+            one(caller=each, snapshot_id=sid, **options)
         except Http404:
             outcome, message = Outcome.DENIED, "not found"
         except (PermissionDenied, ActionRefused) as exc:
@@ -139,8 +129,8 @@ def _run(
         except errors.CloudError as exc:
             outcome, message = Outcome.REFUSED, exc.user_message()
         result.items.append(ItemResult(sid, name, outcome, message))
-    if idempotency_key:
-        idempotency.finish(key=idempotency_key, result=result.as_dict())
+    if caller.key:
+        idempotency.finish(key=caller.key, result=result.as_dict())
     return result
 
 
@@ -151,65 +141,20 @@ def earlier_result(key: str) -> BulkResult | None:
     return BulkResult.from_dict(op.result)
 
 
-def _bulk_delete(
-    one: Callable[..., ActionResult], *, action: str, permission: Action, verb: str
-) -> Callable[..., BulkResult]:
-    """A bulk delete: `one` on each snapshot, with no options besides the ids."""
-
-    def run(
-        *,
-        scope: Scope,
-        gateway: Gateway,
-        snapshot_ids: list[str],
-        client_addr: str | None,
-        idempotency_key: str = "",
-    ) -> BulkResult:
-        return _run(
-            one,
-            action=action,
-            permission=permission,
-            verb=verb,
-            scope=scope,
-            gateway=gateway,
-            snapshot_ids=snapshot_ids,
-            client_addr=client_addr,
-            idempotency_key=idempotency_key,
-            options={},
-        )
-
-    return run
+def snapshots_delete(*, caller: Caller, snapshot_ids: list[str]) -> BulkResult:
+    return _run(snapshot_delete, "delete_snapshots", Action.DELETE, "deleted", caller, snapshot_ids)
 
 
-snapshots_delete = _bulk_delete(
-    snapshot_delete, action="delete_snapshots", permission=Action.DELETE, verb="deleted"
-)
-snapshots_force_delete = _bulk_delete(
-    snapshot_force_delete,
-    action="force_delete_snapshots",
-    permission=Action.FORCE_DELETE,
-    verb="force-deleted",
-)
+def snapshots_force_delete(*, caller: Caller, snapshot_ids: list[str]) -> BulkResult:
+    action, verb = "force_delete_snapshots", "force-deleted"
+    return _run(snapshot_force_delete, action, Action.FORCE_DELETE, verb, caller, snapshot_ids)
 
 
 def snapshots_reset_status(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_ids: list[str],
-    status: str,
-    reason: str,
-    client_addr: str | None,
-    idempotency_key: str = "",
+    *, caller: Caller, snapshot_ids: list[str], status: str, reason: str
 ) -> BulkResult:
+    action, verb = "reset_snapshots_status", f"reset to {status}"
+    options = {"status": status, "reason": reason}
     return _run(
-        snapshot_reset_status,
-        action="reset_snapshots_status",
-        permission=Action.RESET_STATUS,
-        verb=f"reset to {status}",
-        scope=scope,
-        gateway=gateway,
-        snapshot_ids=snapshot_ids,
-        client_addr=client_addr,
-        idempotency_key=idempotency_key,
-        options={"status": status, "reason": reason},
+        snapshot_reset_status, action, Action.RESET_STATUS, verb, caller, snapshot_ids, options
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from snapshots import memo
-from snapshots.cloud.gateway import Gateway
 from snapshots.models import Snapshot, Volume
-from snapshots.permissions import Action, Scope
+from snapshots.permissions import Action
 from snapshots.services import quota
 from snapshots.services.new_snapshot import make_snapshot, record_new_snapshot
 from snapshots.services.snapshots import (
     ActionResult,
     Attempt,
+    Caller,
     admit,
     refuse,
 )
@@ -20,32 +18,23 @@ from snapshots.services.snapshots import (
 
 def snapshot_create(
     *,
-    scope: Scope,
-    gateway: Gateway,
+    caller: Caller,
     volume_id: str,
     name: str,
     description: str,
     metadata: dict[str, str],
     force: bool,
-    idempotency_key: str,
-    client_addr: str | None,
     volume_name: str | None = None,
 ) -> ActionResult:
     """Snapshot a volume; the result's snapshot is the new mirror row (creating)."""
+    scope = caller.scope
+    wanted = {"name": name, "description": description, "metadata": metadata, "force": force}
     attempt = Attempt(
-        scope=scope,
-        action="create_snapshot",
-        project_id=scope.project_id,
-        client_addr=client_addr,
-        key=idempotency_key,
+        caller,
+        "create_snapshot",
+        scope.project_id,
         subject=volume_id,
-        parameters={
-            "volume_id": volume_id,
-            "name": name,
-            "description": description,
-            "metadata": metadata,
-            "force": force,
-        },
+        parameters={"volume_id": volume_id, **wanted},
     )
     earlier = admit(attempt, Action.CREATE)
     if earlier is not None:
@@ -54,10 +43,9 @@ def snapshot_create(
     reason = quota.quota_refusal(quota.quota_for(scope.project_id), snapshots=1, gigabytes=size)
     if reason:
         raise refuse(attempt, reason)
-    sent_at = timezone.now()
     data = make_snapshot(
         attempt,
-        lambda: gateway.create_snapshot(
+        lambda: caller.gateway.create_snapshot(
             volume_id=volume_id,
             name=name,
             description=description,
@@ -67,7 +55,6 @@ def snapshot_create(
         volume_id=volume_id,
         name=name,
         description=description,
-        sent_at=sent_at,
     )
 
     def name_the_project(row: Snapshot) -> None:

@@ -3,75 +3,37 @@
 from __future__ import annotations
 
 from snapshots import selectors
-from snapshots.cloud.gateway import Gateway
-from snapshots.permissions import Action, Scope
+from snapshots.permissions import Action
 from snapshots.services.eligibility import why_not_deletable, why_not_force_deletable
-from snapshots.services.snapshots import (
-    ActionResult,
-    begin,
-    change,
-    refuse,
-)
+from snapshots.services.snapshots import ActionResult, Caller, change_snapshot
 
 
-def snapshot_delete(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_id: str,
-    client_addr: str | None,
-    idempotency_key: str = "",
-) -> ActionResult:
+def snapshot_delete(*, caller: Caller, snapshot_id: str) -> ActionResult:
     """Ask Cinder to delete an available or error snapshot; it goes to `deleting`."""
-    snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt, earlier = begin(
-        snapshot,
-        scope=scope,
-        action="delete_snapshot",
-        permission=Action.DELETE,
-        client_addr=client_addr,
-        key=idempotency_key,
-        parameters={"status": snapshot.status},
-        audit_parameters=False,
-    )
-    if earlier is not None:
-        return earlier
-    if reason := why_not_deletable(snapshot):
-        raise refuse(attempt, reason)
-    return change(
-        attempt,
-        lambda: gateway.delete_snapshot(snapshot.id),
-        gateway=gateway,
-        request={"status": snapshot.status},
-    )
+    return _delete(caller, snapshot_id, force=False)
 
 
-def snapshot_force_delete(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_id: str,
-    client_addr: str | None,
-    idempotency_key: str = "",
-) -> ActionResult:
+def snapshot_force_delete(*, caller: Caller, snapshot_id: str) -> ActionResult:
     """Admin: delete whatever the status (os-force_delete), e.g. out of `error_deleting`."""
-    snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt, earlier = begin(
+    return _delete(caller, snapshot_id, force=True)
+
+
+def _delete(caller: Caller, snapshot_id: str, *, force: bool) -> ActionResult:
+    snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
+    gateway = caller.gateway
+    if force:
+        action, permission = "force_delete_snapshot", Action.FORCE_DELETE
+        refusal, call = why_not_force_deletable(snapshot), gateway.force_delete_snapshot
+    else:
+        action, permission = "delete_snapshot", Action.DELETE
+        refusal, call = why_not_deletable(snapshot), gateway.delete_snapshot
+    return change_snapshot(
+        caller,
         snapshot,
-        scope=scope,
-        action="force_delete_snapshot",
-        permission=Action.FORCE_DELETE,
-        client_addr=client_addr,
-        key=idempotency_key,
-        parameters={"status": snapshot.status},
-    )
-    if earlier is not None:
-        return earlier
-    if reason := why_not_force_deletable(snapshot):
-        raise refuse(attempt, reason)
-    return change(
-        attempt,
-        lambda: gateway.force_delete_snapshot(snapshot.id),
-        gateway=gateway,
-        request={"status": snapshot.status},
+        action,
+        permission,
+        {"status": snapshot.status},
+        refusal=refusal,
+        call=lambda: call(snapshot.id),
+        audit_parameters=force,  # a denied member's delete is audited without them
     )

@@ -8,11 +8,11 @@ from django.db import transaction
 
 from snapshots import selectors
 from snapshots.cloud import errors
-from snapshots.cloud.gateway import Gateway
 from snapshots.models import Snapshot
-from snapshots.permissions import Action, Scope
+from snapshots.permissions import Action
 from snapshots.services.snapshots import (
     ActionResult,
+    Caller,
     begin,
     call_failed,
     change,
@@ -29,26 +29,12 @@ def gone_reason(snapshot: Snapshot) -> str:
 
 
 def snapshot_update(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_id: str,
-    name: str,
-    description: str,
-    client_addr: str | None,
-    idempotency_key: str = "",
+    *, caller: Caller, snapshot_id: str, name: str, description: str
 ) -> ActionResult:
     """Rename or re-describe a snapshot; sends only what changed."""
-    snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt, earlier = begin(
-        snapshot,
-        scope=scope,
-        action="update_snapshot",
-        permission=Action.EDIT,
-        client_addr=client_addr,
-        key=idempotency_key,
-        parameters={"name": name, "description": description},
-    )
+    snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
+    parameters = {"name": name, "description": description}
+    attempt, earlier = begin(caller, snapshot, "update_snapshot", Action.EDIT, parameters)
     if earlier is not None:
         return earlier
     if reason := gone_reason(snapshot):
@@ -63,21 +49,13 @@ def snapshot_update(
     attempt.parameters = {**changes, "previous": {k: getattr(snapshot, k) for k in changes}}
     return change(
         attempt,
-        lambda: gateway.update_snapshot(snapshot.id, **changes).receipt,
-        gateway=gateway,
+        lambda: caller.gateway.update_snapshot(snapshot.id, **changes).receipt,
         request={"wanted": changes},
     )
 
 
 def snapshot_update_metadata(
-    *,
-    scope: Scope,
-    gateway: Gateway,
-    snapshot_id: str,
-    set_items: dict[str, str],
-    remove_keys: Iterable[str],
-    client_addr: str | None,
-    idempotency_key: str = "",
+    *, caller: Caller, snapshot_id: str, set_items: dict[str, str], remove_keys: Iterable[str]
 ) -> ActionResult:
     """Add or change keys (merge) and remove keys, through the metadata endpoints.
 
@@ -85,23 +63,16 @@ def snapshot_update_metadata(
     Cinder's current metadata is read first, so a key already gone is not deleted twice (404).
     """
     remove = sorted(set(remove_keys) - set(set_items))
-    snapshot = selectors.get_snapshot(scope, snapshot_id)
-    attempt, earlier = begin(
-        snapshot,
-        scope=scope,
-        action="update_snapshot_metadata",
-        permission=Action.EDIT,
-        client_addr=client_addr,
-        key=idempotency_key,
-        parameters={"set": set_items, "remove": remove},
-    )
+    snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
+    request = {"set": set_items, "remove": remove}
+    attempt, earlier = begin(caller, snapshot, "update_snapshot_metadata", Action.EDIT, request)
     if earlier is not None:
         return earlier
     if reason := gone_reason(snapshot):
         raise refuse(attempt, reason)
     if not set_items and not remove:
         return unchanged(attempt)
-    receipt = None
+    gateway, receipt = caller.gateway, None
     merged = False
     try:
         current = gateway.get_snapshot_metadata(snapshot.id)
@@ -117,6 +88,6 @@ def snapshot_update_metadata(
             exc.partly_done = True
             with transaction.atomic():
                 store(snapshot.id, read_back(gateway, snapshot.id))
-        call_failed(attempt, exc, request={"set": set_items, "remove": remove})
+        call_failed(attempt, exc, request=request)
         raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return succeeded(attempt, receipt=receipt)

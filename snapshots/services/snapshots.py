@@ -55,40 +55,35 @@ class ActionResult:
     recorded: bool = True
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for an action, and how: the person's scope, their gateway to Cinder, the
+    address the request came from (for the audit log) and the form's idempotency key."""
+
+    scope: Scope
+    gateway: Gateway
+    client_addr: str | None = None
+    key: str = ""
+
+
 @dataclass
 class Attempt:
     """One person's attempt at one action, as the audit log and the idempotency table see it."""
 
-    scope: Scope
+    caller: Caller
     action: str  # the audit log's name for it, e.g. "delete_snapshot"
     project_id: str
-    client_addr: str | None
-    key: str = ""
     snapshot: Snapshot | None = None
     subject: str = ""  # what the key is bound to: the snapshot, or the volume of a create
     parameters: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def on(
-        cls,
-        snapshot: Snapshot,
-        *,
-        scope: Scope,
-        action: str,
-        client_addr: str | None,
-        key: str,
-        parameters: dict[str, Any],
-    ) -> Attempt:
-        return cls(
-            scope=scope,
-            action=action,
-            project_id=snapshot.project_id,
-            client_addr=client_addr,
-            key=key,
-            snapshot=snapshot,
-            subject=snapshot.id,
-            parameters=parameters,
-        )
+    @property
+    def scope(self) -> Scope:
+        return self.caller.scope
+
+    @property
+    def key(self) -> str:
+        return self.caller.key
 
 
 def write_audit(
@@ -112,7 +107,7 @@ def write_audit(
         parameters=attempt.parameters if parameters is None else parameters,
         error=error,
         message=message,
-        client_addr=attempt.client_addr,
+        client_addr=attempt.caller.client_addr,
         status_code=receipt.status_code if receipt else None,
         request_id=receipt.request_id if receipt else "",
     )
@@ -155,27 +150,50 @@ def admit(
 
 
 def begin(
+    caller: Caller,
     snapshot: Snapshot,
-    *,
-    scope: Scope,
     action: str,
     permission: Action,
-    client_addr: str | None,
-    key: str,
     parameters: dict[str, Any],
+    *,
     audit_parameters: bool = True,
 ) -> tuple[Attempt, ActionResult | None]:
     """Steps 1 to 3 for an action on an existing snapshot: the attempt, admitted. The second
     item is the earlier result when this submit repeats one (return it), else None."""
-    attempt = Attempt.on(
-        snapshot,
-        scope=scope,
-        action=action,
-        client_addr=client_addr,
-        key=key,
+    attempt = Attempt(
+        caller,
+        action,
+        snapshot.project_id,
+        snapshot=snapshot,
+        subject=snapshot.id,
         parameters=parameters,
     )
     return attempt, admit(attempt, permission, audit_parameters=audit_parameters)
+
+
+def change_snapshot(
+    caller: Caller,
+    snapshot: Snapshot,
+    action: str,
+    permission: Action,
+    parameters: dict[str, Any],
+    *,
+    refusal: str,
+    call: Callable[[], Receipt | None],
+    request: dict[str, Any] | None = None,
+    audit_parameters: bool = True,
+) -> ActionResult:
+    """Every step for a change that one call makes to an existing snapshot: admitted, refused
+    with `refusal` when it is not "", else `call` (what the worker needs to find out an unknown
+    outcome is `request`, the parameters by default)."""
+    attempt, earlier = begin(
+        caller, snapshot, action, permission, parameters, audit_parameters=audit_parameters
+    )
+    if earlier is not None:
+        return earlier
+    if refusal:
+        raise refuse(attempt, refusal)
+    return change(attempt, call, request=parameters if request is None else request)
 
 
 def unknown_error(operation: Operation, message: str = "") -> errors.OutcomeUnknown:
@@ -229,11 +247,7 @@ def call_failed(attempt: Attempt, exc: errors.CloudError, *, request: dict[str, 
 
 
 def change(
-    attempt: Attempt,
-    call: Callable[[], Receipt | None],
-    *,
-    gateway: Gateway,
-    request: dict[str, Any],
+    attempt: Attempt, call: Callable[[], Receipt | None], *, request: dict[str, Any]
 ) -> ActionResult:
     """Steps 5 and 6 for a change on an existing snapshot: make the call (a failure is handled
     by `call_failed` and re-raised), then read back, mirror and audit."""
@@ -242,7 +256,7 @@ def change(
     except errors.CloudError as exc:
         call_failed(attempt, exc, request=request)
         raise
-    return succeeded(attempt, gateway=gateway, receipt=receipt)
+    return succeeded(attempt, receipt=receipt)
 
 
 def read_back(gateway: Gateway, snapshot_id: str) -> SnapshotData | errors.CloudError | None:
@@ -271,11 +285,7 @@ def store(snapshot_id: str, seen: SnapshotData | errors.CloudError | None) -> Sn
 
 
 def succeeded(
-    attempt: Attempt,
-    *,
-    gateway: Gateway,
-    receipt: Receipt | None,
-    parameters: dict[str, Any] | None = None,
+    attempt: Attempt, *, receipt: Receipt | None, parameters: dict[str, Any] | None = None
 ) -> ActionResult:
     """Step 6 for a change on an existing snapshot: read it back, mirror, audit, settle the key.
 
@@ -283,7 +293,7 @@ def succeeded(
     believe otherwise, so it is logged and the result says it was not recorded."""
     snapshot = attempt.snapshot
     assert snapshot is not None
-    seen = read_back(gateway, snapshot.id)
+    seen = read_back(attempt.caller.gateway, snapshot.id)
     try:
         with transaction.atomic():
             row = store(snapshot.id, seen)

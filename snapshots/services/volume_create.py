@@ -17,11 +17,10 @@ from django.utils import timezone
 from snapshots import selectors
 from snapshots.choices import Outcome, Status
 from snapshots.cloud import errors
-from snapshots.cloud.gateway import Gateway
 from snapshots.models import Operation, Snapshot, Volume
 from snapshots.permissions import Action, Scope
 from snapshots.services import idempotency, mirror, queue, quota, volume_tracking
-from snapshots.services.snapshots import Attempt, admit, call_failed, refuse, write_audit
+from snapshots.services.snapshots import Attempt, Caller, admit, call_failed, refuse, write_audit
 
 log = logging.getLogger(__name__)
 
@@ -69,41 +68,37 @@ def may_create_from(scope: Scope | None, snapshot: Snapshot) -> bool:
 
 def volume_create_from_snapshot(
     *,
-    scope: Scope,
-    gateway: Gateway,
+    caller: Caller,
     snapshot_id: str,
     size: int,
     name: str = "",
     description: str = "",
     volume_type: str = "",
     availability_zone: str = "",
-    idempotency_key: str,
-    client_addr: str | None,
 ) -> VolumeResult:
     """A new volume in the user's current project, made from a snapshot they may see."""
+    scope = caller.scope
     snapshot = selectors.get_snapshot(scope, snapshot_id)
+    wanted = {
+        "size": size,
+        "name": name,
+        "description": description,
+        "volume_type": volume_type,
+        "availability_zone": availability_zone,
+    }
+    parameters = {"snapshot_id": snapshot.id, **wanted}
+    # the volume lives in the token's project
     attempt = Attempt(
-        scope=scope,
-        action=ACTION,
-        project_id=scope.project_id,  # the volume lives in the token's project
-        client_addr=client_addr,
-        key=idempotency_key,
+        caller,
+        ACTION,
+        scope.project_id,
         snapshot=snapshot,
         subject=snapshot.id,
-        parameters={
-            "snapshot_id": snapshot.id,
-            "size": size,
-            "name": name,
-            "description": description,
-            "volume_type": volume_type,
-            "availability_zone": availability_zone,
-        },
+        parameters=parameters,
     )
     earlier = admit(attempt, Action.CREATE)
     if earlier is not None:
-        target = (
-            Operation.objects.filter(pk=idempotency_key).values_list("target_id", flat=True).first()
-        )
+        target = Operation.objects.filter(pk=caller.key).values_list("target_id", flat=True).first()
         made = Volume.objects.filter(pk=target).first() if target else None
         return VolumeResult(volume=made, snapshot=snapshot, repeated=True)
     if not may_create_from(scope, snapshot):
@@ -113,14 +108,7 @@ def volume_create_from_snapshot(
         raise refuse(attempt, reason)
     sent_at = timezone.now()
     try:
-        data, receipt = gateway.create_volume(
-            snapshot_id=snapshot.id,
-            size=size,
-            name=name,
-            description=description,
-            volume_type=volume_type,
-            availability_zone=availability_zone,
-        )
+        data, receipt = caller.gateway.create_volume(snapshot_id=snapshot.id, **wanted)
     except errors.CloudError as exc:
         # what the worker looks for when the answer was lost: a volume made from this snapshot
         # with this name, created around the time the request went out
@@ -141,8 +129,8 @@ def volume_create_from_snapshot(
                 receipt=receipt,
                 parameters={**attempt.parameters, "volume_id": data.id},
             )
-            if idempotency_key:
-                idempotency.finish(key=idempotency_key, target_id=data.id)
+            if caller.key:
+                idempotency.finish(key=caller.key, target_id=data.id)
             quota.note_use(data.project_id, volumes=1, gigabytes=data.size)
             queue.enqueue(volume_tracking.TRACK_TASK, volume_id=data.id)
             queue.enqueue(quota.REFRESH_TASK, project_id=data.project_id)

@@ -24,6 +24,7 @@ from snapshots.middleware import scope_from_session
 from snapshots.models import Snapshot
 from snapshots.permissions import Scope
 from snapshots.services import mirror
+from snapshots.services.snapshots import Caller
 from snapshots.services.sync import sync_snapshots
 from snapshots.tests.paging import snapshot_pages
 
@@ -33,9 +34,12 @@ class Actor:
     scope: Scope
     gateway: Gateway
 
-    def run(self, service: Callable[..., Any], **arguments: Any) -> Any:
+    def caller(self, key: str = "", client_addr: str | None = None) -> Caller:
+        return Caller(self.scope, self.gateway, client_addr, key)
+
+    def run(self, service: Callable[..., Any], idempotency_key: str = "", **arguments: Any) -> Any:
         """Call an action service as this person (no client address)."""
-        return service(scope=self.scope, gateway=self.gateway, client_addr=None, **arguments)
+        return service(caller=self.caller(idempotency_key), **arguments)
 
 
 def actor(cloud, user: str = "demo", project: str = "alpha", timeout: float = 15.0) -> Actor:

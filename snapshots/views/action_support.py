@@ -27,6 +27,7 @@ from snapshots.redirects import safe_next_url
 from snapshots.selectors import get_snapshot, visible_snapshots
 from snapshots.services import gateways, idempotency
 from snapshots.services.errors import ActionRefused, CloudError, NotAuthenticated, OutcomeUnknown
+from snapshots.services.snapshots import Caller
 from snapshots.views.common import client_addr
 
 MAX_BULK = 200  # snapshots per bulk request: a bigger selection is refused, not truncated
@@ -63,15 +64,15 @@ def error_status(exc: CloudError) -> int:
     return 400
 
 
-def service_arguments(request, form) -> dict[str, Any]:
-    """What every action service takes from the request: who, with which gateway, from where,
-    and the form's idempotency key."""
-    return {
-        "scope": request.scope,
-        "gateway": gateways.for_request(request),
-        "client_addr": client_addr(request),
-        "idempotency_key": form.cleaned_data["idempotency_key"],
-    }
+def caller_for(request, form) -> Caller:
+    """Who runs an action service: the person's scope and gateway, the address the request
+    came from, and the form's idempotency key."""
+    return Caller(
+        scope=request.scope,
+        gateway=gateways.for_request(request),
+        client_addr=client_addr(request),
+        key=form.cleaned_data["idempotency_key"],
+    )
 
 
 @method_decorator(login_required, name="dispatch")
@@ -102,17 +103,18 @@ class ActionView(View):
         return form.is_valid()
 
     def run(self, form) -> Any:
-        """Call the one service with `service_arguments(request, form)` and the form's data."""
+        """Call the one service with `caller_for(request, form)` and the form's data."""
         raise NotImplementedError
 
     def succeeded(self, result) -> HttpResponse:
         raise NotImplementedError
 
     def run_on_object(self, service: Callable[..., Any], form, *fields: str) -> Any:
-        """`service` on this page's snapshot, with `service_arguments` and the named form fields."""
+        """`service` on this page's snapshot, as `caller_for` the request, with the named form
+        fields."""
         data = form.cleaned_data
         return service(
-            **service_arguments(self.request, form),
+            caller=caller_for(self.request, form),
             snapshot_id=self.object.id,
             **{name: data[name] for name in fields},
         )

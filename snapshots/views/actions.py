@@ -25,10 +25,10 @@ from snapshots.views.action_support import (
     ActionView,
     BulkActionView,
     ConfirmView,
+    caller_for,
     detail_url,
     list_url,
     next_url,
-    service_arguments,
 )
 
 
@@ -66,7 +66,7 @@ class CreateView(ActionView):
     def run(self, form):
         chosen = form.chosen()
         return snapshot_create(
-            **service_arguments(self.request, form),
+            caller=caller_for(self.request, form),
             volume_id=form.cleaned_data["volume"],
             name=form.cleaned_data["name"],
             description=form.cleaned_data["description"],
@@ -131,7 +131,7 @@ class MetadataView(ActionView):
     def run(self, form):
         self.to_set, self.to_remove = self.rows.changes()
         return snapshot_update_metadata(
-            **service_arguments(self.request, form),
+            caller=caller_for(self.request, form),
             snapshot_id=self.object.id,
             set_items=self.to_set,
             remove_keys=self.to_remove,
@@ -202,7 +202,7 @@ class BulkDeleteView(BulkActionView):
 
     def run(self, form):
         return snapshots_delete(
-            **service_arguments(self.request, form),
+            caller=caller_for(self.request, form),
             snapshot_ids=[s.id for s in self.deletable],
         )
 

@@ -20,9 +20,9 @@ from snapshots.services.snapshot_repair import snapshot_reset_status, snapshot_s
 from snapshots.views.action_support import (
     ActionView,
     BulkActionView,
+    caller_for,
     detail_url,
     next_url,
-    service_arguments,
 )
 from snapshots.views.actions import DeleteView, dependents_context
 
@@ -100,7 +100,7 @@ class BulkForceDeleteView(BulkActionView):
 
     def run(self, form):
         return snapshots_force_delete(
-            **service_arguments(self.request, form), snapshot_ids=[s.id for s in self.chosen]
+            caller=caller_for(self.request, form), snapshot_ids=[s.id for s in self.chosen]
         )
 
     def context(self, form):
@@ -120,7 +120,7 @@ class BulkResetStatusView(BulkActionView):
 
     def run(self, form):
         return snapshots_reset_status(
-            **service_arguments(self.request, form),
+            caller=caller_for(self.request, form),
             snapshot_ids=[s.id for s in self.chosen],
             status=form.cleaned_data["status"],
             reason=form.cleaned_data["reason"],

@@ -21,7 +21,7 @@ from snapshots.selectors.workflows import quota_context
 from snapshots.services import gateways
 from snapshots.services.errors import CloudError, NotAuthenticated
 from snapshots.services.manage import manage_refusal, refresh_manageable, snapshot_manage
-from snapshots.views.action_support import ActionView, detail_url, service_arguments
+from snapshots.views.action_support import ActionView, caller_for, detail_url
 from snapshots.views.common import small_int
 
 
@@ -98,7 +98,7 @@ class ManageView(ActionView):
 
     def run(self, form):
         return snapshot_manage(
-            **service_arguments(self.request, form),
+            caller=caller_for(self.request, form),
             entry_id=self.entry.id,
             name=form.cleaned_data["name"],
             description=form.cleaned_data["description"],

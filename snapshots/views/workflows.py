@@ -21,8 +21,8 @@ from snapshots.services.volume_create import create_refusal, volume_create_from_
 from snapshots.views.action_support import (
     ActionView,
     ConfirmView,
+    caller_for,
     detail_url,
-    service_arguments,
 )
 from snapshots.views.common import viewed_snapshot
 
@@ -53,7 +53,7 @@ class VolumeCreateView(ActionView):
     def run(self, form):
         data = form.cleaned_data
         return volume_create_from_snapshot(
-            **service_arguments(self.request, form),
+            caller=caller_for(self.request, form),
             snapshot_id=self.object.id,
             size=data["size"],
             name=data["name"],

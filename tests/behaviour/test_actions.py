@@ -11,6 +11,7 @@ from snapshots.cloud import errors
 from snapshots.middleware import scope_from_session
 from snapshots.models import AuditEvent
 from snapshots.services.snapshot_create import snapshot_create
+from snapshots.services.snapshots import Caller
 from tests.behaviour.helpers import (
     create_outside,
     create_through_form,
@@ -231,15 +232,12 @@ def test_reader_cannot_create(keystone_mode, made, tag):
     volume = backend.volume_ids("alpha")[0]
     with pytest.raises(PermissionDenied):
         snapshot_create(
-            scope=scope,
-            gateway=gateway,
+            caller=Caller(scope, gateway),
             volume_id=volume,
             name=f"{tag}-no",
             description="",
             metadata={},
             force=False,
-            idempotency_key="",
-            client_addr=None,
         )
     assert AuditEvent.objects.filter(action="create_snapshot", outcome="denied").exists()
     # ... and when the reader's own token does reach Cinder, its 403 reads plainly.

@@ -32,18 +32,14 @@ from snapshots.tests.actions_helpers import (
 @pytest.mark.parametrize(
     "call",
     [
-        lambda a, sid: snapshot_force_delete(
-            scope=a.scope, gateway=a.gateway, snapshot_id=sid, client_addr=None
-        ),
+        lambda a, sid: snapshot_force_delete(caller=a.caller(), snapshot_id=sid),
         lambda a, sid: a.run(
             snapshot_reset_status, snapshot_id=sid, status="available", reason="x"
         ),
         lambda a, sid: a.run(
             snapshot_set_status, snapshot_id=sid, status="error_deleting", progress=None
         ),
-        lambda a, sid: snapshots_force_delete(
-            scope=a.scope, gateway=a.gateway, snapshot_ids=[sid], client_addr=None
-        ),
+        lambda a, sid: snapshots_force_delete(caller=a.caller(), snapshot_ids=[sid]),
         lambda a, sid: a.run(
             snapshots_reset_status, snapshot_ids=[sid], status="available", reason="x"
         ),
@@ -65,7 +61,7 @@ def test_force_delete_of_error_deleting_snapshot(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = pick(mirrored.project_id("beta"), "error_deleting")
     row = snapshot_force_delete(
-        scope=admin.scope, gateway=admin.gateway, snapshot_id=snap.id, client_addr="::1"
+        caller=admin.caller(client_addr="::1"), snapshot_id=snap.id
     ).snapshot
     assert row.status == "deleting"
     event = AuditEvent.objects.get(action="force_delete_snapshot")
@@ -168,9 +164,7 @@ def test_bulk_stops_calling_when_the_cloud_is_down(mirrored):
     ids = [make_snapshot(mirrored, p, "error_deleting").id for p in ("alpha", "beta")]
     mirrored.faults(cinder_down=True)
     mirrored.reset_stats()
-    result = snapshots_force_delete(
-        scope=admin.scope, gateway=admin.gateway, snapshot_ids=ids, client_addr=None
-    )
+    result = snapshots_force_delete(caller=admin.caller(), snapshot_ids=ids)
     # The first got a 503, which may come after Cinder acted: unknown, and the worker checks.
     assert [i.outcome for i in result.items] == ["unknown", "failed"]
     assert "not sent" in result.items[1].message

@@ -118,9 +118,7 @@ def test_member_deletes_an_available_snapshot(
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     with django_capture_on_commit_callbacks(execute=True):
-        row = snapshot_delete(
-            scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
-        ).snapshot
+        row = snapshot_delete(caller=demo.caller(), snapshot_id=snap.id).snapshot
     assert row.status == "deleting"
     assert sim_snapshot(mirrored, snap.id)["status"] == "deleting"
     assert row.status_changes.filter(to_status="deleting", source=ChangeSource.ACTION).exists()
@@ -145,9 +143,7 @@ def test_delete_of_a_creating_snapshot_is_refused_before_cinder(mirrored):
     snap = pick(mirrored.project_id("alpha"), "creating")
     mirrored.reset_stats()
     with pytest.raises(ActionRefused, match="creating"):
-        snapshot_delete(
-            scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
-        )
+        snapshot_delete(caller=demo.caller(), snapshot_id=snap.id)
     assert cinder_calls(mirrored) == 0
     assert AuditEvent.objects.get(action="delete_snapshot").outcome == Outcome.DENIED
 
@@ -159,9 +155,7 @@ def test_stale_mirror_cinder_refuses_delete_and_nothing_changes(mirrored):
     stale = dataclasses.replace(demo.gateway.get_snapshot(snap.id), status="available")
     row, _ = mirror.apply(stale, source=ChangeSource.SYNC)
     with pytest.raises(errors.BadRequest) as info:
-        snapshot_delete(
-            scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
-        )
+        snapshot_delete(caller=demo.caller(), snapshot_id=snap.id)
     assert "must be available or error" in info.value.message
     assert Snapshot.objects.get(pk=snap.id).status == "available"
     assert Snapshot.objects.get(pk=snap.id).version == row.version
@@ -174,12 +168,7 @@ def test_delete_when_cinder_cannot_be_reached_changes_nothing(mirrored):
     demo = actor(mirrored, "demo", "alpha")
     snap = pick(mirrored.project_id("alpha"), "available")
     with pytest.raises(errors.Unavailable):
-        snapshot_delete(
-            scope=unreachable(demo).scope,
-            gateway=unreachable(demo).gateway,
-            snapshot_id=snap.id,
-            client_addr=None,
-        )
+        unreachable(demo).run(snapshot_delete, snapshot_id=snap.id)
     assert Snapshot.objects.get(pk=snap.id).status == "available"
     assert AuditEvent.objects.get(action="delete_snapshot").outcome == Outcome.FAILED
 
@@ -189,17 +178,13 @@ def test_delete_answered_by_a_5xx_is_unknown_not_failed(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
     mirrored.faults(cinder_down=True)
     with pytest.raises(errors.OutcomeUnknown):
-        snapshot_delete(
-            scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
-        )
+        snapshot_delete(caller=demo.caller(), snapshot_id=snap.id)
     assert AuditEvent.objects.get(action="delete_snapshot").outcome == Outcome.UNKNOWN
 
 
 def test_admin_deletes_in_another_project(mirrored):
     admin = actor(mirrored, "admin", "alpha")
     snap = pick(mirrored.project_id("gamma"), "error")
-    row = snapshot_delete(
-        scope=admin.scope, gateway=admin.gateway, snapshot_id=snap.id, client_addr=None
-    ).snapshot
+    row = snapshot_delete(caller=admin.caller(), snapshot_id=snap.id).snapshot
     assert row.status == "deleting"
     assert AuditEvent.objects.get(action="delete_snapshot").project_id == snap.project_id

@@ -29,15 +29,12 @@ def _create(who, volume_id, key=None, **kw):
         "description": "made by a test",
         "metadata": {"owner": "ops", "path/with/slash": "ok"},
         "force": False,
-        "client_addr": "10.0.0.7",
         "volume_name": "db-replica",
     }
     args.update(kw)
     return snapshot_create(
-        scope=who.scope,
-        gateway=who.gateway,
+        caller=who.caller(key or idempotency.new_key(), client_addr="10.0.0.7"),
         volume_id=volume_id,
-        idempotency_key=key or idempotency.new_key(),
         **args,
     ).snapshot
 

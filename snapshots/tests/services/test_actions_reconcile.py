@@ -143,9 +143,7 @@ def test_a_delete_whose_answer_is_lost_is_read_back(mirrored):
     snap = pick(mirrored.project_id("alpha"), "available")
     demo = _impatient(mirrored, "demo")
     with pytest.raises(errors.OutcomeUnknown) as info:
-        snapshot_delete(
-            scope=demo.scope, gateway=demo.gateway, snapshot_id=snap.id, client_addr=None
-        )
+        snapshot_delete(caller=demo.caller(), snapshot_id=snap.id)
     mirrored.clear_faults()
     # No key in the call: the unknown attempt still gets a record the worker settles.
     key = info.value.operation_key

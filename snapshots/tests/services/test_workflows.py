@@ -14,7 +14,7 @@ from snapshots.cloud.credentials import service_gateway
 from snapshots.models import AuditEvent, ManageableSnapshot, ProjectQuota, Snapshot, Volume
 from snapshots.services import idempotency, quota, revert, volume_tracking
 from snapshots.services.manage import refresh_manageable, snapshot_manage, snapshot_unmanage
-from snapshots.services.snapshots import ActionRefused
+from snapshots.services.snapshots import ActionRefused, Caller
 from snapshots.services.volume_create import volume_create_from_snapshot
 from snapshots.tests.actions_helpers import (
     actor,
@@ -28,13 +28,11 @@ HOST = "cloudsim@lvm"
 
 
 def _create(who, snap, key=None, **kw):
-    args = {"size": snap.size, "name": "from-snap", "client_addr": "10.0.0.9"}
+    args = {"size": snap.size, "name": "from-snap"}
     args.update(kw)
     return volume_create_from_snapshot(
-        scope=who.scope,
-        gateway=who.gateway,
+        caller=who.caller(key or idempotency.new_key(), client_addr="10.0.0.9"),
         snapshot_id=snap.id,
-        idempotency_key=key or idempotency.new_key(),
         **args,
     )
 
@@ -167,11 +165,8 @@ def test_revert_refusals(world):
     assert "must be available" in revert.revert_refusal(Volume.objects.get(pk=vol["id"]), newer)
     with pytest.raises(PermissionDenied):
         revert.volume_revert_to_snapshot(
-            scope=actor(cloud, "auditor", "alpha").scope,
-            gateway=demo.gateway,
+            caller=Caller(actor(cloud, "auditor", "alpha").scope, demo.gateway),
             snapshot_id=newer.id,
-            idempotency_key=idempotency.new_key(),
-            client_addr=None,
         )
     assert cinder_calls(cloud) == 0
 
