@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from openstack import exceptions
 
@@ -10,9 +12,14 @@ def test_volume_lists(sim, raw, conn):
     summary = raw.get("/volumes").json()["volumes"]
     assert summary
     assert set(summary[0]) == {"id", "name", "links"}
+    alpha = sim.project_id("alpha")
+    vid = summary[0]["id"]
+    assert [(link["rel"], urlsplit(link["href"]).path) for link in summary[0]["links"]] == [
+        ("self", f"/volume/v3/{alpha}/volumes/{vid}"),
+        ("bookmark", f"/volume/{alpha}/volumes/{vid}"),
+    ]
     detail = raw.get("/volumes/detail").json()["volumes"]
     assert {v["id"] for v in detail} == {v["id"] for v in summary}
-    alpha = sim.project_id("alpha")
     assert {v["os-vol-tenant-attr:tenant_id"] for v in detail} == {alpha}
     statuses = {v["status"] for v in detail}
     assert {"available", "in-use", "error"} <= statuses
