@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from .errors import bad_request, not_found
@@ -33,19 +34,28 @@ def _whole(raw, not_a_number: str, negative: str) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """What a list request asks for besides its filters."""
+
+    pairs: list[tuple[str, str]]  # (sort key, direction)
+    limit: int
+    marker: str | None = None
+    offset: int = 0
+    show_count: bool = False
+
+
 class Listing:
     """Paging, sorting and next links."""
 
-    def _list_params(
-        self, ctx: Ctx, params: dict
-    ) -> tuple[list[tuple[str, str]], int, str | None, int, bool]:
-        """Sort pairs, limit, marker, offset and with_count, taken out of `params`."""
+    def _list_params(self, ctx: Ctx, params: dict) -> PageRequest:
+        """The sort, paging and with_count parameters, taken out of `params`."""
         pairs = self._sort_params(params)
         limit, marker, offset = self._page_params(params)
         show_count = False
         if ctx.at_least(3, 45) and "with_count" in params:
             show_count = bool_param("with_count", params.pop("with_count"))
-        return pairs, limit, marker, offset, show_count
+        return PageRequest(pairs, limit, marker, offset, show_count)
 
     def _page_params(self, params: dict) -> tuple[int, str | None, int]:
         raw_limit = params.pop("limit", None)
@@ -87,7 +97,7 @@ class Listing:
         return pairs
 
     @staticmethod
-    def _sort_exprs(pairs, columns: dict[str, str], nullable: set[str]):
+    def _sort_exprs(pairs, columns: dict[str, str], nullable: set[str] | frozenset[str]):
         exprs = []
         seen = set()
         for key, direction in pairs:
@@ -172,37 +182,33 @@ class Listing:
     def _page(
         self,
         ctx: Ctx,
+        request: PageRequest,
         *,
         table: str,
         label: str,
         where: list[str],
         args: list,
-        pairs: list[tuple[str, str]],
         columns: dict[str, str],
-        nullable: set[str],
-        limit: int,
-        marker: str | None,
-        offset: int,
-        show_count: bool,
+        nullable: set[str] | frozenset[str],
     ) -> tuple[list, int | None]:
         """One page of `table` after the marker, and the count without it when asked."""
         cond = " AND ".join(where) or "1"
         count = None
-        if show_count:
+        if request.show_count:
             count = self.store.q1(f"SELECT COUNT(*) FROM {table} WHERE {cond}", args)[0]
         mrow = None
-        if marker is not None:  # read before the sort keys are checked, as cinder 29 does
-            mrow = self.store.q1(f"SELECT * FROM {table} WHERE id = ?", (marker,))
+        if request.marker is not None:  # read before the sort keys are checked, as cinder 29 does
+            mrow = self.store.q1(f"SELECT * FROM {table} WHERE id = ?", (request.marker,))
             if mrow is None or (not ctx.is_admin and mrow["project_id"] != ctx.project_id):
-                raise not_found(f"{label} {marker} could not be found.")
-        sorts = self._sort_exprs(pairs, columns, nullable)
+                raise not_found(f"{label} {request.marker} could not be found.")
+        sorts = self._sort_exprs(request.pairs, columns, nullable)
         if mrow is not None:
             clause, margs = self._marker_clause(sorts, mrow)
             where, args = [*where, clause], [*args, *margs]
         order = ", ".join(f"{e} {d.upper()}" for _c, e, d in sorts)
         cond = " AND ".join(where) or "1"
         sql = f"SELECT * FROM {table} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
-        return self.store.q(sql, (*args, limit, offset)), count
+        return self.store.q(sql, (*args, request.limit, request.offset)), count
 
     def _page_body(
         self, ctx: Ctx, collection: str, items: list, rows: list, limit: int, count: int | None

@@ -38,16 +38,7 @@ class Messages:
             "created_at": iso(row["created_at"]),
             "guaranteed_until": iso(row["expires_at"]),
             "request_id": row["request_id"],
-            "links": [
-                {
-                    "rel": "self",
-                    "href": f"{ctx.base}/volume/v3/{ctx.project_id}/messages/{row['id']}",
-                },
-                {
-                    "rel": "bookmark",
-                    "href": f"{ctx.base}/volume/{ctx.project_id}/messages/{row['id']}",
-                },
-            ],
+            "links": self.resource_links(ctx, "messages", row["id"]),
         }
         # cinder/api/v3/views/messages.py: the resource keys only when they are set
         for key in ("resource_type", "resource_uuid"):

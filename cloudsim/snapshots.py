@@ -93,28 +93,24 @@ class Snapshots:
     def list_snapshots(self, ctx: Ctx, detail: bool) -> tuple[int, dict]:
         self.authorize(ctx, "reader", "volume:get_all_snapshots", ctx.project_id)
         params = ctx.req.args.to_dict(flat=True)
-        pairs, limit, marker, offset, show_count = self._list_params(ctx, params)
+        request = self._list_params(ctx, params)
         columns = {c: c for c in SNAPSHOT_COLUMNS}
         if ctx.at_least(3, 30):
             columns["name"] = "display_name"
         where, args = self._snapshot_filters(ctx, params)
         rows, count = self._page(
             ctx,
+            request,
             table="snapshots",
             label="Snapshot",
             where=where,
             args=args,
-            pairs=pairs,
             columns=columns,
             nullable=NULLABLE_TEXT | NULLABLE_NUM,
-            limit=limit,
-            marker=marker,
-            offset=offset,
-            show_count=show_count,
         )
         kind = "detail" if detail else "summary"
         items = [self.snapshot_view(r, ctx, kind) for r in rows]
-        return 200, self._page_body(ctx, "snapshots", items, rows, limit, count)
+        return 200, self._page_body(ctx, "snapshots", items, rows, request.limit, count)
 
     # -- snapshot CRUD -----------------------------------------------------------------------
     def show_snapshot(self, ctx: Ctx, sid: str) -> tuple[int, dict]:

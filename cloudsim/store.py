@@ -145,30 +145,33 @@ CREATE INDEX IF NOT EXISTS snap_status ON snapshots (status);
 CREATE INDEX IF NOT EXISTS snap_due ON snapshots (due_at) WHERE due_at IS NOT NULL;
 """
 
-SNAPSHOT_COLUMNS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-    "deleted",
-    "user_id",
-    "project_id",
-    "volume_id",
-    "cgsnapshot_id",
-    "group_snapshot_id",
-    "status",
-    "progress",
-    "volume_size",
-    "scheduled_at",
-    "display_name",
-    "display_description",
-    "encryption_key_id",
-    "volume_type_id",
-    "provider_location",
-    "provider_id",
-    "provider_auth",
-    "use_quota",
-)
+# The columns of Cinder's snapshots table (each one a sort key, `sort=<column>`) and what a
+# null in each sorts as: "" (text), 0 (a time) or None (never null). The table's other
+# columns (metadata, due_*) are the simulator's own.
+SNAPSHOT_COLUMNS: dict[str, str | int | None] = {
+    "id": None,
+    "created_at": None,
+    "updated_at": 0,
+    "deleted_at": 0,
+    "deleted": None,
+    "user_id": "",
+    "project_id": None,
+    "volume_id": None,
+    "cgsnapshot_id": "",
+    "group_snapshot_id": "",
+    "status": None,
+    "progress": "",
+    "volume_size": None,
+    "scheduled_at": 0,
+    "display_name": "",
+    "display_description": "",
+    "encryption_key_id": "",
+    "volume_type_id": "",
+    "provider_location": "",
+    "provider_id": "",
+    "provider_auth": "",
+    "use_quota": None,
+}
 
 ROLES = ("reader", "member", "admin")
 IMPLIED = {

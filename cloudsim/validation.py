@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from .errors import SimError, bad_request
+from .store import SNAPSHOT_COLUMNS
 
 SNAPSHOT_STATUSES = (
     "creating",
@@ -80,20 +81,9 @@ PATTERN_TEXT = {
     METADATA_KEY: "^[a-zA-Z0-9-_:. ]{1,255}$",
 }
 VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
-NULLABLE_TEXT = {
-    "user_id",
-    "cgsnapshot_id",
-    "group_snapshot_id",
-    "progress",
-    "display_name",
-    "display_description",
-    "encryption_key_id",
-    "volume_type_id",
-    "provider_location",
-    "provider_id",
-    "provider_auth",
-}
-NULLABLE_NUM = {"updated_at", "deleted_at", "scheduled_at"}
+# Columns whose null sorts (and pages) as "" or as 0; volumes share these column names.
+NULLABLE_TEXT = frozenset(c for c, null in SNAPSHOT_COLUMNS.items() if null == "")
+NULLABLE_NUM = frozenset(c for c, null in SNAPSHOT_COLUMNS.items() if null == 0)
 VOLUME_SORT = {
     "id": "id",
     "name": "display_name",

@@ -49,10 +49,11 @@ class Views:
             out["os-extended-snapshot-attributes:progress"] = self.progress(row)
         return out
 
-    def volume_link(self, ctx: Ctx, vid: str) -> list[dict]:
+    def resource_links(self, ctx: Ctx, collection: str, rid: str) -> list[dict]:
+        """Cinder's `links` of a resource: the versioned URL and the bookmark without version."""
         return [
-            {"rel": "self", "href": f"{ctx.base}/volume/v3/{ctx.project_id}/volumes/{vid}"},
-            {"rel": "bookmark", "href": f"{ctx.base}/volume/{ctx.project_id}/volumes/{vid}"},
+            {"rel": "self", "href": f"{ctx.base}/volume/v3/{ctx.project_id}/{collection}/{rid}"},
+            {"rel": "bookmark", "href": f"{ctx.base}/volume/{ctx.project_id}/{collection}/{rid}"},
         ]
 
     def volume_view(self, row, ctx: Ctx, kind: str) -> dict:
@@ -60,7 +61,7 @@ class Views:
             return {
                 "id": row["id"],
                 "name": row["display_name"],
-                "links": self.volume_link(ctx, row["id"]),
+                "links": self.resource_links(ctx, "volumes", row["id"]),
             }
         # cinder lists only the attachments that are `attached` in a volume's body
         attachments = [
@@ -95,7 +96,7 @@ class Views:
             "user_id": row["user_id"],
             "consistencygroup_id": None,
             "replication_status": None,
-            "links": self.volume_link(ctx, row["id"]),
+            "links": self.resource_links(ctx, "volumes", row["id"]),
             "os-vol-tenant-attr:tenant_id": row["project_id"],
         }
         if ctx.is_admin:  # cinder's legacy_detail shows migration_status to admins only

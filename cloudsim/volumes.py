@@ -32,7 +32,7 @@ class Volumes:
     def list_volumes(self, ctx: Ctx, detail: bool) -> tuple[int, dict]:
         self.authorize(ctx, "reader", "volume:get_all", ctx.project_id)
         params = ctx.req.args.to_dict(flat=True)
-        pairs, limit, marker, offset, show_count = self._list_params(ctx, params)
+        request = self._list_params(ctx, params)
         all_tenants_raw = params.pop("all_tenants", None)
         all_tenants = bool(
             ctx.is_admin
@@ -78,20 +78,16 @@ class Volumes:
                 where.append("0")
         rows, count = self._page(
             ctx,
+            request,
             table="volumes",
             label="Volume",
             where=where,
             args=args,
-            pairs=pairs,
             columns=VOLUME_SORT,
             nullable={"display_name", "updated_at", "user_id"},
-            limit=limit,
-            marker=marker,
-            offset=offset,
-            show_count=show_count,
         )
         items = [self.volume_view(r, ctx, "detail" if detail else "summary") for r in rows]
-        return 200, self._page_body(ctx, "volumes", items, rows, limit, count)
+        return 200, self._page_body(ctx, "volumes", items, rows, request.limit, count)
 
     def show_volume(self, ctx: Ctx, vid: str) -> tuple[int, dict]:
         row = self.get_volume_row(ctx, vid)

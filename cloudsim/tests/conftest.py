@@ -25,13 +25,15 @@ def _reset(sim: Simulator) -> None:
     sim.reset()
 
 
-def make_conn(sim: Simulator, user: str = "demo", project: str = "alpha", **kw):
+def make_conn(
+    sim: Simulator, user: str = "demo", project: str = "alpha", *, password: str = PASSWORD, **kw
+):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return connection.Connection(
             auth_url=sim.identity_url,
             username=user,
-            password=PASSWORD,
+            password=password,
             project_name=project,
             user_domain_name="Default",
             project_domain_name="Default",

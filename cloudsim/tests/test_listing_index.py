@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cloudsim.listing import Listing
+from cloudsim.listing import Listing, PageRequest
 from cloudsim.store import SNAPSHOT_COLUMNS, Store
 from cloudsim.validation import NULLABLE_NUM, NULLABLE_TEXT
 
@@ -34,17 +34,13 @@ class Recorder(Listing):
         ctx = SimpleNamespace(is_admin=True, project_id="p")
         rows, _ = self._page(
             ctx,
+            PageRequest(self._sort_params({"sort": sort}), limit, marker),
             table="snapshots",
             label="Snapshot",
             where=[],
             args=[],
-            pairs=self._sort_params({"sort": sort}),
             columns={c: c for c in SNAPSHOT_COLUMNS},
             nullable=NULLABLE_TEXT | NULLABLE_NUM,
-            limit=limit,
-            marker=marker,
-            offset=0,
-            show_count=False,
         )
         return [r["id"] for r in rows]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from openstack import exceptions
@@ -153,6 +154,11 @@ def test_a_failed_create_leaves_a_user_message(sim, conn, raw, raw_admin):
     assert msg["user_message"] == "create snapshot:Snapshot failed to create."
     assert msg["event_id"] == "VOLUME_VOLUME_SNAPSHOT_009_013"
     assert {"id", "created_at", "guaranteed_until", "request_id", "links"} <= set(msg)
+    project = sim.project_id("alpha")
+    assert [(link["rel"], urlsplit(link["href"]).path) for link in msg["links"]] == [
+        ("self", f"/volume/v3/{project}/messages/{msg['id']}"),
+        ("bookmark", f"/volume/{project}/messages/{msg['id']}"),
+    ]
     # openstacksdk's Message has no microversion: its list is sent at 3.0 and is a 404
     with pytest.raises(exceptions.NotFoundException):
         list(conn.block_storage.messages())

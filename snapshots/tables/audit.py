@@ -77,14 +77,8 @@ class AuditEventTable(ProjectNamesMixin, ListTable):
     def render_created_at(self, value):
         return exact_time(value)
 
-    def render_project(self, value):
-        return reveal_html(self.project_label(value))
-
     def render_actor_name(self, value):
         return reveal_html(value)
-
-    def value_project(self, value):
-        return self.project_label(value)
 
     def render_action(self, value):
         return format_html("<code>{}</code>", value)

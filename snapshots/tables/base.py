@@ -26,6 +26,7 @@ from django_tables2.templatetags.django_tables2 import table_page_range
 
 from snapshots.choices import Status
 from snapshots.templatetags.list_tags import query_with
+from snapshots.templatetags.reveal import reveal_html
 
 # Status value -> label, once (Status(value).label and Status.values cost a lookup per cell).
 STATUS_LABELS: dict[str, str] = dict(Status.choices)
@@ -46,7 +47,8 @@ class ExportColumnsMixin:
 
 
 class ProjectNamesMixin:
-    """Tables get the project id -> name map once from the view (no query per row)."""
+    """Tables get the project id -> name map once from the view (no query per row); their
+    `project` column (a project id) shows and exports the project's name."""
 
     def __init__(self, *args, project_names: dict[str, str] | None = None, **kwargs) -> None:
         self.project_names = project_names or {}
@@ -54,6 +56,12 @@ class ProjectNamesMixin:
 
     def project_label(self, project_id: str) -> str:
         return self.project_names.get(project_id, project_id)
+
+    def render_project(self, value):
+        return reveal_html(self.project_label(value))
+
+    def value_project(self, value):
+        return self.project_label(value)
 
 
 Cell = Callable[[object], object]

@@ -86,12 +86,6 @@ class StatusChangeTable(ProjectNamesMixin, ListTable):
     def value_snapshot(self, record):
         return record.snapshot_id
 
-    def render_project(self, value):
-        return reveal_html(self.project_label(value))
-
-    def value_project(self, value):
-        return self.project_label(value)
-
     def render_from_status(self, value):
         return status_badge(value)
 

@@ -14,40 +14,43 @@ from snapshots.tables import AuditEventTable, StatusChangeTable
 from snapshots.views.lists import ListPage
 
 
-class AuditLogView(LoginRequiredMixin, ListPage):
+class AuditListPage(LoginRequiredMixin, ListPage):
+    """A page of audit/log_page.html whose results region (what htmx swaps) has `results_id`."""
+
+    partial_template = "audit/partials/results.html"
+    strict_filters = True
+    results_id = ""
+
+    def get_extra_context(self, table, filterset) -> dict:
+        return {"results_id": self.results_id}
+
+
+class AuditLogView(AuditListPage):
     """Every audit event the user may read, newest first."""
 
     filterset_class = AuditEventFilter
     table_class = AuditEventTable
     template_name = "audit/audit_log.html"
-    partial_template = "audit/partials/audit_results.html"
     export_name = "audit-events"
     title = "Audit log"
-    strict_filters = True
+    results_id = "audit-results"
 
     def get_queryset(self):
         return visible_events(self.request.scope)
 
-    def get_extra_context(self, table, filterset) -> dict:
-        return {"results_id": "audit-results"}
 
-
-class StatusHistoryView(LoginRequiredMixin, ListPage):
+class StatusHistoryView(AuditListPage):
     """Every status change the user may read, with how long each status lasted."""
 
     filterset_class = StatusChangeFilter
     table_class = StatusChangeTable
     template_name = "audit/history.html"
-    partial_template = "audit/partials/history_results.html"
     export_name = "status-history"
     title = "Status history"
-    strict_filters = True
+    results_id = "history-results"
 
     def get_queryset(self):
         return visible_changes(self.request.scope)
-
-    def get_extra_context(self, table, filterset) -> dict:
-        return {"results_id": "history-results"}
 
 
 audit_log = AuditLogView.as_view()

@@ -16,7 +16,8 @@ What runs (all on 127.0.0.1, every process started here in its own session/proce
 Both Cinder flavours run at once and share one database, so a volume or snapshot created through
 one API is visible through the other (the noauth token is "<user>:<keystone project id>").
 
-Only the standard library is used here, so any Python 3.11+ can run this file. Environment:
+Only the standard library (and scripts/procs.py, which needs nothing else) is used here, so any
+Python 3.11+ can run this file. Environment:
 
     REALCLOUD_CACHE      venvs, reused when present (default ~/.cache/snapshot-dashboard-realcloud)
     REALCLOUD_RUN        configs, databases, logs, pids, cloud.json
@@ -46,6 +47,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from scripts.procs import group_alive, port_open  # noqa: E402  (the repository's root, above)
 
 CINDER_REQS = ["cinder==29.0.0", "fixtures"]
 KEYSTONE_REQS = ["keystone==30.0.0", "gunicorn"]
@@ -211,12 +215,6 @@ def wait_until(what: str, check, timeout: float, interval: float = 0.2, procs=No
     raise CloudError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
 
 
-def port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # like the servers do: a port with only TIME_WAIT connections left is free to listen on
@@ -241,16 +239,6 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @dataclass
 class Proc:
     name: str
@@ -270,7 +258,7 @@ class Proc:
         now = _start_time(self.pid)
         if now is not None:
             return now == self.start  # leader alive: it is ours only if it is the same process
-        return _group_alive(self.pid)  # leader gone: the kernel keeps the pgid for its members
+        return group_alive(self.pid)  # leader gone: the kernel keeps the pgid for its members
 
     def raise_if_dead(self) -> None:
         if not self.leader_alive():
@@ -323,16 +311,16 @@ def stop_all(layout: Layout) -> float:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_S
-    while time.monotonic() < deadline and any(_group_alive(p.pid) for p in procs):
+    while time.monotonic() < deadline and any(group_alive(p.pid) for p in procs):
         _reap()
         time.sleep(0.1)
     for proc in procs:
-        if _group_alive(proc.pid):
+        if group_alive(proc.pid):
             log(f"{proc.name} (pgid {proc.pid}) ignored SIGTERM, sending SIGKILL")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
     deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and any(_group_alive(p.pid) for p in procs):
+    while time.monotonic() < deadline and any(group_alive(p.pid) for p in procs):
         _reap()
         time.sleep(0.05)
     if layout.procs.is_dir():
@@ -1120,7 +1108,7 @@ def cmd_status(layout: Layout) -> int:
         return 1
     healthy = True
     for proc in procs:
-        alive = proc.ours() and _group_alive(proc.pid)
+        alive = proc.ours() and group_alive(proc.pid)
         healthy &= alive
         log(f"{proc.name:22} pid {proc.pid:7} {'running' if alive else 'DEAD'}  {proc.log}")
     for name, port in layout.ports.items():
