@@ -21,7 +21,6 @@ from snapshots.services.snapshots import (
     Caller,
     begin,
     call_failed,
-    refuse,
     succeeded,
 )
 
@@ -73,13 +72,11 @@ def volume_revert_to_snapshot(*, caller: Caller, snapshot_id: str) -> ActionResu
     """Revert the snapshot's volume to it. The result's snapshot is `restoring`."""
     snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
     parameters = {"snapshot_id": snapshot.id, "volume_id": snapshot.volume_id}
-    attempt, earlier = begin(caller, snapshot, ACTION, Action.REVERT, parameters)
+    volume = source_volume(snapshot)
+    refusal = revert_refusal(volume, snapshot)
+    attempt, earlier = begin(caller, snapshot, ACTION, Action.REVERT, parameters, refusal=refusal)
     if earlier is not None:
         return earlier
-    volume = source_volume(snapshot)
-    reason = revert_refusal(volume, snapshot)
-    if reason:
-        raise refuse(attempt, reason)
     gateway, sent_at = caller.gateway, timezone.now()
     try:
         receipt = gateway.revert_volume_to_snapshot(volume.id, snapshot.id)

@@ -17,7 +17,6 @@ from snapshots.services.snapshots import (
     call_failed,
     change,
     read_back,
-    refuse,
     store,
     succeeded,
     unchanged,
@@ -34,11 +33,11 @@ def snapshot_update(
     """Rename or re-describe a snapshot; sends only what changed."""
     snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
     parameters = {"name": name, "description": description}
-    attempt, earlier = begin(caller, snapshot, "update_snapshot", Action.EDIT, parameters)
+    attempt, earlier = begin(
+        caller, snapshot, "update_snapshot", Action.EDIT, parameters, refusal=gone_reason(snapshot)
+    )
     if earlier is not None:
         return earlier
-    if reason := gone_reason(snapshot):
-        raise refuse(attempt, reason)
     changes: dict[str, str] = {}
     if name != snapshot.name:
         changes["name"] = name
@@ -65,11 +64,10 @@ def snapshot_update_metadata(
     remove = sorted(set(remove_keys) - set(set_items))
     snapshot = selectors.get_snapshot(caller.scope, snapshot_id)
     request = {"set": set_items, "remove": remove}
-    attempt, earlier = begin(caller, snapshot, "update_snapshot_metadata", Action.EDIT, request)
+    action, refusal = "update_snapshot_metadata", gone_reason(snapshot)
+    attempt, earlier = begin(caller, snapshot, action, Action.EDIT, request, refusal=refusal)
     if earlier is not None:
         return earlier
-    if reason := gone_reason(snapshot):
-        raise refuse(attempt, reason)
     if not set_items and not remove:
         return unchanged(attempt)
     gateway, receipt = caller.gateway, None

@@ -156,10 +156,12 @@ def begin(
     permission: Action,
     parameters: dict[str, Any],
     *,
+    refusal: str = "",
     audit_parameters: bool = True,
 ) -> tuple[Attempt, ActionResult | None]:
-    """Steps 1 to 3 for an action on an existing snapshot: the attempt, admitted. The second
-    item is the earlier result when this submit repeats one (return it), else None."""
+    """Steps 1 to 4 for an action on an existing snapshot: the attempt, admitted, then refused
+    (raised, audited) when `refusal` is not "". The second item is the earlier result when
+    this submit repeats one (return it), else None."""
     attempt = Attempt(
         caller,
         action,
@@ -168,7 +170,10 @@ def begin(
         subject=snapshot.id,
         parameters=parameters,
     )
-    return attempt, admit(attempt, permission, audit_parameters=audit_parameters)
+    earlier = admit(attempt, permission, audit_parameters=audit_parameters)
+    if earlier is None and refusal:
+        raise refuse(attempt, refusal)
+    return attempt, earlier
 
 
 def change_snapshot(
@@ -183,16 +188,20 @@ def change_snapshot(
     request: dict[str, Any] | None = None,
     audit_parameters: bool = True,
 ) -> ActionResult:
-    """Every step for a change that one call makes to an existing snapshot: admitted, refused
-    with `refusal` when it is not "", else `call` (what the worker needs to find out an unknown
-    outcome is `request`, the parameters by default)."""
+    """Every step for a change that one call makes to an existing snapshot: `begin`, then
+    `call` (what the worker needs to find out an unknown outcome is `request`, the parameters
+    by default)."""
     attempt, earlier = begin(
-        caller, snapshot, action, permission, parameters, audit_parameters=audit_parameters
+        caller,
+        snapshot,
+        action,
+        permission,
+        parameters,
+        refusal=refusal,
+        audit_parameters=audit_parameters,
     )
     if earlier is not None:
         return earlier
-    if refusal:
-        raise refuse(attempt, refusal)
     return change(attempt, call, request=parameters if request is None else request)
 
 

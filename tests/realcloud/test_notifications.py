@@ -4,7 +4,6 @@ its own queue (services/listen.py), recorded with source `notification`."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 
@@ -12,7 +11,7 @@ import pytest
 
 from snapshots.choices import ChangeSource
 from snapshots.models import ListenerState, Snapshot, StatusChange
-from snapshots.services import listen
+from snapshots.tests.listening import listening
 
 pytestmark = [pytest.mark.realcloud, pytest.mark.django_db(transaction=True)]
 
@@ -29,16 +28,7 @@ def test_a_status_change_on_the_real_cinder_reaches_the_mirror_by_its_notificati
 ):
     bus = f"amqp://guest:guest@127.0.0.1:{realcloud.doc['ports']['amqp']}//"
     settings.CINDER_NOTIFICATIONS_URL = bus
-    lines: list[str] = []
-    listener = threading.Thread(
-        target=listen.listen, kwargs={"url": bus, "stop_after": 45, "out": lines.append}
-    )
-    listener.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not lines and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert lines, "the listener connected to the cloud's RabbitMQ"
+    with listening(bus, seconds=45):
         conn = realcloud.noauth("alpha")
         made = conn.block_storage.create_snapshot(
             volume_id=realcloud.volume_id("alpha"),
@@ -61,5 +51,3 @@ def test_a_status_change_on_the_real_cinder_reaches_the_mirror_by_its_notificati
         assert ("available", "error", ChangeSource.NOTIFICATION) in got
         assert all(source == ChangeSource.NOTIFICATION for _, _, source in got)
         assert ListenerState.objects.get(id=1).events >= 3
-    finally:
-        listener.join()

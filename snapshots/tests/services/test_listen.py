@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 from snapshots.choices import TRANSITIONAL, ChangeSource
 from snapshots.models import ListenerState, Snapshot, StatusChange, Volume
 from snapshots.services import detect, listen, sync
+from snapshots.tests.listening import listening
 
 pytestmark = pytest.mark.django_db
 
@@ -166,26 +166,18 @@ def test_the_listener_applies_the_simulators_notifications_from_its_own_queue(tm
                       routing_key="notifications.info", durable=False)  # fmt: skip
         with sim_bus(bus) as conn:
             other(conn.default_channel).declare()
-        lines: list[str] = []
-        worker = threading.Thread(
-            target=listen.listen, kwargs={"url": bus, "stop_after": 15, "out": lines.append}
-        )
-        worker.start()
-        deadline = time.monotonic() + 5
-        while not lines and time.monotonic() < deadline:
-            time.sleep(0.05)
-        gateway = credentials.service_gateway()
-        volume = gateway.list_volumes(all_projects=True, limit=1)[0]
-        made = gateway.create_snapshot(volume_id=volume.id, name="evented", force=True)
-        seen = None
-        until = time.monotonic() + 10  # the create's delay, and room for a loaded machine
-        while time.monotonic() < until:
-            row = Snapshot.objects.filter(pk=made.id).first()
-            if row is not None and row.status == "available":
-                seen = row
-                break
-            time.sleep(0.05)
-        worker.join()
+        with listening(bus, seconds=15) as lines:
+            gateway = credentials.service_gateway()
+            volume = gateway.list_volumes(all_projects=True, limit=1)[0]
+            made = gateway.create_snapshot(volume_id=volume.id, name="evented", force=True)
+            seen = None
+            until = time.monotonic() + 10  # the create's delay, and room for a loaded machine
+            while time.monotonic() < until:
+                row = Snapshot.objects.filter(pk=made.id).first()
+                if row is not None and row.status == "available":
+                    seen = row
+                    break
+                time.sleep(0.05)
         assert seen is not None, "the create reached the mirror through its notifications"
         assert history(made.id) == [
             ("", "creating", ChangeSource.NOTIFICATION),
@@ -225,16 +217,7 @@ def test_an_event_that_meets_a_busy_database_is_applied_late_not_lost(tmp_path, 
     settings.CINDER_NOTIFICATIONS_EXCHANGE = exchange_name = f"busy-{tmp_path.name}"
     Snapshot.objects.create(id="s-busy", name="before", status="creating", size=1,
                             volume_id="v1", project_id="p1", created_at=timezone.now())  # fmt: skip
-    lines: list[str] = []
-    worker = threading.Thread(
-        target=listen.listen, kwargs={"url": bus, "stop_after": 12, "out": lines.append}
-    )
-    worker.start()
-    try:
-        deadline = time.monotonic() + 5
-        while not lines and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert lines, "the listener is on the bus"
+    with listening(bus, seconds=12):
         with transaction.atomic():
             Snapshot.objects.filter(pk="s-busy").update(name="held")  # holds the table
             with sim_bus(bus) as conn:
@@ -254,5 +237,3 @@ def test_an_event_that_meets_a_busy_database_is_applied_late_not_lost(tmp_path, 
             time.sleep(0.1)
         assert row is not None and row.status == "available", history("s-busy")
         assert ("creating", "available", ChangeSource.NOTIFICATION) in history("s-busy")
-    finally:
-        worker.join()
