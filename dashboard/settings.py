@@ -238,7 +238,13 @@ QUOTA_INTERVAL = env.float("QUOTA_INTERVAL", default=60.0)
 PROJECT_MENU_MAX = env.int("PROJECT_MENU_MAX", default=300)
 # Projects whose quota one tick reads (the most out of date first): the cost stays flat.
 QUOTA_PROJECTS_PER_TICK = env.int("QUOTA_PROJECTS_PER_TICK", default=10)
+# A quota read is kept this long unless the mirror sees the project's snapshots change (usage
+# moves with them); limits an admin changes in Cinder show within it.
+QUOTA_MAX_AGE = env.float("QUOTA_MAX_AGE", default=600.0)
 MESSAGES_INTERVAL = env.float("MESSAGES_INTERVAL", default=30.0)
+# While something is in error, the messages are read again when a snapshot newly failed, and
+# otherwise at least this often.
+MESSAGES_MAX_AGE = env.float("MESSAGES_MAX_AGE", default=300.0)
 
 
 # --- Audit chain keys (snapshots/services/audit.py) ------------------------------------------

@@ -1,9 +1,11 @@
 """Each project's block-storage quota and usage, mirrored by the workers for the create forms.
 
 `refresh_quotas` reads Cinder's quota set with usage: after a create, of that project; on the
-beat (every QUOTA_INTERVAL), of at most QUOTA_PROJECTS_PER_TICK known projects, never read
-first, then the longest unread, so its calls a minute stay the same however many projects
-there are (a small cloud is read whole every tick). The forms read `quota_for` and refuse
+beat (every QUOTA_INTERVAL), of at most QUOTA_PROJECTS_PER_TICK known projects that are due:
+never read; read before the mirror saw one of its snapshots change status, appear or go (its
+usage moved); or read longer than QUOTA_MAX_AGE ago (limits an admin changed). Its calls a
+minute follow change and stay bounded however many projects there are; at idle a project
+costs one call per QUOTA_MAX_AGE. The forms read `quota_for` and refuse
 locally what would exceed it (`quota_refusal`). Cinder stays the last word: its 413 is still
 handled by the services, for when another user got there first.
 """
@@ -13,13 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone
 
 from snapshots.cloud import credentials, errors
 from snapshots.cloud.gateway import Gateway
-from snapshots.models import Project, ProjectQuota, Snapshot, Volume
+from snapshots.models import Project, ProjectQuota, Snapshot, StatusChange, Volume
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +47,47 @@ def known_projects() -> set[str]:
 
 
 def due_projects(limit: int | None = None) -> list[str]:
-    """The known projects whose quota is most out of date, at most `limit` of them."""
+    """The known projects whose quota is due (see above), at most `limit` of them: never read
+    first, then the longest unread."""
     limit = settings.QUOTA_PROJECTS_PER_TICK if limit is None else limit
     known = known_projects()
-    read = dict(ProjectQuota.objects.values_list("project_id", "refreshed_at"))
-    never = sorted(known - read.keys())
-    oldest = sorted((at, p) for p, at in read.items() if p in known and at is not None)
-    return (never + [p for _, p in oldest])[:limit]
+    read = {
+        p: at
+        for p, at in ProjectQuota.objects.values_list("project_id", "refreshed_at")
+        if p in known
+    }
+    never = sorted(p for p in known if read.get(p) is None)
+    aged_before = timezone.now() - timedelta(seconds=settings.QUOTA_MAX_AGE)
+    fresh = {p: at for p, at in read.items() if at is not None and at > aged_before}
+    moved = changed_since(min(fresh.values())) if fresh else {}
+    due = sorted(
+        (at, p)
+        for p, at in read.items()
+        if at is not None and (p not in fresh or moved.get(p, at) > at)
+    )
+    return (never + [p for _, p in due])[:limit]
+
+
+def changed_since(since: datetime) -> dict[str, datetime]:
+    """project -> when the mirror last saw one of its snapshots change status (made, gone or
+    moved on) after `since`; only the changes of the last QUOTA_MAX_AGE are read."""
+    rows = (
+        StatusChange.objects.filter(observed_at__gt=since)
+        .values("project_id")
+        .annotate(last=Max("observed_at"))
+        .values_list("project_id", "last")
+    )
+    return dict(rows)
 
 
 def refresh_quotas(
     project_ids: Iterable[str] | None = None, *, gateway: Gateway | None = None
 ) -> QuotaRefresh:
     """Read the quota set with usage of each project (the service account may read any)."""
-    gateway = gateway or credentials.service_gateway()
     ids = sorted(set(project_ids)) if project_ids is not None else due_projects()
+    if not ids:
+        return QuotaRefresh()
+    gateway = gateway or credentials.service_gateway()
     refreshed = failed = 0
     for project_id in ids:
         try:

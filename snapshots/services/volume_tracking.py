@@ -3,7 +3,8 @@
 A volume made from a snapshot starts `creating`; a revert makes it `reverting`. `track_volumes`
 (beat, every TRACK_INTERVAL, and at once after such an action) reads each of them with the
 service account and stores Cinder's answer in the volume mirror; a volume Cinder no longer has
-is marked gone.
+is marked gone. A volume that ends in an error reads Cinder's user messages at once (the
+"why did it fail?" of the snapshot page's made volumes).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from snapshots import memo
 from snapshots.cloud import credentials, errors
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import Volume
-from snapshots.services import mirror
+from snapshots.services import messages, mirror
 
 TRACK_TASK = "snapshots.tasks.track_volumes"
 TRANSITIONAL_VOLUME = frozenset(
@@ -63,6 +64,7 @@ def track_volumes(*, volume_id: str | None = None, gateway: Gateway | None = Non
         return VolumeTrack()
     gateway = gateway or credentials.service_gateway()
     changed = gone = 0
+    failed = False
     for vid in ids:
         now = timezone.now()
         try:
@@ -72,4 +74,7 @@ def track_volumes(*, volume_id: str | None = None, gateway: Gateway | None = Non
             memo.changed()
             continue
         changed += mirror.apply_volume_page([data], now=now)
+        failed = failed or data.status in messages.VOLUME_ERRORS
+    if failed:
+        messages.refresh_messages(gateway=gateway, force=True)
     return VolumeTrack(checked=len(ids), changed=changed, gone=gone)

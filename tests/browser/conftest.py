@@ -76,6 +76,7 @@ def stack(tmp_path_factory):
             "SWEEP_INTERVAL": "5",
             "LIVE_POLL_SECONDS": "1",
             "QUOTA_INTERVAL": "2",
+            "QUOTA_MAX_AGE": "2",
             "MESSAGES_INTERVAL": "2",
         }
     )

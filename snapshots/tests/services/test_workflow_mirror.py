@@ -3,8 +3,12 @@ followed from `creating` to `available`. Against the simulator over HTTP."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core.cache import cache
 from django.utils import timezone
 
+from snapshots.choices import ChangeSource
 from snapshots.cloud.credentials import service_gateway
 from snapshots.models import ProjectQuota, UserMessage, Volume
 from snapshots.services import messages, mirror, quota, volume_tracking
@@ -94,6 +98,7 @@ def make_snapshot_from(snapshot_id: str):
 
 def test_a_beat_tick_reads_a_bounded_number_of_projects_stalest_first(mirrored, settings):
     settings.QUOTA_PROJECTS_PER_TICK = 2
+    settings.QUOTA_MAX_AGE = 0  # every read is old at once: the order alone decides
     known = sorted(quota.known_projects())
     assert len(known) >= 3
     first = quota.refresh_quotas()
@@ -106,3 +111,54 @@ def test_a_beat_tick_reads_a_bounded_number_of_projects_stalest_first(mirrored, 
     assert never_read <= set(ProjectQuota.objects.values_list("project_id", flat=True))
     stalest = ProjectQuota.objects.order_by("refreshed_at").first().project_id
     assert quota.due_projects(1) == [stalest]
+
+
+def test_at_idle_a_quota_is_read_again_only_when_old_or_when_the_project_changed(
+    mirrored, settings
+):
+    settings.QUOTA_MAX_AGE = 600
+    quota.refresh_quotas()
+    mirrored.reset_stats()
+    assert quota.due_projects() == []
+    assert quota.refresh_quotas().refreshed == 0  # nothing changed: no call
+    assert mirrored.stats()["total"] == 0
+    # a snapshot of alpha appears and goes, as the sweep or the notifications see it
+    alpha = mirrored.project_id("alpha")
+    gone = make_snapshot(mirrored, "alpha", "available")
+    mirror.mark_gone(gone.id, source=ChangeSource.SYNC)
+    assert quota.due_projects() == [alpha]
+    assert quota.refresh_quotas().refreshed == 1
+    assert quota.due_projects() == []
+    # an old read is read again even when nothing changed (limits an admin set)
+    beta = mirrored.project_id("beta")
+    ProjectQuota.objects.filter(pk=beta).update(
+        refreshed_at=timezone.now() - timedelta(seconds=601)
+    )
+    assert quota.due_projects() == [beta]
+
+
+def test_messages_are_read_again_on_a_new_failure_or_when_old(mirrored, settings):
+    settings.MESSAGES_MAX_AGE = 300
+    assert messages.anything_failed()  # the demo cloud has error snapshots
+    assert not messages.refresh_messages().skipped
+    mirrored.reset_stats()
+    assert messages.refresh_messages().skipped  # read just now, nothing newly failed
+    assert mirrored.stats()["total"] == 0
+    make_snapshot(mirrored, "alpha", "error")  # seen for the first time, in error
+    assert not messages.refresh_messages().skipped  # a snapshot newly failed
+    assert messages.refresh_messages().skipped
+    cache.set(messages.READ_AT_KEY, timezone.now() - timedelta(seconds=301))
+    assert not messages.refresh_messages().skipped  # old
+
+
+def test_a_followed_volume_that_fails_reads_why_at_once(mirrored):
+    snap = make_snapshot(mirrored, "alpha", "available")
+    mirrored.faults(create_error_rate=1.0)
+    made, _receipt = service_gateway().create_volume(snapshot_id=snap.id, size=snap.size, name="v")
+    mirror.apply_volume_page([made], now=timezone.now())
+    mirrored.advance(5)
+    mirrored.clear_faults()
+    UserMessage.objects.all().delete()
+    volume_tracking.track_volumes(volume_id=made.id)
+    assert Volume.objects.get(pk=made.id).status == "error"
+    assert messages.messages_for(made.id), "the volume's failure message is in the mirror"
