@@ -67,8 +67,7 @@ def detect(self) -> str:
     from snapshots.services import detect as service
     from snapshots.services import reachability
 
-    interval = settings.DETECT_INTERVAL
-    if not service.claim_tick("detect", interval, sent_at=_sent_at(self.request, interval)):
+    if not service.claim_detect_tick(sent_at=_sent_at(self.request, settings.DETECT_INTERVAL)):
         return "detect skipped: this period's tick already ran"
     # Each call's outcome recorded: the outage banner follows the first failed or good call.
     return service.detect(gateway=reachability.service_gateway()).summary()

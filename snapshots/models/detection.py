@@ -63,6 +63,9 @@ class ListenerState(models.Model):
     events = models.PositiveBigIntegerField(default=0)
     last_error = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
+    # when detection last found a change no notification had brought (the bus then counts as
+    # not delivering until an event arrives after it)
+    missed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return "connected" if self.connected else "not connected"

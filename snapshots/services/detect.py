@@ -351,6 +351,8 @@ def detect(*, gateway: Gateway | None = None) -> DetectResult:
         raise
     if tick.result.calls:
         cloud_answered()
+    if tick.result.events and (tick.result.changed or tick.result.gone):
+        listen.note_missed()  # the safety net caught what the events did not bring
     tick.result.stuck = mirror.flag_stuck_rows(timezone.now())
     return tick.result
 
@@ -370,6 +372,16 @@ def check_snapshot(snapshot_id: str, *, gateway: Gateway | None = None) -> Detec
         raise
     cloud_answered()
     return tick.result
+
+
+def claim_detect_tick(*, sent_at: datetime | None = None) -> bool:
+    """Whether this beat's detect tick runs: one every DETECT_INTERVAL, and while Cinder's
+    notifications flow (they carry the changes; this is the safety net) one every
+    DETECT_EVENTS_INTERVAL."""
+    if listen.events_flow():
+        interval = max(settings.DETECT_INTERVAL, settings.DETECT_EVENTS_INTERVAL)
+        return claim_tick("detect-events", interval, sent_at=sent_at)
+    return claim_tick("detect", settings.DETECT_INTERVAL, sent_at=sent_at)
 
 
 def claim_tick(name: str, interval: float, *, sent_at: datetime | None = None) -> bool:

@@ -22,8 +22,10 @@ the event is applied late rather than lost.
 The listener writes a heartbeat (ListenerState) every HEARTBEAT seconds; `mode()` tells the
 dashboard (overview, readiness) and detection whether events flow. While they do, detection
 stops listing transitional statuses (the events carry those changes) and keeps only its
-cheap recent listing as the safety net; when the bus is unconfigured, down or silent, polling
-carries on alone.
+cheap recent listing as the safety net, every DETECT_EVENTS_INTERVAL. A quiet cloud sends no
+events and that is no fault; a change the safety net finds that no event brought is
+(`note_missed`): polling carries on alone from then until an event arrives again, as it does
+while the bus is unconfigured or down.
 """
 
 from __future__ import annotations
@@ -55,7 +57,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = 5.0  # seconds between heartbeats
 STALE_AFTER = 3 * HEARTBEAT  # a heartbeat older than this: the listener is not running
-SILENT_AFTER = 120.0  # seconds without any event while connected: treated as silent
 BUSY_RETRIES = (0.05, 0.2, 0.5)  # seconds to wait before each new try while the database is busy
 EVENTS, POLLING = "events", "polling"
 
@@ -81,10 +82,22 @@ def mode(now: datetime | None = None) -> Mode:
         return Mode(POLLING, "the notification listener is not running", state.last_event_at)
     if not state.connected:
         return Mode(POLLING, "the notification bus is unreachable", state.last_event_at)
-    quiet_since = state.last_event_at or state.started_at
-    if now - quiet_since > timedelta(seconds=SILENT_AFTER):
-        return Mode(POLLING, "no notification has arrived for a while", state.last_event_at)
+    if state.missed_at is not None and (
+        state.last_event_at is None or state.last_event_at < state.missed_at
+    ):
+        return Mode(
+            POLLING,
+            "a change reached the mirror without its notification, and none has come since",
+            state.last_event_at,
+        )
     return Mode(EVENTS, "Cinder's notifications arrive", state.last_event_at)
+
+
+def note_missed(now: datetime | None = None) -> None:
+    """Detection found a change while the mode was `events`: no notification brought it (yet).
+    Polling carries the changes until an event arrives after this; an event that was only late
+    arrives at once and restores the mode."""
+    ListenerState.objects.filter(id=1).update(missed_at=now or timezone.now())
 
 
 def events_flow() -> bool:

@@ -123,8 +123,13 @@ def test_the_mode_says_why(settings):
     assert "not running" in listen.mode().reason
     ListenerState.objects.update(heartbeat_at=now, connected=False)
     assert "unreachable" in listen.mode().reason
-    ListenerState.objects.update(connected=True, last_event_at=now - timedelta(minutes=5))
-    assert listen.mode().name == "polling" and "while" in listen.mode().reason
+    # a quiet cloud sends nothing for long: no fault, as long as no change went unannounced
+    ListenerState.objects.update(connected=True, last_event_at=now - timedelta(hours=5))
+    assert listen.mode().name == "events"
+    listen.note_missed(now)
+    assert listen.mode().name == "polling" and "without its notification" in listen.mode().reason
+    ListenerState.objects.update(last_event_at=now + timedelta(seconds=1))
+    assert listen.mode().name == "events"  # an event after the miss: the bus delivers
 
 
 def test_while_events_flow_detection_lists_no_status(cloud, settings):
@@ -137,6 +142,41 @@ def test_while_events_flow_detection_lists_no_status(cloud, settings):
     cloud.reset_stats()
     result = detect.detect()
     assert result.events and cloud.stats()["by_route"] == {LIST: 1}
+
+
+def test_a_change_only_the_safety_net_finds_turns_polling_on_until_an_event_comes(cloud, settings):
+    from snapshots.cloud.credentials import service_gateway
+
+    sync.sync_snapshots()
+    settings.CINDER_NOTIFICATIONS_URL = "amqp://bus"
+    quiet = timezone.now() - timedelta(hours=1)
+    ListenerState.objects.create(id=1, connected=True, heartbeat_at=timezone.now(),
+                                 last_event_at=quiet)  # fmt: skip
+    detect.detect()
+    assert detect.detect().changed == 0
+    assert listen.mode().name == "events"
+    row = Snapshot.objects.live().filter(status="available").first()
+    service_gateway().update_snapshot(row.id, name="renamed-unannounced")
+    assert detect.detect().changed == 1
+    assert listen.mode().name == "polling"
+    ListenerState.objects.update(last_event_at=timezone.now(), heartbeat_at=timezone.now())
+    assert listen.mode().name == "events"
+
+
+def test_while_events_flow_a_detect_tick_runs_every_detect_events_interval(settings):
+    from datetime import datetime
+
+    settings.DETECT_INTERVAL, settings.DETECT_EVENTS_INTERVAL = 2.5, 15.0
+    start = datetime.fromtimestamp((int(time.time()) // 15 + 1) * 15, UTC)
+    ticks = [start + timedelta(seconds=s) for s in (0, 2.5, 5, 7.5, 10, 12.5, 15)]
+    polling = [detect.claim_detect_tick(sent_at=t) for t in ticks]
+    assert polling == [True] * 7  # one each DETECT_INTERVAL
+    settings.CINDER_NOTIFICATIONS_URL = "amqp://bus"
+    now = timezone.now()
+    ListenerState.objects.create(id=1, connected=True, heartbeat_at=now, last_event_at=now)
+    later = [t + timedelta(minutes=1) for t in ticks]
+    events = [detect.claim_detect_tick(sent_at=t) for t in later]
+    assert events == [True, False, False, False, False, False, True]
 
 
 def test_the_overview_says_which_mode(login, settings):
