@@ -18,15 +18,8 @@ from snapshots.models import ManageableSnapshot, Snapshot, Volume
 from snapshots.permissions import Action, Scope, require
 from snapshots.services import queue, quota
 from snapshots.services.new_snapshot import make_snapshot, record_new_snapshot
-from snapshots.services.snapshots import (
-    ActionRefused,
-    ActionResult,
-    Attempt,
-    Caller,
-    admit,
-    change_snapshot,
-    refuse,
-)
+from snapshots.services.snapshot_change import change_snapshot
+from snapshots.services.snapshots import ActionRefused, ActionResult, Attempt, Caller, admit, refuse
 
 TRACK_TASK = "snapshots.tasks.track"
 UNMANAGE = "unmanage_snapshot"

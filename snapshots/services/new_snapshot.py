@@ -15,7 +15,8 @@ from snapshots.cloud import errors
 from snapshots.cloud.dto import SnapshotData
 from snapshots.models import Snapshot
 from snapshots.services import idempotency, mirror, queue
-from snapshots.services.snapshots import TRACK_TASK, ActionResult, Attempt, call_failed, write_audit
+from snapshots.services.snapshot_change import call_failed
+from snapshots.services.snapshots import TRACK_TASK, ActionResult, Attempt, write_audit
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,8 @@ from snapshots.cloud import errors
 from snapshots.models import Snapshot, Volume
 from snapshots.permissions import Action, Scope, can
 from snapshots.services import mirror, queue, volume_tracking
-from snapshots.services.snapshots import (
-    ActionResult,
-    Caller,
-    begin,
-    call_failed,
-    succeeded,
-)
+from snapshots.services.snapshot_change import call_failed, succeeded
+from snapshots.services.snapshots import ActionResult, Caller, begin
 
 ACTION = "revert_volume_to_snapshot"
 

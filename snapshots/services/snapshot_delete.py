@@ -5,7 +5,8 @@ from __future__ import annotations
 from snapshots import selectors
 from snapshots.permissions import Action
 from snapshots.services.eligibility import why_not_deletable, why_not_force_deletable
-from snapshots.services.snapshots import ActionResult, Caller, change_snapshot
+from snapshots.services.snapshot_change import change_snapshot
+from snapshots.services.snapshots import ActionResult, Caller
 
 
 def snapshot_delete(*, caller: Caller, snapshot_id: str) -> ActionResult:

@@ -10,17 +10,8 @@ from snapshots import selectors
 from snapshots.cloud import errors
 from snapshots.models import Snapshot
 from snapshots.permissions import Action
-from snapshots.services.snapshots import (
-    ActionResult,
-    Caller,
-    begin,
-    call_failed,
-    change,
-    read_back,
-    store,
-    succeeded,
-    unchanged,
-)
+from snapshots.services.snapshot_change import call_failed, change, read_back, store, succeeded
+from snapshots.services.snapshots import ActionResult, Caller, begin, unchanged
 
 
 def gone_reason(snapshot: Snapshot) -> str:

@@ -7,8 +7,9 @@ from snapshots.choices import RESETTABLE
 from snapshots.models import Snapshot
 from snapshots.permissions import Action
 from snapshots.services.eligibility import allowed_set_statuses, why_not_settable
+from snapshots.services.snapshot_change import change_snapshot
 from snapshots.services.snapshot_edit import gone_reason
-from snapshots.services.snapshots import ActionResult, Caller, change_snapshot
+from snapshots.services.snapshots import ActionResult, Caller
 
 
 def reset_refusal(snapshot: Snapshot, status: str, reason: str) -> str:

@@ -20,7 +20,8 @@ from snapshots.cloud import errors
 from snapshots.models import Operation, Snapshot, Volume
 from snapshots.permissions import Action, Scope
 from snapshots.services import idempotency, mirror, queue, quota, volume_tracking
-from snapshots.services.snapshots import Attempt, Caller, admit, call_failed, refuse, write_audit
+from snapshots.services.snapshot_change import call_failed
+from snapshots.services.snapshots import Attempt, Caller, admit, refuse, write_audit
 
 log = logging.getLogger(__name__)
 
