@@ -425,6 +425,9 @@ def run_mode(mode: str, args) -> list[str]:
         sim.reset_stats()
         time.sleep(args.idle_seconds)
         idle = sim.stats()
+        from snapshots.services import listen
+
+        state = listen.mode()
         per_min = 60 / args.idle_seconds
         sweep_calls = sweep_stats["total"] * 60 / settings.SWEEP_INTERVAL
         sweep_secs = sweep_stats["seconds"] * 60 / settings.SWEEP_INTERVAL
@@ -439,6 +442,7 @@ def run_mode(mode: str, args) -> list[str]:
             f"calls/min, {cinder:.2f} s Cinder time/min = {share:.1f} % of one whole-inventory "
             f"pass [{verdict}: <= {IDLE_CALLS_TARGET} calls/min]"
         )
+        lines.append(f"      mode at the end: {state.name} ({state.reason})")
         lines.append(f"      by route: {idle['by_route']}")
         spent = {k: round(v, 3) for k, v in idle.get("seconds_by_route", {}).items()}
         lines.append(f"      Cinder seconds by route: {spent}")

@@ -80,6 +80,9 @@ class DetectResult:
     busy: list[str] = field(default_factory=list)  # parts another worker was doing
     skipped: bool = False  # the whole tick: its period was already claimed
     events: bool = False  # notifications flow: transitional statuses were not listed
+    # changes Cinder made while the listener was on the bus that reached the mirror by this tick
+    # rather than by their notification
+    unannounced: int = 0
 
     def summary(self) -> str:
         if self.skipped:
@@ -99,6 +102,7 @@ class _Tick:
         self.result = DetectResult()
         self.seen: set[str] = set()  # ids some listing of this tick returned
         self.count: int | None = None  # Cinder's total, from the recent listing
+        self.listening_since: datetime | None = None  # set while notifications flow
 
     @property
     def gateway(self) -> Gateway:
@@ -120,6 +124,9 @@ class _Tick:
                     data, source=source, now=observed_at, if_newer=True, discovered=True
                 )
                 self.result.changed += int(changed)
+                made_at = data.updated_at or data.created_at
+                if changed and self.listening_since and made_at and made_at > self.listening_since:
+                    self.result.unannounced += 1
 
     def list(self, **query) -> tuple[datetime, list[SnapshotData], int | None]:
         observed_at = timezone.now()
@@ -333,6 +340,8 @@ def detect(*, gateway: Gateway | None = None) -> DetectResult:
     # While Cinder's notifications flow, they carry the transitional snapshots' changes: no
     # status listings, only the recent one as the safety net.
     tick.result.events = listen.events_flow()
+    if tick.result.events:
+        tick.listening_since = listen.listening_since()
     statuses = [] if tick.result.events else _statuses_to_list(DetectState.get(), now)
     try:
         _part(tick, "detect:recent", lambda lease: _recent(tick, lease))
@@ -351,7 +360,7 @@ def detect(*, gateway: Gateway | None = None) -> DetectResult:
         raise
     if tick.result.calls:
         cloud_answered()
-    if tick.result.events and (tick.result.changed or tick.result.gone):
+    if tick.result.unannounced:
         listen.note_missed()  # the safety net caught what the events did not bring
     tick.result.stuck = mirror.flag_stuck_rows(timezone.now())
     return tick.result

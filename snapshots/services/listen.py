@@ -93,6 +93,11 @@ def mode(now: datetime | None = None) -> Mode:
     return Mode(EVENTS, "Cinder's notifications arrive", state.last_event_at)
 
 
+def listening_since() -> datetime | None:
+    """When the listener started: a change Cinder made before then had no queue to reach."""
+    return ListenerState.objects.filter(id=1).values_list("started_at", flat=True).first()
+
+
 def note_missed(now: datetime | None = None) -> None:
     """Detection found a change while the mode was `events`: no notification brought it (yet).
     Polling carries the changes until an event arrives after this; an event that was only late

@@ -148,15 +148,19 @@ def test_a_change_only_the_safety_net_finds_turns_polling_on_until_an_event_come
     from snapshots.cloud.credentials import service_gateway
 
     sync.sync_snapshots()
+    detect.detect()
+    rows = Snapshot.objects.live().filter(status="available")[:2]
+    # a change made before the listener started had no queue to reach: no fault of the bus
+    service_gateway().update_snapshot(rows[0].id, name="renamed-before-listening")
+    time.sleep(0.01)
     settings.CINDER_NOTIFICATIONS_URL = "amqp://bus"
     quiet = timezone.now() - timedelta(hours=1)
     ListenerState.objects.create(id=1, connected=True, heartbeat_at=timezone.now(),
                                  last_event_at=quiet)  # fmt: skip
-    detect.detect()
+    assert detect.detect().changed == 1
     assert detect.detect().changed == 0
     assert listen.mode().name == "events"
-    row = Snapshot.objects.live().filter(status="available").first()
-    service_gateway().update_snapshot(row.id, name="renamed-unannounced")
+    service_gateway().update_snapshot(rows[1].id, name="renamed-unannounced")
     assert detect.detect().changed == 1
     assert listen.mode().name == "polling"
     ListenerState.objects.update(last_event_at=timezone.now(), heartbeat_at=timezone.now())
