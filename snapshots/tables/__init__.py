@@ -1,8 +1,10 @@
-"""One table per list: snapshots, the audit log, the status history; exports of any of them."""
+"""One table per list: snapshots, the audit log, the status history, volumes; exports of
+any of them."""
 
 from snapshots.tables.audit import AuditEventTable
 from snapshots.tables.history import StatusChangeTable
 from snapshots.tables.snapshots import OPTIONAL_COLUMNS, TABLE_NAME, SnapshotTable, status_cell
+from snapshots.tables.volumes import VolumeTable
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -10,5 +12,6 @@ __all__ = [
     "AuditEventTable",
     "SnapshotTable",
     "StatusChangeTable",
+    "VolumeTable",
     "status_cell",
 ]
