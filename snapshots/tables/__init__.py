@@ -1,8 +1,9 @@
-"""One table per list: snapshots, the audit log, the status history, volumes; exports of
-any of them."""
+"""One table per list: snapshots, the audit log, the status history, volumes, manageable
+snapshots; exports of any of them."""
 
 from snapshots.tables.audit import AuditEventTable
 from snapshots.tables.history import StatusChangeTable
+from snapshots.tables.manageable import ManageableTable
 from snapshots.tables.snapshots import OPTIONAL_COLUMNS, TABLE_NAME, SnapshotTable, status_cell
 from snapshots.tables.volumes import VolumeTable
 
@@ -10,6 +11,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "TABLE_NAME",
     "AuditEventTable",
+    "ManageableTable",
     "SnapshotTable",
     "StatusChangeTable",
     "VolumeTable",
