@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import django_tables2 as tables
 from django.core.exceptions import ObjectDoesNotExist
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape, escape, format_html, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from django_tables2.templatetags.django_tables2 import table_page_range
 
@@ -83,6 +83,10 @@ def resolver(accessor) -> Cell:
     return resolve
 
 
+def _leading_space(attrs: str) -> str:
+    return f" {attrs}" if attrs else ""
+
+
 class FastRowsMixin:
     """`row_html(record)` and `rows_html()` for a django-tables2 Table (see module docstring)."""
 
@@ -123,8 +127,8 @@ class FastRowsMixin:
         if self._cells is None:
             self._cells = [
                 (
-                    f"<td {column.attrs['td'].as_html()}"
-                    f' data-label="{escape(str(column.header))}">',
+                    f"<td{_leading_space(column.attrs['td'].as_html())}"
+                    f' data-label="{escape(strip_tags(str(column.header)))}">',
                     self._cell(column),
                 )
                 for column in self.columns
@@ -174,7 +178,6 @@ class ListTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
 
     def header_cells(self) -> list[dict]:
         """Per visible column: its <th> attributes, label, and sort state and link."""
-        query = self.request.GET
         cells = []
         for column in self.columns:
             cell = {
@@ -189,7 +192,7 @@ class ListTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
                 following = alias.next
                 cell["descending"] = alias.is_descending
                 cell["next_descending"] = following.is_descending
-                cell["url"] = query_with(query, sort=str(following), page=None)
+                cell["url"] = query_with(self.request.GET, sort=str(following), page=None)
             cells.append(cell)
         return cells
 
@@ -220,3 +223,42 @@ class ListTable(ExportColumnsMixin, FastRowsMixin, tables.Table):
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls.base_columns = _ShallowCopies(cls.base_columns)
+
+
+def cell_column(header: str, td_class: str = "") -> tables.Column:
+    """A column whose `render_<name>(record)` builds the whole cell; a WholeListTable's
+    columns are never sorted."""
+    return tables.Column(
+        verbose_name=header,
+        empty_values=(),
+        orderable=False,
+        attrs={"td": {"class": td_class}} if td_class else {},
+    )
+
+
+# The header of a column of buttons: read out, not shown.
+ACTIONS_HEADER = mark_safe('<span class="visually-hidden">Actions</span>')
+
+
+class WholeListTable(ListTable):
+    """A list shown whole, in the order the view gives it (no sort links, no pages), through
+    partials/whole_table.html: the table, or the `empty_html()` paragraph when it has no rows.
+    Subclasses set `caption` (read out), `empty_id` and Meta.empty_text."""
+
+    caption = ""
+    empty_id = ""
+
+    class Meta:
+        orderable = False
+        template_name = "partials/whole_table.html"
+
+    _numbers: dict[int, int] | None = None
+
+    def number(self, record) -> int:
+        """The record's place in the list, from 1 (for ids that must differ per row)."""
+        if self._numbers is None:
+            self._numbers = {id(item): n for n, item in enumerate(self.data.data, 1)}
+        return self._numbers[id(record)]
+
+    def empty_html(self) -> SafeString:
+        return format_html('<p id="{}">{}</p>', self.empty_id, self.empty_text)

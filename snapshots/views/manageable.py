@@ -21,6 +21,7 @@ from snapshots.selectors.workflows import quota_context
 from snapshots.services import gateways
 from snapshots.services.errors import CloudError, NotAuthenticated
 from snapshots.services.manage import manage_refusal, refresh_manageable, snapshot_manage
+from snapshots.tables.manageable import ManageableTable
 from snapshots.views.action_support import ActionView, caller_for, detail_url
 from snapshots.views.common import small_int
 
@@ -47,7 +48,7 @@ def manageable_list(request):
             "form": form,
             "host": host,
             "hosts": hosts,
-            "rows": [(e, volumes.get(e.source_volume_id)) for e in entries],
+            "table": ManageableTable(entries, host=host, volumes=volumes),
             "fetched_at": max((e.fetched_at for e in entries), default=None),
         },
     )

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from snapshots.permissions import Action, require
 from snapshots.selectors import stuck_snapshots
+from snapshots.tables.stuck import StuckTable
 
 LIMIT = 500
 
@@ -26,7 +27,7 @@ def stuck_list(request):
         request,
         "snapshots/stuck.html",
         {
-            "snapshots": snapshots[:LIMIT],
+            "table": StuckTable(snapshots[:LIMIT]),
             "truncated": len(snapshots) > LIMIT,
             "limit": LIMIT,
             "stuck_after_minutes": round(settings.STUCK_AFTER.total_seconds() / 60),

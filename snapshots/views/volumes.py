@@ -15,6 +15,7 @@ from snapshots.permissions import Action, can, require
 from snapshots.selectors import visible_snapshots
 from snapshots.services.eligibility import project_volumes
 from snapshots.services.volume_tracking import TRANSITIONAL_VOLUME
+from snapshots.tables.volumes import VolumeTable
 
 
 @login_required
@@ -32,14 +33,14 @@ def volume_list(request):
         .annotate(n=Count("id"))
         .values_list("volume_id", "n")
     )
-    rows = [(v, counts.get(v.id, 0)) for v in volumes.choices]
+    table = VolumeTable(
+        volumes.choices, counts=counts, may_create=can(scope, Action.CREATE, scope.project_id)
+    )
     return render(
         request,
         "snapshots/volumes.html",
         {
-            "volumes": volumes,
-            "rows": rows,
-            "may_create": can(scope, Action.CREATE, scope.project_id),
+            "table": table,
             # a volume being made from a snapshot (or reverted): the table reloads until it settles
             "moving": any(v.status in TRANSITIONAL_VOLUME for v in volumes.choices),
         },
