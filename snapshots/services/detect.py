@@ -124,9 +124,18 @@ class _Tick:
                     data, source=source, now=observed_at, if_newer=True, discovered=True
                 )
                 self.result.changed += int(changed)
-                made_at = data.updated_at or data.created_at
-                if changed and self.listening_since and made_at and made_at > self.listening_since:
+                if changed and self._unannounced(row, data):
                     self.result.unannounced += 1
+
+    def _unannounced(self, row: Snapshot | None, data: SnapshotData) -> bool:
+        """While notifications flow: a change Cinder made after the listener started that no
+        event brought (the row's time is older than the change; an event's stamp is the time
+        Cinder sent it, after the change). A listing also carries what a payload lacks (the
+        description, the progress): storing those is no sign of a lost event."""
+        made_at = data.updated_at or data.created_at
+        if self.listening_since is None or made_at is None or made_at <= self.listening_since:
+            return False
+        return row is None or row.updated_at is None or row.updated_at < made_at
 
     def list(self, **query) -> tuple[datetime, list[SnapshotData], int | None]:
         observed_at = timezone.now()
