@@ -12,7 +12,9 @@ cinder-api), exactly as a worker does:
 (a) one whole sweep pass (`services.sweep.sweep_all`: every volume page, then every snapshot
     page of SYNC_PAGE_SIZE in Cinder's default order), which also fills the mirror;
 (b) --idle-seconds (60) of detection ticks (`services.detect.detect`) every DETECT_INTERVAL,
-    nothing changing in the cloud, after a few ticks to settle;
+    nothing changing in the cloud, after a few ticks to settle; then as much again with
+    Cinder's notifications flowing (a listener's fresh heartbeat: detection is their safety net
+    and ticks every DETECT_EVENTS_INTERVAL);
 (c) each call shape of (a) and (b), and the recent page detection read every tick before its
     probe, timed in turn for --rounds (10) rounds: the machine's load, which moves (a) and (b)
     by a quarter from run to run, then weighs on every shape alike.
@@ -275,13 +277,13 @@ def measure(cloud: dict, args) -> list[str]:
         )
         ticks: list[float] = []
 
-        def tick_for(seconds: float) -> None:
+        def tick_for(seconds: float, every: float = interval) -> None:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 began = time.monotonic()
                 detect(gateway=gateway)
                 ticks.append(time.monotonic() - began)
-                time.sleep(max(0.0, interval - (time.monotonic() - began)))
+                time.sleep(max(0.0, every - (time.monotonic() - began)))
 
         tick_for(3 * interval)
         clock.take()
@@ -316,10 +318,57 @@ def measure(cloud: dict, args) -> list[str]:
             f"Cinder time of idle detection per minute / one whole pass: {ratio:.1f} % "
             f"[{verdict}: < {TARGET_SHARE:g} %]; with the sweep's share: {ratio_all:.1f} %"
         )
+        lines += idle_with_events(tick_for, clock, pass_secs, args.idle_seconds)
         lines += interleaved(gateway, clock, args.rounds, len(sweep) - 2)
     finally:
         db.discard(tmp)
     return lines
+
+
+def idle_with_events(tick_for, clock, pass_secs: float, seconds: float) -> list[str]:
+    """(b) again while Cinder's notifications flow: a listener's heartbeat kept fresh (its
+    events carry the changes; at idle there are none) and a tick every DETECT_EVENTS_INTERVAL,
+    as the beat's claim_detect_tick lets them run."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from snapshots.models import ListenerState
+
+    every = max(settings.DETECT_INTERVAL, settings.DETECT_EVENTS_INTERVAL)
+    settings.CINDER_NOTIFICATIONS_URL = "amqp://bench-listener"
+    beat = threading.Event()
+
+    def heartbeat() -> None:
+        while not beat.wait(2.0):
+            ListenerState.objects.filter(id=1).update(heartbeat_at=timezone.now())
+
+    now = timezone.now()
+    ListenerState.objects.update_or_create(
+        id=1, defaults={"connected": True, "heartbeat_at": now, "started_at": now}
+    )
+    keeper = threading.Thread(target=heartbeat, daemon=True)
+    keeper.start()
+    progress(f"(b) with notifications flowing: a tick every {every:g} s for {seconds:g} s")
+    try:
+        tick_for(every)  # the first tick reads what changed since the polling ticks
+        clock.take()
+        t = time.monotonic()
+        tick_for(seconds, every)
+        spent = time.monotonic() - t
+        idle = clock.take()
+    finally:
+        beat.set()
+        keeper.join()
+    per_min = 60 / spent
+    calls, secs = len(idle) * per_min, sum(s for _, s in idle) * per_min
+    ratio = 100 * secs / pass_secs
+    verdict = "ok" if ratio < TARGET_SHARE else "MISSED"
+    return [
+        f"(b) idle detection with notifications flowing, a tick every {every:g} s over "
+        f"{spent:.0f} s: {calls:.1f} calls/min, {secs:.2f} s of Cinder time/min = {ratio:.1f} % "
+        f"of one whole pass [{verdict}: < {TARGET_SHARE:g} %]",
+        shapes(idle),
+    ]
 
 
 def main() -> int:
