@@ -63,7 +63,8 @@ def _cloud_task(
 
 @_cloud_task("detect", backoff=2, backoff_max=10, bind=True)
 def detect(self) -> str:
-    """What changed since the last tick (beat, every DETECT_INTERVAL)."""
+    """What changed since the last tick (beat, every DETECT_INTERVAL; while Cinder's
+    notifications flow, one tick every DETECT_EVENTS_INTERVAL as their safety net)."""
     from snapshots.services import detect as service
     from snapshots.services import reachability
 
@@ -208,7 +209,8 @@ def track_volumes(volume_id: str | None = None) -> str:
 
 @_cloud_task("refresh_quotas", backoff=5, backoff_max=60, soft_time_limit=120, time_limit=150)
 def refresh_quotas(project_id: str | None = None) -> str:
-    """Quota usage of every known project (beat, every QUOTA_INTERVAL), or of one after a create."""
+    """Quota usage of the projects that are due (beat, every QUOTA_INTERVAL), or of one after a
+    create."""
     from snapshots.services import quota
 
     return quota.refresh_quotas([project_id] if project_id else None).summary()

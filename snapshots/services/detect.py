@@ -1,7 +1,8 @@
 """Change detection: what changed in the cloud since the last tick, at a cost that follows the
 change, not the inventory. Cloud-wide listings with the service credential; no project loops.
 
-One tick (beat, every DETECT_INTERVAL seconds) has these parts:
+One tick (beat, every DETECT_INTERVAL seconds; every DETECT_EVENTS_INTERVAL while Cinder's
+notifications flow and this is only their safety net) has these parts:
 
 recent
     The most recently updated snapshots (`sort=updated_at:desc`), page after page only down to
@@ -131,7 +132,8 @@ class _Tick:
         """While notifications flow: a change Cinder made after the listener started that no
         event brought (the row's time is older than the change; an event's stamp is the time
         Cinder sent it, after the change). A listing also carries what a payload lacks (the
-        description, the progress): storing those is no sign of a lost event."""
+        description, the progress): storing those is no sign of a lost event. A snapshot found
+        gone carries no time, so it is not counted either way."""
         made_at = data.updated_at or data.created_at
         if self.listening_since is None or made_at is None or made_at <= self.listening_since:
             return False
