@@ -4,7 +4,7 @@ from snapshots.models import CloudState
 
 
 def dashboard(request) -> dict:
-    scope = getattr(request, "scope", None)
+    scope = getattr(request, "dashboard_scope", None)
     context = {"scope": scope, "auth_mode": settings.DASHBOARD_AUTH}
     if scope is not None:
         context["cloud_state"] = CloudState.objects.filter(id=1).first()

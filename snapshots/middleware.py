@@ -1,4 +1,4 @@
-"""Builds `request.scope` for every request and signs out users whose token has expired."""
+"""Builds `request.dashboard_scope` for each request; signs out users whose token has expired."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class ScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.scope = None
+        request.dashboard_scope = None
         if request.user.is_authenticated:
             if settings.DASHBOARD_AUTH == "keystone":
                 data = request.session.get("cloud")
@@ -108,9 +108,9 @@ class ScopeMiddleware:
                 elif _expired(data):
                     return _to_login(request, "Your session has expired. Please sign in again.")
                 else:
-                    request.scope = scope_from_session(data)
+                    request.dashboard_scope = scope_from_session(data)
             else:
-                request.scope = scope_from_user(request.user)
+                request.dashboard_scope = scope_from_user(request.user)
         return self.get_response(request)
 
     def process_exception(self, request, exception):

@@ -21,7 +21,7 @@ RECENT = 100
 
 
 def _admin(request):
-    scope = getattr(request, "scope", None)
+    scope = getattr(request, "dashboard_scope", None)
     if scope is None or not scope.is_admin:
         raise PermissionDenied("Only admins manage alerts.")
     return scope

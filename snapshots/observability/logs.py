@@ -81,7 +81,7 @@ class RequestIdMiddleware:
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        scope = getattr(request, "scope", None)
+        scope = getattr(request, "dashboard_scope", None)
         if scope is not None:
             user.set(scope.username)
             project.set(scope.project_id)

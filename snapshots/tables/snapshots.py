@@ -350,4 +350,4 @@ class SnapshotTable(ListTable):
         return row_actions_html(record, permitted_actions(self._scope(), record))
 
     def _scope(self):
-        return getattr(getattr(self, "request", None), "scope", None)
+        return getattr(getattr(self, "request", None), "dashboard_scope", None)

@@ -18,7 +18,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def snapshot_actions(context, scope, snapshot) -> PermittedActions:
     if not isinstance(scope, Scope):  # a partial rendered without the request's context
-        scope = getattr(context.get("request"), "scope", None)
+        scope = getattr(context.get("request"), "dashboard_scope", None)
     if not hasattr(snapshot, "project_id"):
         snapshot = None
     return permitted_actions(scope if isinstance(scope, Scope) else None, snapshot)

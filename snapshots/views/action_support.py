@@ -68,7 +68,7 @@ def caller_for(request, form) -> Caller:
     """Who runs an action service: the person's scope and gateway, the address the request
     came from, and the form's idempotency key."""
     return Caller(
-        scope=request.scope,
+        scope=request.dashboard_scope,
         gateway=gateways.for_request(request),
         client_addr=client_addr(request),
         key=form.cleaned_data["idempotency_key"],
@@ -89,12 +89,12 @@ class ActionView(View):
     # --- what a subclass provides ---------------------------------------------------------
     def get_object(self) -> Snapshot | None:
         snapshot_id = self.kwargs.get("snapshot_id")
-        return get_snapshot(self.request.scope, snapshot_id) if snapshot_id else None
+        return get_snapshot(self.request.dashboard_scope, snapshot_id) if snapshot_id else None
 
     def project_id(self) -> str | None:
         if self.object is not None:
             return self.object.project_id
-        return self.request.scope.project_id if self.request.scope else None
+        return self.request.dashboard_scope.project_id if self.request.dashboard_scope else None
 
     def get_form(self, data):
         raise NotImplementedError
@@ -132,7 +132,7 @@ class ActionView(View):
     # --- the shape ------------------------------------------------------------------------
     def setup_action(self) -> None:
         self.object = self.get_object()
-        require(self.request.scope, self.permission, self.project_id())
+        require(self.request.dashboard_scope, self.permission, self.project_id())
 
     def get(self, request, **kwargs):
         self.setup_action()
@@ -199,13 +199,13 @@ class BulkActionView(ActionView):
         return None
 
     def setup_action(self) -> None:
-        require(self.request.scope, self.permission)
+        require(self.request.dashboard_scope, self.permission)
         self.chosen: list[Snapshot] = []
         ids = selected_ids(self.request)
         if len(ids) > MAX_BULK:
             messages.error(self.request, f"Select at most {MAX_BULK} snapshots at a time.")
             return
-        self.chosen = list(visible_snapshots(self.request.scope).filter(pk__in=ids))
+        self.chosen = list(visible_snapshots(self.request.dashboard_scope).filter(pk__in=ids))
         if not self.chosen:
             messages.info(self.request, "Select the snapshots first.")
 

@@ -49,7 +49,7 @@ class CreateView(ActionView):
     template_name = "snapshots/create.html"
 
     def get_form(self, data):
-        self.volumes = project_volumes(scope=self.request.scope)
+        self.volumes = project_volumes(scope=self.request.dashboard_scope)
         if data is not None:
             self.volumes = keep_posted_volume(self.volumes, data.get("volume", ""))
         self.rows = metadata_formset(data, on_create=True)
@@ -93,7 +93,7 @@ class CreateView(ActionView):
             "rows": self.rows,
             "volumes": self.volumes,
             "chosen": form.chosen(),
-            **quota_context(self.request.scope.project_id),
+            **quota_context(self.request.dashboard_scope.project_id),
         }
 
 
@@ -180,7 +180,7 @@ class DeleteView(ConfirmView):
             "bulk": False,
             "cancel_url": detail_url(snapshot.id),
             "next": next_url(self.request, ""),
-            **dependents_context(self.request.scope, [] if reason else [snapshot]),
+            **dependents_context(self.request.dashboard_scope, [] if reason else [snapshot]),
         }
 
 
@@ -189,7 +189,7 @@ class BulkDeleteView(BulkActionView):
     template_name = "snapshots/delete_confirm.html"
 
     def get_form(self, data):
-        scope = self.request.scope
+        scope = self.request.dashboard_scope
         self.deletable, self.refused = [], []
         for snap in self.chosen:
             if not can(scope, Action.DELETE, snap.project_id):
@@ -212,7 +212,7 @@ class BulkDeleteView(BulkActionView):
             "refused": self.refused,
             "action_url": self.request.path,
             "bulk": True,
-            **dependents_context(self.request.scope, self.deletable),
+            **dependents_context(self.request.dashboard_scope, self.deletable),
         }
 
 

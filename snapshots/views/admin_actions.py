@@ -107,7 +107,7 @@ class BulkForceDeleteView(BulkActionView):
         return {
             **super().context(form),
             "bulk": True,
-            **dependents_context(self.request.scope, self.chosen),
+            **dependents_context(self.request.dashboard_scope, self.chosen),
         }
 
 

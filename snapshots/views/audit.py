@@ -36,7 +36,7 @@ class AuditLogView(AuditListPage):
     results_id = "audit-results"
 
     def get_queryset(self):
-        return visible_events(self.request.scope)
+        return visible_events(self.request.dashboard_scope)
 
 
 class StatusHistoryView(AuditListPage):
@@ -50,7 +50,7 @@ class StatusHistoryView(AuditListPage):
     results_id = "history-results"
 
     def get_queryset(self):
-        return visible_changes(self.request.scope)
+        return visible_changes(self.request.dashboard_scope)
 
 
 audit_log = AuditLogView.as_view()

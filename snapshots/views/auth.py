@@ -22,7 +22,7 @@ def _next_url(request) -> str:
 
 
 def login_view(request):
-    if request.user.is_authenticated and request.scope is not None:
+    if request.user.is_authenticated and request.dashboard_scope is not None:
         return redirect(_next_url(request))
     form = LoginForm(request.POST or None)
     status = 200
@@ -84,7 +84,7 @@ def login_view(request):
 def logout_view(request):
     if request.user.is_authenticated:
         audit.record(
-            scope=request.scope,
+            scope=request.dashboard_scope,
             action="sign_out",
             outcome=Outcome.SUCCESS,
             client_addr=client_addr(request),

@@ -36,7 +36,7 @@ from snapshots.views.lists import ListPage, page_size, page_sizes
 
 def build_table(request, data, *, preference=None, project_names=None) -> SnapshotTable:
     """The table as this person set it up: their columns, project names, the request's sort."""
-    scope = request.scope
+    scope = request.dashboard_scope
     several = selectors.sees_several_projects(scope)
     if several and project_names is None:
         project_names = selectors.project_names(scope)
@@ -119,10 +119,10 @@ class SnapshotListView(LoginRequiredMixin, ListPage):
 
     def get_queryset(self):
         self.preference = selectors.table_preference(self.request.user, TABLE_NAME)
-        return selectors.snapshot_list(self.request.scope)
+        return selectors.snapshot_list(self.request.dashboard_scope)
 
     def get_table_kwargs(self) -> dict:
-        several = selectors.sees_several_projects(self.request.scope)
+        several = selectors.sees_several_projects(self.request.dashboard_scope)
         return {
             "columns": self.preference.columns if self.preference else None,
             "project_names": self.project_names if several else {},
@@ -148,7 +148,7 @@ class SnapshotListView(LoginRequiredMixin, ListPage):
             "sort_keep_params": _keep_params(request, drop=("page", "sort", "export")),
             "sort_choices": _sort_choices(table),
             "settings_next": _path_without(request, ("page", "per_page", "export")),
-            "volume_options": volume_options(request.scope),
+            "volume_options": volume_options(request.dashboard_scope),
             "live_poll_seconds": settings.LIVE_POLL_SECONDS,
         }
 
@@ -160,7 +160,7 @@ snapshot_list = SnapshotListView.as_view()
 @require_POST
 def table_settings(request):
     """Save the column choice and page size (a POST: GET never changes anything)."""
-    require(request.scope, Action.VIEW)
+    require(request.dashboard_scope, Action.VIEW)
     if request.POST.get("reset"):
         columns: list[str] = []
     else:
@@ -190,7 +190,7 @@ def live_rows(request):
 
     One query reads every watched row, whatever their number, and nothing here calls Cinder.
     """
-    scope = request.scope
+    scope = request.dashboard_scope
     require(scope, Action.VIEW)
     watched = selectors.parse_watched(request.GET.getlist("row"))
     answer = selectors.live_changes(scope, watched)
@@ -213,7 +213,7 @@ def live_rows(request):
 @login_required
 @require_GET
 def snapshot_detail(request, snapshot_id: str):
-    scope = request.scope
+    scope = request.dashboard_scope
     snapshot = viewed_snapshot(request, snapshot_id)
     timeline = history_selectors.snapshot_timeline(snapshot)
     context = {

@@ -21,5 +21,5 @@ def small_int(value: str | None, *, digits: int = 18) -> int | None:
 def viewed_snapshot(request, snapshot_id: str) -> Snapshot:
     """The snapshot a page shows: the VIEW permission, then the scoped lookup (404 for a
     snapshot of a project the person may not see)."""
-    require(request.scope, Action.VIEW)
-    return get_snapshot(request.scope, snapshot_id)
+    require(request.dashboard_scope, Action.VIEW)
+    return get_snapshot(request.dashboard_scope, snapshot_id)

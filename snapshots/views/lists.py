@@ -96,7 +96,7 @@ class ListPage(View):
 
     # -- the pipeline --------------------------------------------------------------------------
     def get(self, request, *args, **kwargs) -> HttpResponse:
-        scope = request.scope
+        scope = request.dashboard_scope
         require(scope, Action.VIEW)
         fmt = request.GET.get(EXPORT_PARAM)
         if fmt is not None:

@@ -34,7 +34,7 @@ def manageable_url(host: str = "") -> str:
 @login_required
 @require_GET
 def manageable_list(request):
-    scope = request.scope
+    scope = request.dashboard_scope
     require(scope, Action.MANAGE)
     form = HostForm(request.GET or None)
     host = form.cleaned_data["host"] if form.is_valid() else ""
@@ -58,7 +58,7 @@ def manageable_list(request):
 @require_POST
 def manageable_refresh(request):
     """Read the host's manageable snapshots from Cinder into the mirror."""
-    scope = request.scope
+    scope = request.dashboard_scope
     require(scope, Action.MANAGE)
     form = HostForm(request.POST)
     if not form.is_valid():
@@ -118,7 +118,7 @@ class ManageView(ActionView):
         return manageable_url(self.entry.host)
 
     def context(self, form):
-        scope = self.request.scope
+        scope = self.request.dashboard_scope
         return {
             "form": form,
             "rows": self.rows,

@@ -21,7 +21,7 @@ from snapshots.views.common import small_int
 @require_GET
 def operation_detail(request):
     """`?event=<id>`: the audit event of the attempt names the action."""
-    scope = request.scope
+    scope = request.dashboard_scope
     require(scope, Action.VIEW)
     event_id = small_int(request.GET.get("event"))
     if event_id is None:  # no action named: the list is where actions start

@@ -35,7 +35,7 @@ class OverviewForm(forms.Form):
 @require_safe
 @login_required
 def overview(request):
-    require(request.scope, Action.VIEW)
+    require(request.dashboard_scope, Action.VIEW)
     form = OverviewForm(request.GET or None)
     older_than, days = charts.DEFAULT_OLDER_THAN, charts.DEFAULT_DAYS
     status = 200
@@ -45,7 +45,7 @@ def overview(request):
             days = form.cleaned_data["days"] or days
         else:
             status = 400
-    scope = request.scope
+    scope = request.dashboard_scope
     data = memo.remember(
         ("overview", memo.projects_key(scope), days, older_than),
         lambda: charts.overview(scope, days=days, older_than_days=older_than),
@@ -57,7 +57,7 @@ def overview(request):
             "form": form,
             "data": data,
             "charts": data.charts(),
-            "sees_all": request.scope.sees_all_projects,
+            "sees_all": request.dashboard_scope.sees_all_projects,
             "total_snapshots": sum(data.by_status.series[0].data),
             "average": seconds_duration(data.durations.average_seconds),
             "longest": seconds_duration(data.durations.longest_seconds),

@@ -21,8 +21,8 @@ LIMIT = 500
 @login_required
 @require_GET
 def stuck_list(request):
-    require(request.scope, Action.RESET_STATUS)
-    snapshots = list(stuck_snapshots(request.scope)[: LIMIT + 1])
+    require(request.dashboard_scope, Action.RESET_STATUS)
+    snapshots = list(stuck_snapshots(request.dashboard_scope)[: LIMIT + 1])
     return render(
         request,
         "snapshots/stuck.html",

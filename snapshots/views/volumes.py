@@ -21,7 +21,7 @@ from snapshots.tables.volumes import VolumeTable
 @login_required
 @require_GET
 def volume_list(request):
-    scope = request.scope
+    scope = request.dashboard_scope
     require(scope, Action.VIEW)
     volumes = project_volumes(scope=scope)
     ids = [v.id for v in volumes.choices]

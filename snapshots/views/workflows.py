@@ -72,7 +72,7 @@ class VolumeCreateView(ActionView):
         return redirect(detail_url(self.object.id) + "#made-volumes")
 
     def context(self, form):
-        scope = self.request.scope
+        scope = self.request.dashboard_scope
         size = form["size"].value()
         try:
             size = int(size)
@@ -128,7 +128,7 @@ def made_volumes(request, snapshot_id: str):
     """The detail page's "volumes made from this snapshot" section; stops polling once none of
     them is moving."""
     snapshot = viewed_snapshot(request, snapshot_id)
-    context = {"snapshot": snapshot, **made_volumes_context(request.scope, snapshot)}
+    context = {"snapshot": snapshot, **made_volumes_context(request.dashboard_scope, snapshot)}
     html = render(request, "snapshots/partials/made_volumes.html", context).content
     return (HttpResponse if context["made_volumes_moving"] else HttpResponseStopPolling)(html)
 

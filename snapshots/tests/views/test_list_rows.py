@@ -46,7 +46,7 @@ def test_snapshot_rows(seeded, projects):
         projects["alpha"], name='<img src=x onerror="alert(1)">', status="error"
     )
     request = RequestFactory().get("/snapshots/")
-    request.scope = make_scope("admin", projects["alpha"])
+    request.dashboard_scope = make_scope("admin", projects["alpha"])
     records = list(Snapshot.objects.all())
     table = SnapshotTable(records, columns=list(OPTIONAL_COLUMNS), several_projects=True)
     table.request = request
