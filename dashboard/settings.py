@@ -280,6 +280,13 @@ LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=30)
 # the mirror changes (snapshots/memo.py), and never longer than this; 0 computes them every time.
 MEMO_SECONDS = env.float("MEMO_SECONDS", default=30.0)
 LIVE_STAMP_PATH = "/snapshots/live/stamp"
+# Where an async server (dashboard/asgi.py: compose's `live` service) pushes changes to open tabs
+# instead of their checks (views/live_stream.py); a WSGI server answers it 404 and tabs check.
+# A stream ends after LIVE_STREAM_SECONDS (the tab reconnects, its ticket checked again); past
+# LIVE_STREAMS_MAX open streams a process answers 503 and the tab checks instead.
+LIVE_STREAM_PATH = "/snapshots/live-stream"
+LIVE_STREAM_SECONDS = env.float("LIVE_STREAM_SECONDS", default=300.0)
+LIVE_STREAMS_MAX = env.int("LIVE_STREAMS_MAX", default=5000)
 # `manage.py prune_history` removes status changes and audit events older than this (days).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 

@@ -1,6 +1,6 @@
 """`{% live_watch table %}` / `{% live_watch snapshot %}`: the attributes a live poller needs for
-its cheap change checks (views/live.py): the signed ticket for the transitional rows the page
-shows, where to ask, and how often."""
+its change stream (views/live_stream.py) or its cheap checks (views/live.py): the signed ticket
+for the transitional rows the page shows, where to listen, where to ask, and how often."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def live_watch(shown) -> str:
     if not ticket:
         return ""
     return format_html(
-        'data-live-ticket="{}" data-stamp-url="{}" data-every="{}"',
+        'data-live-ticket="{}" data-stream-url="{}" data-stamp-url="{}" data-every="{}"',
         ticket,
+        settings.LIVE_STREAM_PATH,
         settings.LIVE_STAMP_PATH,
         int(settings.LIVE_CHECK_SECONDS * 1000),
     )

@@ -14,6 +14,9 @@ permissions, rendering) for the changed rows. The check runs ahead of Django's r
 (a WSGI wrapper in dashboard/wsgi.py; a middleware ahead of sessions and authentication where
 Django is called directly): the ticket is the proof of what may be asked, and it tells nothing
 but a number about rows this user was shown. Nothing here calls Cinder.
+
+Where an async server holds the page, the tab is told instead of asking (views/live_stream.py);
+the WSGI paths here answer that stream's path 404 at once, and the tab checks.
 """
 
 from __future__ import annotations
@@ -118,7 +121,8 @@ class LiveStampApp:
         ]
 
     def __call__(self, environ: dict, start_response: Callable):
-        if environ.get("PATH_INFO") != self.path:
+        path = environ.get("PATH_INFO")
+        if path != self.path and path != settings.LIVE_STREAM_PATH:
             return self.app(environ, start_response)
         from urllib.parse import parse_qs
 
@@ -131,6 +135,8 @@ class LiveStampApp:
             start_response(status, headers)
             return [body]
 
+        if path == settings.LIVE_STREAM_PATH:
+            return answer("404 Not Found")  # streams need the async server: the tab checks
         if environ.get("REQUEST_METHOD") != "GET":
             return answer("405 Method Not Allowed")
         ids = ids_of(environ.get(HEADER, ""))
@@ -157,4 +163,6 @@ class LiveStampMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info == self.path:
             return stamp_response(request)
+        if request.path_info == settings.LIVE_STREAM_PATH:  # no streams on a WSGI server
+            return HttpResponse(status=404, headers=HEADERS)
         return self.get_response(request)

@@ -4,9 +4,9 @@ real Redis, against the cloud simulator.
 
 Used by the production-shape suite (tests/production), the fault suite (tests/faults) and the
 load test (bench/load). The commands come from the YAML and the Dockerfile; only two things
-are translated, because this runs on a shared machine and not in a container: the bind address
-`0.0.0.0:8000` becomes a free loopback port, and paths under `/app/` (the image's work dir) go
-to a scratch directory.
+are translated, because this runs on a shared machine and not in a container: the bind
+addresses (`0.0.0.0:8000`; the live service's `--host 0.0.0.0 --port N`) become free loopback
+ports, and paths under `/app/` (the image's work dir) go to a scratch directory.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from scripts import procs
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements.txt"
-LONG_RUNNING = ("web", "worker", "beat")
+LONG_RUNNING = ("web", "live", "worker", "beat")
 IMAGE_DIR = "/app/"
 IMAGE_BIND = "0.0.0.0:8000"
+IMAGE_HOST = "0.0.0.0"  # uvicorn's --host (the live service)
 
 
 # --- the virtualenv production installs -------------------------------------------------------
@@ -210,7 +211,8 @@ def redis_db(url: str, number: int) -> str:
 # --- the stack ---------------------------------------------------------------------------------
 @dataclass
 class ProductionStack:
-    """migrate, collectstatic, then gunicorn, one worker and ONE beat, as compose runs them."""
+    """migrate, collectstatic, then gunicorn, the live streams' uvicorn, one worker and ONE beat,
+    as compose runs them."""
 
     venv: Path
     workdir: Path
@@ -220,6 +222,8 @@ class ProductionStack:
     clouds_yaml: Path
     variables: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=procs.free_port)
+    live_port: int = field(default_factory=procs.free_port)
+    secret_key: str = field(default_factory=lambda: "production-shape-" + secrets.token_hex(16))
     procs: dict[str, procs.Proc] = field(default_factory=dict)
     extra: list[procs.Proc] = field(default_factory=list)
 
@@ -227,10 +231,18 @@ class ProductionStack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def live_url(self) -> str:
+        return f"http://127.0.0.1:{self.live_port}"
+
     def translate(self, cmd: list[str]) -> list[str]:
         """A compose command as it runs here: a free loopback port, the scratch directory."""
-        out = []
+        out: list[str] = []
         for arg in cmd:
+            if out and out[-1] == "--host" and arg == IMAGE_HOST:
+                arg = "127.0.0.1"
+            elif out and out[-1] == "--port":
+                arg = str(self.live_port)
             arg = arg.replace(IMAGE_BIND, f"127.0.0.1:{self.port}")
             if arg.startswith(IMAGE_DIR):
                 arg = str(self.workdir / arg[len(IMAGE_DIR) :])
@@ -240,7 +252,7 @@ class ProductionStack:
     def environment(self) -> dict[str, str]:
         image = dockerfile().env
         variables = {
-            "SECRET_KEY": "production-shape-" + secrets.token_hex(16),
+            "SECRET_KEY": self.secret_key,  # one for every service, as compose's .env gives
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             # Plain HTTP on loopback: a browser behind the TLS proxy would send these cookies.
             "SESSION_COOKIE_SECURE": "0",
@@ -305,6 +317,7 @@ class ProductionStack:
         for name in LONG_RUNNING:
             self.start(name, commands[name])
         self.procs["web"].wait_url(self.url + "/healthz", timeout=60)
+        self.procs["live"].wait_url(self.live_url + "/healthz", timeout=60)
         self.procs["worker"].wait_for_line(" ready.", timeout=90)
         self.procs["beat"].wait_for_line("beat: Starting", timeout=60)
         return self

@@ -7,10 +7,13 @@ set (.ci/run starts both); it fails without them.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
+from django.conf import settings
 
+from snapshots.tests.live_tabs import Tab
 from tests.production import shape
 from tests.production.client import Visitor
 
@@ -19,12 +22,13 @@ pytestmark = pytest.mark.production
 
 def test_compose_and_the_dockerfile_run_what_this_suite_runs(stack):
     commands = shape.compose_commands()
-    assert set(commands) == {"migrate", "web", "worker", "beat"}
+    assert set(commands) == {"migrate", "web", "live", "worker", "beat"}
     for name in shape.LONG_RUNNING:
         assert stack.procs[name].cmd == stack.translate(commands[name])
     # The image's default command is the web service's; exactly one beat, none in the worker.
     assert shape.dockerfile().cmd == commands["web"]
     assert commands["web"][0] == "gunicorn"
+    assert commands["live"][:2] == ["uvicorn", "dashboard.asgi:application"]
     assert commands["worker"][:4] == ["celery", "-A", "dashboard", "worker"]
     assert "-B" not in commands["worker"] and "--beat" not in commands["worker"]
     assert commands["beat"][:4] == ["celery", "-A", "dashboard", "beat"]
@@ -122,4 +126,42 @@ def test_a_member_creates_sees_it_available_deletes_it_and_the_audit_says_so(sta
     assert page.status_code == 200
     assert name in page.text
     assert "could not send" not in stack.logs("web"), "the follow-up went through Redis"
+    stack.assert_running()
+
+
+def test_an_open_tab_is_told_by_the_live_service_when_its_snapshot_becomes_available(stack, cloud):
+    """The page (gunicorn) hands the tab its ticket; the live service (uvicorn, as compose runs
+    it) tells the tab the moment the workers record the change, with no check from the tab."""
+    info = cloud.info()
+    alpha = info["projects"]["alpha"]
+    volume = next(
+        v for v in info["volumes"] if v["project_id"] == alpha and v["status"] == "available"
+    )
+    person = Visitor(stack.url)
+    person.sign_in("demo", "secret", project_id=alpha)
+    answer = person.create(volume["id"], f"told-{uuid.uuid4().hex[:8]}")
+    assert answer.status_code == 302, person.messages(answer)[:1000]
+    snapshot_id = answer.headers["Location"].split("highlight=")[1]
+
+    page = person.get(f"/snapshots/{snapshot_id}/").text
+    poller = re.search(r'id="detail-poller"[^>]*', page)
+    assert poller, "a creating snapshot's page watches it"
+    ticket = re.search(r'data-live-ticket="([^"]+)"', poller.group(0)).group(1)
+    assert f'data-stream-url="{settings.LIVE_STREAM_PATH}"' in poller.group(0)
+
+    tab = Tab(stack.live_url + settings.LIVE_STREAM_PATH, ticket)
+    try:
+        assert tab.answer.status_code == 200
+        first = tab.wait(1)
+        assert first, "the stream tells the tab its stamp at once"
+        shape.wait_for(
+            "the detail page showing it available",
+            lambda: "available" in person.status(snapshot_id),
+            timeout=60,
+        )
+        shape.wait_for("the tab told of the change", lambda: len(tab.stamps) >= 2, timeout=10)
+        assert tab.stamps[-1] > first[0]
+    finally:
+        tab.close()
+    person.delete(snapshot_id)
     stack.assert_running()

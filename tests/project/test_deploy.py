@@ -37,12 +37,13 @@ def test_compose_has_the_services_with_health_checks(compose):
         "cloudsim",
         "migrate",
         "proxy",
+        "live",
     }
-    for name in ("web", "worker", "beat", "redis", "postgres", "cloudsim", "proxy"):
+    for name in ("web", "live", "worker", "beat", "redis", "postgres", "cloudsim", "proxy"):
         assert "healthcheck" in services[name], name
     assert "version" not in compose  # obsolete key
     assert services["cloudsim"]["profiles"] == ["demo"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "live", "worker", "beat"):
         deps = services[name]["depends_on"]
         assert deps["postgres"]["condition"] == "service_healthy"
         assert deps["redis"]["condition"] == "service_healthy"
@@ -87,6 +88,8 @@ def test_web_and_worker_scale_behind_the_proxy(compose):
 
 
 def _module_of(command: list[str]) -> str:
+    if command[0] == "uvicorn":
+        return command[1].split(":")[0]  # the ASGI module:attribute first
     if command[0] == "gunicorn":
         return command[-1].split(":")[0]  # options first, the WSGI module last
     if command[:2] == ["python", "-m"]:
@@ -114,8 +117,27 @@ def test_every_command_the_services_run_exists(compose):
             assert command[command.index("-A") + 2] in {"worker", "beat"}
         if command[0] == "gunicorn":
             assert hasattr(imported, "application"), name
+        if command[0] == "uvicorn":
+            assert callable(getattr(imported, command[1].split(":")[1])), name
     for name in ("redis", "postgres", "proxy"):
         assert compose["services"][name]["image"]
+
+
+def test_the_proxy_sends_open_tabs_streams_to_the_live_service_unbuffered(compose):
+    from django.conf import settings
+
+    live = compose["services"]["live"]
+    assert live["command"][:2] == ["uvicorn", "dashboard.asgi:application"]
+    assert "--timeout-graceful-shutdown" in live["command"]  # held streams must not stop a stop
+    port = live["command"][live["command"].index("--port") + 1]
+    assert live["expose"] == [port]
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    block = conf[conf.index(f"location = {settings.LIVE_STREAM_PATH} ") :].split("}")[0]
+    assert f"http://live:{port}" in block
+    assert "proxy_buffering off;" in block
+    assert "proxy_http_version 1.1;" in block
+    assert "proxy_read_timeout 1h;" in block  # longer than a stream lives (LIVE_STREAM_SECONDS)
+    assert settings.LIVE_STREAM_SECONDS < 3600
 
 
 def test_health_checks_target_real_endpoints(compose):

@@ -53,7 +53,7 @@ def container(deployment: dict) -> dict:
 
 def test_a_deployment_per_role_and_exactly_one_beat():
     deployments = by_component("Deployment")
-    assert set(deployments) == {"web", "worker", "beat"}
+    assert set(deployments) == {"web", "live", "worker", "beat"}
     beat = deployments["beat"]
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"]["type"] == "Recreate"
@@ -95,3 +95,20 @@ def test_commands_match_the_compose_file():
     deployments = by_component("Deployment")
     assert container(deployments["web"])["command"] == compose["web"]["command"]
     assert container(deployments["worker"])["command"] == compose["worker"]["command"]
+    assert container(deployments["live"])["command"] == compose["live"]["command"]
+
+
+def test_the_stream_path_reaches_the_live_service():
+    from django.conf import settings
+
+    ingress = by_component("Ingress")["live"]
+    (rule,) = ingress["spec"]["rules"]
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == (settings.LIVE_STREAM_PATH, "Exact")
+    service = by_component("Service")["live"]
+    assert path["backend"]["service"]["name"] == service["metadata"]["name"]
+    live = by_component("Deployment")["live"]
+    assert service["spec"]["selector"] == live["spec"]["selector"]["matchLabels"]
+    assert (
+        ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    )
