@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 SIM_PORT ?= 8776
+# LIVE_PORT=8001 also serves the dashboard on uvicorn there, with changes pushed to open tabs.
+LIVE_PORT ?= 0
 PYTEST_ARGS ?=
 
 .PHONY: help install install-sim install-dev run test lint format migrate sync realcloud bench load vendor browser-deps check-deploy clean
@@ -48,7 +50,7 @@ browser-deps: node_modules/.installed
 	  else echo "Install Chromium first: sudo apt-get install chromium"; exit 1; fi; }
 
 run: install-sim
-	$(PY) scripts/stack.py --port $(PORT) --sim-port $(SIM_PORT)
+	$(PY) scripts/stack.py --port $(PORT) --sim-port $(SIM_PORT) --live-port $(LIVE_PORT)
 
 migrate: install
 	$(PY) manage.py migrate --noinput

@@ -14,13 +14,17 @@ one core, the database's (PostgreSQL: the server processes serving the scratch d
 runs inside the workers, so its share is in the web figure), change -> tab p50/p95, and the cloud
 calls the web tier made meanwhile (there is no cloud: any call would fail and show as errors).
 
+--push also measures the tabs told instead of asking: each holds a change stream
+(views/live_stream.py) on uvicorn as compose's `live` service runs it, and the web figure is
+that one process.
+
 --before REV also runs the same measurement on that revision's code first (its files from git,
 the same database and load), so both figures come from one run on the same machine; --floor
 also measures gunicorn alone (the same config and load, an app that answers 204 and nothing
 else): the least any answer served by this server can cost.
 
 Run:
-  .venv/bin/python bench/bench_tabs.py --before <rev> --floor
+  .venv/bin/python bench/bench_tabs.py --before <rev> --floor --push
   DATABASE_URL=postgres://user:pw@127.0.0.1/postgres .venv/bin/python bench/bench_tabs.py
 """
 
@@ -46,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 PY = sys.executable
+STREAM = "/snapshots/live-stream"  # settings.LIVE_STREAM_PATH
 
 from bench_sync import Database, pct, progress  # noqa: E402
 
@@ -105,6 +110,7 @@ class Run:
         self.changes: list[tuple[str, float]] = []  # (row, committed at), in order
         self.lock = threading.Lock()
         self.counting = False
+        self.events = 0  # stamps pushed to streaming tabs
 
 
 async def tab(port: int, path: str, ticket: str, ids: set[str], every: float, run: Run, stop):
@@ -160,6 +166,58 @@ async def tab(port: int, path: str, ticket: str, ids: set[str], every: float, ru
         await asyncio.sleep(max(0.0, every - (time.monotonic() - asked)))
     if writer is not None:
         writer.close()
+
+
+async def stream_tab(port: int, path: str, ticket: str, ids: set[str], every: float, run: Run,
+                     stop):  # fmt: skip
+    """One open tab told of changes: a held stream (views/live_stream.py), read as it comes,
+    opened again with the tab's stamp when the server ends it, as the page's script does."""
+    seen = 0
+    stamp = ""
+    await asyncio.sleep(random.uniform(0, every))
+    while not stop.is_set():
+        writer = None
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                f"GET {path}?v={stamp} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"X-Live-Ticket: {ticket}\r\n\r\n".encode()
+            )
+            code = int((await reader.readline()).split()[1])
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                pass
+            if run.counting:
+                run.codes[code] += 1
+            if code != 200:
+                await asyncio.sleep(1.0)
+                continue
+            while not stop.is_set():
+                try:
+                    line = await asyncio.wait_for(reader.readline(), timeout=0.5)
+                except TimeoutError:
+                    continue
+                if line in (b"0\r\n", b""):  # the last chunk: the server ended the stream
+                    break
+                if not line.startswith(b"data: "):
+                    continue  # chunk sizes, blank lines, comments
+                now = time.time()
+                if run.counting:
+                    run.events += 1
+                stamp = line[6:].decode().strip()
+                shown = int(stamp) - len(ids)  # as in tab(): changes to this tab's rows seen
+                with run.lock:
+                    mine = [at for row, at in run.changes if row in ids]
+                for at in mine[seen:shown]:
+                    if run.counting:
+                        run.delays.append(now - at)
+                seen = max(seen, shown)
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+            if run.counting:
+                run.errors[type(exc).__name__] += 1
+            await asyncio.sleep(0.05)
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def changer(watched: list[str], every: float, run: Run, stop: threading.Event) -> None:
@@ -251,10 +309,15 @@ def application(environ, start_response):
 
 
 def measure(label: str, code_dir: Path, env: dict, port: int, tickets, watched, args, db,
-            app: str = "dashboard.wsgi", path: str = "") -> str:  # fmt: skip
+            app: str = "dashboard.wsgi", path: str = "", push: bool = False) -> str:  # fmt: skip
+    if push:  # compose's live service: uvicorn with the dashboard's ASGI application
+        cmd = [PY, "-m", "uvicorn", "dashboard.asgi:application", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "2"]
+    else:
+        cmd = [PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", app]
     server = procs.start(
         "web",
-        [PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", app],
+        cmd,
         env={**env, "PYTHONPATH": os.pathsep.join([str(code_dir), path]).strip(os.pathsep)},
         cwd=code_dir,
     )
@@ -269,10 +332,9 @@ def measure(label: str, code_dir: Path, env: dict, port: int, tickets, watched, 
         async def main() -> tuple[float, float, float | None, float]:
             nonlocal stop_tabs
             stop_tabs = asyncio.Event()
+            one_tab, path = (stream_tab, STREAM) if push else (tab, "/snapshots/live/stamp")
             tasks = [
-                asyncio.create_task(
-                    tab(port, "/snapshots/live/stamp", t, ids, args.every, run, stop_tabs)
-                )
+                asyncio.create_task(one_tab(port, path, t, ids, args.every, run, stop_tabs))
                 for t, ids in tickets
             ]
             await asyncio.sleep(args.warmup)
@@ -312,6 +374,15 @@ def measure(label: str, code_dir: Path, env: dict, port: int, tickets, watched, 
     )
     errors = f", errors {dict(run.errors)}" if run.errors else ""
     d = run.delays
+    if push:
+        return (
+            f"{label}: {len(tickets)} tabs, {run.events / wall:.1f} stamps pushed/s, streams "
+            f"opened {dict(sorted(run.codes.items()))}{errors}\n"
+            f"    web tier (the uvicorn process) {100 * web:.1f} % of one core; "
+            f"database {dbtext}\n"
+            f"    change -> tab p50 {pct(d, 0.5):.2f} s, p95 {pct(d, 0.95):.2f} s over {len(d)} "
+            f"(change, tab) pairs; the bench's own tabs used {100 * mine:.0f} % of a core"
+        )
     if app != "dashboard.wsgi":
         return (
             f"{label}: {len(tickets)} tabs, {answers / wall:.0f} answers/s "
@@ -338,6 +409,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--change-every", type=float, default=1.0)
     parser.add_argument("--before", default="", help="also measure this git revision first")
+    parser.add_argument(
+        "--push", action="store_true",
+        help="also measure tabs told over streams (uvicorn, dashboard.asgi) instead of checking",
+    )  # fmt: skip
     parser.add_argument(
         "--floor", action="store_true",
         help="also measure gunicorn alone: the same config and load, an app that answers 204",
@@ -414,6 +489,13 @@ def main() -> int:
             connections.close_all()
             progress(f"{label}: {args.tabs} tabs for {args.warmup + args.seconds:g} s")
             print(measure(label, code_dir, env, port, tickets, watched, args, db), flush=True)
+        if args.push:
+            Snapshot.objects.filter(pk__in=watched).update(version=1)
+            connections.close_all()
+            label = "told (this tree, streams on uvicorn)"
+            progress(f"{label}: {args.tabs} tabs for {args.warmup + args.seconds:g} s")
+            print(measure(label, ROOT, env, port, tickets, watched, args, db, push=True),
+                  flush=True)  # fmt: skip
     finally:
         db.discard(tmp)
     return 0

@@ -281,7 +281,7 @@ LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=30)
 MEMO_SECONDS = env.float("MEMO_SECONDS", default=30.0)
 LIVE_STAMP_PATH = "/snapshots/live/stamp"
 # Where an async server (dashboard/asgi.py: compose's `live` service) pushes changes to open tabs
-# instead of their checks (views/live_stream.py); a WSGI server answers it 404 and tabs check.
+# instead of their checks (views/live_stream.py); a WSGI server answers it 204 and tabs check.
 # A stream ends after LIVE_STREAM_SECONDS (the tab reconnects, its ticket checked again); past
 # LIVE_STREAMS_MAX open streams a process answers 503 and the tab checks instead.
 LIVE_STREAM_PATH = "/snapshots/live-stream"

@@ -142,7 +142,7 @@ class Stack:
                 f"or kill {previous.data['pid']})"
             )
         previous.clear(self.args.grace)
-        ports = [self.args.port]
+        ports = [self.args.port, *([self.args.live_port] if self.args.live_port else [])]
         if not self.args.sim_url and not self.real_cloud():
             ports.append(self.args.sim_port)
         for port in ports:
@@ -233,6 +233,13 @@ class Stack:
         url = f"http://{web}/"
         procs.wait_url(url + "healthz", timeout=60, proc=self.procs[-1])
         log(f"dashboard ready on {url}")
+        if self.args.live_port:
+            live = [PY, "-m", "uvicorn", "dashboard.asgi:application", "--host", self.args.host]
+            live += ["--port", str(self.args.live_port), "--timeout-graceful-shutdown", "2"]
+            self.spawn("live", [*live, "--no-access-log"], capture=False)
+            live_url = f"http://{self.args.host}:{self.args.live_port}/"
+            procs.wait_url(live_url + "healthz", timeout=60, proc=self.procs[-1])
+            log(f"the same dashboard, changes pushed to open tabs (uvicorn): {live_url}")
         if not real_cloud and not self.args.no_sim:
             log(f"demo logins (password '{self.args.demo_password}', domain Default):")
             log("  demo     member of projects alpha and beta")
@@ -285,6 +292,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--gunicorn", action="store_true", help="serve with gunicorn instead of runserver"
     )
+    parser.add_argument(
+        "--live-port", type=int, default=int(os.environ.get("LIVE_PORT") or 0),
+        help="also serve the dashboard on uvicorn there, with changes pushed to open tabs",
+    )  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument(
         "--grace", type=float, default=float(os.environ.get("STACK_STOP_GRACE", 10)),

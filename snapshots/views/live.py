@@ -16,7 +16,8 @@ Django is called directly): the ticket is the proof of what may be asked, and it
 but a number about rows this user was shown. Nothing here calls Cinder.
 
 Where an async server holds the page, the tab is told instead of asking (views/live_stream.py);
-the WSGI paths here answer that stream's path 404 at once, and the tab checks.
+the WSGI paths here answer that stream's path 204 (nothing to stream here) at once, and the tab
+checks.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class LiveStampApp:
             return [body]
 
         if path == settings.LIVE_STREAM_PATH:
-            return answer("404 Not Found")  # streams need the async server: the tab checks
+            return answer("204 No Content")  # no streams here (the async server holds them)
         if environ.get("REQUEST_METHOD") != "GET":
             return answer("405 Method Not Allowed")
         ids = ids_of(environ.get(HEADER, ""))
@@ -164,5 +165,5 @@ class LiveStampMiddleware:
         if request.path_info == self.path:
             return stamp_response(request)
         if request.path_info == settings.LIVE_STREAM_PATH:  # no streams on a WSGI server
-            return HttpResponse(status=404, headers=HEADERS)
+            return HttpResponse(status=204, headers=HEADERS)
         return self.get_response(request)

@@ -10,7 +10,7 @@ the connection, and the end after LIVE_STREAM_SECONDS, when the tab reconnects w
 reader per process serves every stream (selectors/live_hub.py).
 
 A server that cannot hold streams (the WSGI servers: `make run`'s threaded runserver, gunicorn's
-threads) answers this path 404 at once and the tab falls back to the cheap checks. Nothing here
+threads) answers this path 204 at once and the tab falls back to the cheap checks. Nothing here
 calls Cinder, reads a session or tells anything but a number about rows the user was shown.
 """
 

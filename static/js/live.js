@@ -4,7 +4,7 @@
 // in a header and the last stamp the tab knows:
 // - told: a server-sent event stream (data-stream-url) held by the async server, which writes a
 //   new stamp when a watched row changes. It ends now and then; the tab reconnects at once.
-// - asking: where the server holds no streams (404: make run, gunicorn alone) or one failed,
+// - asking: where the server holds no streams (204: make run, gunicorn alone) or one failed,
 //   a cheap check (data-stamp-url) every data-every ms, answered 204 when nothing changed; a
 //   failed stream is tried again after a growing pause, the checks carrying on meanwhile.
 // A hidden tab holds no stream and asks nothing, and catches up at once when shown again.
@@ -73,7 +73,7 @@
         const type = answer.headers.get("Content-Type") || "";
         if (answer.status === 403) {
           stopped = true;
-        } else if (answer.status === 404 || answer.status === 405) {
+        } else if ([204, 404, 405].includes(answer.status)) {
           streamUrl = ""; // this server holds no streams: check from now on
         } else if (answer.ok && answer.body && type.startsWith("text/event-stream")) {
           opened = Date.now();

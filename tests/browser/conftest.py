@@ -38,7 +38,8 @@ def pytest_collection_modifyitems(items):
 
 @dataclass
 class Stack:
-    url: str
+    url: str  # make run's threaded server: tabs check for changes
+    live_url: str  # the same dashboard on uvicorn (dashboard.asgi): tabs are told of changes
     sim: object
     log: Path
 
@@ -80,21 +81,24 @@ def stack(tmp_path_factory):
             "MESSAGES_INTERVAL": "2",
         }
     )
-    port = procs.free_port()
+    port, live_port = procs.free_port(), procs.free_port()
     log = var / "stack.log"
-    proc = procs.start(
-        "stack",
-        [sys.executable, "scripts/stack.py", "--port", str(port), "--sim-url", simulator.url],
-        env=env,
-        cwd=ROOT,
+    cmd = [sys.executable, "scripts/stack.py", "--port", str(port), "--sim-url", simulator.url]
+    proc = procs.start("stack", [*cmd, "--live-port", str(live_port)], env=env, cwd=ROOT, log=log)
+    running = Stack(
+        url=f"http://127.0.0.1:{port}",
+        live_url=f"http://127.0.0.1:{live_port}",
+        sim=simulator,
         log=log,
     )
-    running = Stack(url=f"http://127.0.0.1:{port}", sim=simulator, log=log)
-    healthz = f"{running.url}/healthz"
     try:
-        procs.wait_until(
-            "the stack's /healthz", lambda: 200 <= (procs.answers(healthz) or 0) < 400, 120, proc
-        )
+        for url in (running.url, running.live_url):
+            procs.wait_until(
+                f"{url}/healthz",
+                lambda url=url: 200 <= (procs.answers(f"{url}/healthz") or 0) < 400,
+                120,
+                proc,
+            )
     except procs.ProcessFailed as exc:
         proc.stop(grace=20)
         simulator.stop()

@@ -8,6 +8,7 @@ import html
 import re
 
 import pytest
+from django.conf import settings
 from django.core import signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -44,8 +45,6 @@ class Clock:
         return self.now
 
     def next_period(self) -> None:
-        from django.conf import settings
-
         self.now += settings.LIVE_STAMP_REFRESH_SECONDS
 
 
@@ -220,10 +219,22 @@ def test_the_wsgi_entry_answers_the_same_before_django_and_passes_the_rest_on(cr
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert "default-src 'self'" in headers["Content-Security-Policy"]
         assert headers["Referrer-Policy"] == "same-origin"
+    # A WSGI server holds no streams: the stream's path is refused at once, and the tab checks.
+    assert call(settings.LIVE_STREAM_PATH) == b"" and answered[-1] == "204 No Content"
     passed = []
     wrapper = live.LiveStampApp(lambda environ, start: passed.append(environ["PATH_INFO"]) or [])
     wrapper({"PATH_INFO": "/snapshots/"}, lambda *a: None)
     assert passed == ["/snapshots/"]
+
+
+def test_where_django_is_called_directly_the_stream_path_is_refused_before_sessions(
+    client, creating, django_assert_num_queries
+):
+    with django_assert_num_queries(0):  # no session, no user: answered ahead of both
+        answer = client.get(settings.LIVE_STREAM_PATH, HTTP_X_LIVE_TICKET=live.ticket_for(["x"]))
+    assert answer.status_code == 204
+    assert answer["Cache-Control"] == "no-store"
+    assert not answer.content
 
 
 def test_trusted_tickets_are_bounded(creating, monkeypatch):
