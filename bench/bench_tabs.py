@@ -112,6 +112,19 @@ class Run:
         self.counting = False
         self.events = 0  # stamps pushed to streaming tabs
 
+    def shown(self, ids: set[str], stamp: str, seen: int, now: float) -> int:
+        """A tab watching `ids` got `stamp` at `now`, having seen `seen` of the changes to its
+        rows: each change newly shown counts its delay; how many it has seen now.
+
+        Every row starts at version 1 and each change adds 1, one change at a time: the stamp
+        says how many of the changes to this tab's rows the answer has seen."""
+        shown = int(stamp) - len(ids)
+        with self.lock:
+            mine = [at for row, at in self.changes if row in ids]
+        if self.counting:
+            self.delays.extend(now - at for at in mine[seen:shown])
+        return max(seen, shown)
+
 
 async def tab(port: int, path: str, ticket: str, ids: set[str], every: float, run: Run, stop):
     """One open tab: its own keep-alive connection, a check every `every` s."""
@@ -154,15 +167,7 @@ async def tab(port: int, path: str, ticket: str, ids: set[str], every: float, ru
             run.codes[code] += 1
         if code == 200:
             stamp = body.decode().strip()
-            # Every row starts at version 1 and each change adds 1, one change at a time: the
-            # stamp says how many of the changes to this tab's rows the answer has seen.
-            shown = int(stamp) - len(ids)
-            with run.lock:
-                mine = [at for row, at in run.changes if row in ids]
-            for at in mine[seen:shown]:
-                if run.counting:
-                    run.delays.append(now - at)
-            seen = max(seen, shown)
+            seen = run.shown(ids, stamp, seen, now)
         await asyncio.sleep(max(0.0, every - (time.monotonic() - asked)))
     if writer is not None:
         writer.close()
@@ -204,13 +209,7 @@ async def stream_tab(port: int, path: str, ticket: str, ids: set[str], every: fl
                 if run.counting:
                     run.events += 1
                 stamp = line[6:].decode().strip()
-                shown = int(stamp) - len(ids)  # as in tab(): changes to this tab's rows seen
-                with run.lock:
-                    mine = [at for row, at in run.changes if row in ids]
-                for at in mine[seen:shown]:
-                    if run.counting:
-                        run.delays.append(now - at)
-                seen = max(seen, shown)
+                seen = run.shown(ids, stamp, seen, now)
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             if run.counting:
                 run.errors[type(exc).__name__] += 1

@@ -54,16 +54,26 @@ class Traffic:
             self.streams.append(response.status)
 
 
-def test_on_the_async_server_a_tab_is_told_of_a_change_and_never_checks(live_page, sign_in, stack):
-    page = live_page
-    name, sid = _creating_elsewhere(stack, "told")
+def watching(page, sign_in, stack, prefix: str):
+    """A snapshot made elsewhere, still creating, on the tab's list: its id, row and traffic."""
+    name, sid = _creating_elsewhere(stack, prefix)
     sign_in(page, "demo")
     traffic = Traffic(page)
     _wait_for_rows(page, f"/snapshots/?q={name}", name)
     row = page.locator(f"#row-{sid}")
     expect(row.locator(".status-badge")).to_have_text("Creating")
-    page.evaluate("window.__sameDocument = true")
+    return sid, row, traffic
+
+
+def made_available(stack, sid: str) -> None:
     _cinder(stack, "POST", f"/snapshots/{sid}/action", {"os-reset_status": {"status": "available"}})
+
+
+def test_on_the_async_server_a_tab_is_told_of_a_change_and_never_checks(live_page, sign_in, stack):
+    page = live_page
+    sid, row, traffic = watching(page, sign_in, stack, "told")
+    page.evaluate("window.__sameDocument = true")
+    made_available(stack, sid)
     expect(row.locator(".status-badge")).to_have_text("Available", timeout=LIVE)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert traffic.streams and set(traffic.streams) == {200}  # told over the stream
@@ -73,17 +83,13 @@ def test_on_the_async_server_a_tab_is_told_of_a_change_and_never_checks(live_pag
 
 def test_a_hidden_tab_holds_no_stream_and_catches_up_when_shown(live_page, sign_in, stack):
     page = live_page
-    name, sid = _creating_elsewhere(stack, "hidden-told")
-    sign_in(page, "demo")
-    traffic = Traffic(page)
-    _wait_for_rows(page, f"/snapshots/?q={name}", name)
-    row = page.locator(f"#row-{sid}")
+    sid, row, traffic = watching(page, sign_in, stack, "hidden-told")
     page.wait_for_timeout(1000)
     opened = len(traffic.streams)
     assert opened  # a visible tab listens
 
     _visibility(page, "hidden")
-    _cinder(stack, "POST", f"/snapshots/{sid}/action", {"os-reset_status": {"status": "available"}})
+    made_available(stack, sid)
     page.wait_for_timeout(4000)
     expect(row.locator(".status-badge")).to_have_text("Creating")  # hidden: told nothing
     assert len(traffic.streams) == opened  # and opened no stream
@@ -95,16 +101,11 @@ def test_a_hidden_tab_holds_no_stream_and_catches_up_when_shown(live_page, sign_
 
 
 def test_where_no_stream_is_served_the_tab_checks_instead(page, sign_in, stack):
-    name, sid = _creating_elsewhere(stack, "checks")
-    sign_in(page, "demo")
-    traffic = Traffic(page)
-    _wait_for_rows(page, f"/snapshots/?q={name}", name)
-    row = page.locator(f"#row-{sid}")
-    expect(row.locator(".status-badge")).to_have_text("Creating")
+    sid, row, traffic = watching(page, sign_in, stack, "checks")
     page.wait_for_timeout(1500)
     assert traffic.streams and set(traffic.streams) == {204}  # make run's server: no streams
     assert traffic.checks  # so the tab asks
     asked = len(traffic.streams)
-    _cinder(stack, "POST", f"/snapshots/{sid}/action", {"os-reset_status": {"status": "available"}})
+    made_available(stack, sid)
     expect(row.locator(".status-badge")).to_have_text("Available", timeout=LIVE)
     assert len(traffic.streams) == asked  # one try per page, not one per check
