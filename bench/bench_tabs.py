@@ -191,8 +191,7 @@ async def stream_tab(port: int, path: str, ticket: str, ids: set[str], every: fl
             code = int((await reader.readline()).split()[1])
             while (line := await reader.readline()) not in (b"\r\n", b""):
                 pass
-            if run.counting:
-                run.codes[code] += 1
+            run.codes[code] += 1  # every stream opened, the warm-up's included
             if code != 200:
                 await asyncio.sleep(1.0)
                 continue
@@ -376,7 +375,7 @@ def measure(label: str, code_dir: Path, env: dict, port: int, tickets, watched, 
     if push:
         return (
             f"{label}: {len(tickets)} tabs, {run.events / wall:.1f} stamps pushed/s, streams "
-            f"opened {dict(sorted(run.codes.items()))}{errors}\n"
+            f"opened (warm-up included) {dict(sorted(run.codes.items()))}{errors}\n"
             f"    web tier (the uvicorn process) {100 * web:.1f} % of one core; "
             f"database {dbtext}\n"
             f"    change -> tab p50 {pct(d, 0.5):.2f} s, p95 {pct(d, 0.95):.2f} s over {len(d)} "
