@@ -426,11 +426,13 @@ def run_mode(mode: str, args) -> list[str]:
         time.sleep(args.idle_seconds)
         idle = sim.stats()
         from snapshots.services import listen
+        from snapshots.services.sweep import round_interval
 
         state = listen.mode()
+        interval = round_interval()  # SWEEP_EVENTS_INTERVAL while notifications flow
         per_min = 60 / args.idle_seconds
-        sweep_calls = sweep_stats["total"] * 60 / settings.SWEEP_INTERVAL
-        sweep_secs = sweep_stats["seconds"] * 60 / settings.SWEEP_INTERVAL
+        sweep_calls = sweep_stats["total"] * 60 / interval
+        sweep_secs = sweep_stats["seconds"] * 60 / interval
         calls = idle["total"] * per_min + sweep_calls
         cinder = idle["seconds"] * per_min + sweep_secs
         verdict = "ok" if calls <= IDLE_CALLS_TARGET else "MISSED"
@@ -438,7 +440,8 @@ def run_mode(mode: str, args) -> list[str]:
         lines.append(
             f"  idle: {idle['total'] * per_min:.0f} calls/min measured over "
             f"{args.idle_seconds:g} s ({idle['seconds'] * per_min:.2f} s Cinder time/min) + the "
-            f"sweep's share {sweep_calls:.1f} calls/min ({sweep_secs:.2f} s/min) = {calls:.1f} "
+            f"sweep's share at one round every {interval:g} s {sweep_calls:.1f} calls/min "
+            f"({sweep_secs:.2f} s/min) = {calls:.1f} "
             f"calls/min, {cinder:.2f} s Cinder time/min = {share:.1f} % of one whole-inventory "
             f"pass [{verdict}: <= {IDLE_CALLS_TARGET} calls/min]"
         )

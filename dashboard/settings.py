@@ -301,6 +301,9 @@ DETECT_LEASE = env.float("DETECT_LEASE", default=2 * DETECT_INTERVAL)
 # sweep: the whole inventory, one round every SWEEP_INTERVAL seconds, read a few pages every
 # SWEEP_TICK seconds so that it never lands as one burst.
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=3600.0)
+# While Cinder's notifications flow (they carry the changes, detection's listing checks them
+# every DETECT_EVENTS_INTERVAL), the sweep is the net under that net: one round this often.
+SWEEP_EVENTS_INTERVAL = env.float("SWEEP_EVENTS_INTERVAL", default=21600.0)
 SWEEP_TICK = env.float("SWEEP_TICK", default=20.0)
 SWEEP_LEASE = env.float("SWEEP_LEASE", default=SWEEP_TICK)
 # A round is cut into parts of about this many snapshots, each with its own lease and cursor,

@@ -14,10 +14,13 @@ If a part's boundary row has left Cinder (a marker Cinder no longer knows), the 
 the mirror's nearest rows above it, or at the top, and skips what lies above its range.
 
 Spread over time: the beat calls `sweep_tick` every SWEEP_TICK seconds; each tick reads a few
-pages (enough to finish a round within half of SWEEP_INTERVAL) of whichever parts are free, and
-a new round starts SWEEP_INTERVAL after the previous one started. So even a large cloud never
-sees the inventory as one burst. `sweep_all` (`manage.py sync_snapshots`, `make run` at start)
-runs one whole round at once. Whoever finishes a round's last part closes the round.
+pages (enough to finish a round within half of the round interval) of whichever parts are free,
+and a new round starts a round interval after the previous one started. So even a large cloud
+never sees the inventory as one burst. The round interval is SWEEP_INTERVAL, and the longer
+SWEEP_EVENTS_INTERVAL while Cinder's notifications flow: they carry the changes and detection's
+listing checks them, so the sweep is only the net under that net. `sweep_all` (`manage.py
+sync_snapshots`, `make run` at start) runs one whole round at once. Whoever finishes a round's
+last part closes the round.
 
 Absence without writes: a page of a listing in a fixed order proves that nothing else lies
 between its first and last keys, so a live mirror row whose (created_at, id) falls in that range
@@ -50,7 +53,7 @@ from snapshots.cloud.credentials import service_gateway
 from snapshots.cloud.dto import SnapshotData, VolumeData
 from snapshots.cloud.gateway import Gateway
 from snapshots.models import CloudState, DetectState, Project, Snapshot, SweepPart, Volume
-from snapshots.services import locks, mirror
+from snapshots.services import listen, locks, mirror
 from snapshots.services.listing import MARKER_RETRIES, cloud_answered, cloud_failed
 
 log = logging.getLogger(__name__)
@@ -394,10 +397,18 @@ def _read_part(
 
 
 # --- rounds ----------------------------------------------------------------------------------
+def round_interval() -> float:
+    """Seconds from one round's start to the next: SWEEP_INTERVAL, or SWEEP_EVENTS_INTERVAL
+    (when longer) while Cinder's notifications flow."""
+    if listen.events_flow():
+        return max(settings.SWEEP_INTERVAL, settings.SWEEP_EVENTS_INTERVAL)
+    return settings.SWEEP_INTERVAL
+
+
 def _pages_per_tick(page_size: int) -> int:
-    """Enough pages a tick to read the whole inventory within half a SWEEP_INTERVAL."""
+    """Enough pages a tick to read the whole inventory within half a round interval."""
     rows = Snapshot.objects.live().count() + Volume.objects.filter(deleted_at=None).count()
-    ticks = max(1.0, settings.SWEEP_INTERVAL / 2 / settings.SWEEP_TICK)
+    ticks = max(1.0, round_interval() / 2 / settings.SWEEP_TICK)
     return max(1, math.ceil((rows / page_size + 2) / ticks))
 
 
@@ -487,7 +498,7 @@ def _sweep(
             planned = True
         elif not _running(state):
             due = state.sweep_started_at is None or (
-                (now - state.sweep_started_at).total_seconds() >= settings.SWEEP_INTERVAL
+                (now - state.sweep_started_at).total_seconds() >= round_interval()
             )
             if state.sweep_phase == "" and not due:
                 result.idle = True

@@ -84,3 +84,28 @@ def test_two_beats_sending_the_same_sweep_tick_run_it_once(cloud, spread):
     first = tasks.sweep.apply().get()
     second = tasks.sweep.apply().get()
     assert first.startswith("synced") and second == "sweep skipped: this period's tick already ran"
+
+
+def test_while_notifications_flow_a_round_is_due_only_every_sweep_events_interval(
+    cloud, service_gateway, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from snapshots.models import ListenerState
+
+    sync.sync_snapshots()
+    settings.SWEEP_INTERVAL, settings.SWEEP_EVENTS_INTERVAL = 3600.0, 21600.0
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    DetectState.objects.filter(id=1).update(sweep_started_at=two_hours_ago)
+    settings.CINDER_NOTIFICATIONS_URL = "amqp://bus"
+    now = timezone.now()
+    ListenerState.objects.create(id=1, connected=True, heartbeat_at=now, last_event_at=now)
+    assert sweep.round_interval() == 21600.0
+    cloud.reset_stats()
+    assert sweep.sweep_tick().idle and cloud.stats()["total"] == 0  # events flow: not due
+    ListenerState.objects.update(heartbeat_at=now - timedelta(minutes=5))  # the listener stopped
+    assert sweep.round_interval() == 3600.0
+    assert not sweep.sweep_tick().idle  # polling alone: an hour is past, the round begins
+    assert cloud.stats()["total"] > 0
