@@ -31,8 +31,8 @@ class Tab:
                     self.stamps.append(int(line[5:]))
                 elif line.startswith(":"):
                     self.comments.append(line[1:].strip())
-        except requests.RequestException:
-            pass
+        except (requests.RequestException, OSError, AttributeError):
+            pass  # closed by the test (requests drops the socket under the reading thread)
         self.ended.set()
 
     def wait(self, count: int, timeout: float = 10) -> list[int]:
