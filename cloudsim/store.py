@@ -143,6 +143,9 @@ CREATE INDEX IF NOT EXISTS snap_project ON snapshots (project_id, created_at, id
 CREATE INDEX IF NOT EXISTS snap_volume ON snapshots (volume_id);
 CREATE INDEX IF NOT EXISTS snap_status ON snapshots (status);
 CREATE INDEX IF NOT EXISTS snap_due ON snapshots (due_at) WHERE due_at IS NOT NULL;
+-- a project's quota usage (quota.py) counts and sums inside this index, not over its rows:
+-- Cinder itself reads stored usage counters for it
+CREATE INDEX IF NOT EXISTS snap_quota ON snapshots (project_id, use_quota, volume_size);
 """
 
 # The columns of Cinder's snapshots table (each one a sort key, `sort=<column>`) and what a
