@@ -294,7 +294,7 @@ HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 # detect: a few cloud-wide listings every DETECT_INTERVAL seconds (about one call a tick at idle).
 DETECT_INTERVAL = env.float("DETECT_INTERVAL", default=2.5)
 # While Cinder's notifications flow, detection is only their safety net: one tick this often.
-DETECT_EVENTS_INTERVAL = env.float("DETECT_EVENTS_INTERVAL", default=15.0)
+DETECT_EVENTS_INTERVAL = env.float("DETECT_EVENTS_INTERVAL", default=30.0)
 # A part of a tick (one listing) is leased this long, renewed after each call: a killed worker's
 # part is free again after this.
 DETECT_LEASE = env.float("DETECT_LEASE", default=2 * DETECT_INTERVAL)
